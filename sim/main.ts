@@ -1,0 +1,125 @@
+/**
+ * `npm start`: the host simulator. Starts the embedded broker (unless
+ * `--broker` is given) and N virtual devices running the core, and prints one
+ * live status line. SIGINT/SIGTERM: every device publishes `offline`,
+ * disconnects cleanly, and the process exits 0.
+ */
+import net from "node:net";
+import { parseArgs, USAGE, type SimOptions } from "./cli";
+import { startBroker, type RunningBroker } from "./broker";
+import { createDevice, type VirtualDevice } from "./device";
+
+const tty = process.stdout.isTTY === true;
+let statusShown = false;
+
+function log(line: string): void {
+  if (statusShown) process.stdout.write("\r\x1b[2K");
+  statusShown = false;
+  process.stdout.write(`${line}\n`);
+}
+
+function fatal(message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(2);
+}
+
+/** Checks that a broker given with --broker answers at all, so a typo fails at once. */
+function probe(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(5000, () => socket.destroy(new Error("timed out")));
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot reach broker ${host}:${port} (${error.code === "ECONNREFUSED" ? "connection refused" : error.message})`)),
+    );
+  });
+}
+
+function statusLine(devices: VirtualDevice[], where: string): string {
+  if (devices.length === 1) {
+    const { app } = devices[0];
+    const r = app.lastReading;
+    const reading = r ? `${r.temp.toFixed(1)} °C ${r.hum.toFixed(1)} %RH` : "no reading yet";
+    const mqtt = app.client.connected ? "online" : `offline (${app.client.lastError || app.client.state})`;
+    return `${app.id} | ${where} | mqtt ${mqtt} | ${reading} | led ${app.led ? "ON" : "OFF"} | sent ${app.readings} | cmds ${app.commands} (${app.badCommands} bad) | sensor errors ${app.sampler.sensorErrors} | queued ${app.client.queued}`;
+  }
+  const online = devices.filter((d) => d.app.client.connected).length;
+  const on = devices.filter((d) => d.app.led).length;
+  const sent = devices.reduce((n, d) => n + d.app.readings, 0);
+  return `${devices.length} devices | ${where} | ${online} online | ${on} LEDs on | ${sent} readings sent`;
+}
+
+async function main(): Promise<void> {
+  let options: SimOptions;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    fatal((error as Error).message);
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let broker: RunningBroker | undefined;
+  let address = options.broker;
+  if (address) {
+    try {
+      await probe(address.host, address.port);
+    } catch (error) {
+      fatal((error as Error).message);
+    }
+  } else {
+    try {
+      broker = await startBroker({ port: options.port, http: options.http });
+    } catch (error) {
+      fatal((error as Error).message);
+    }
+    address = { tls: false, host: "127.0.0.1", port: broker.port };
+    log(`broker: mqtt://127.0.0.1:${broker.port}${broker.http ? `, ws://127.0.0.1:${broker.http}/mqtt, dashboard http://127.0.0.1:${broker.http}/` : ""}`);
+  }
+  const where = `${address.tls ? "mqtts" : "mqtt"}://${address.host}:${address.port}`;
+
+  const devices: VirtualDevice[] = [];
+  for (let i = 1; i <= options.devices; i++) {
+    const base = options.config.id || "sim";
+    const id = options.config.id && options.devices === 1 ? base : `${base}-${i}`;
+    devices.push(createDevice(options.config, id, address, options.faults, log));
+  }
+
+  let last = "";
+  const draw = () => {
+    const line = statusLine(devices, where);
+    if (tty) {
+      process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns || 200) - 1)}`);
+      statusShown = true;
+    } else if (line !== last) {
+      process.stdout.write(`${line}\n`);
+    }
+    last = line;
+  };
+  const drawTimer = setInterval(draw, tty ? 250 : 1000);
+  draw();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(drawTimer);
+    log(`${signal}: publishing offline and disconnecting`);
+    const guard = setTimeout(() => {
+      log("shutdown took too long; exiting");
+      process.exit(1);
+    }, 5000);
+    await Promise.all(devices.map((d) => d.stop()));
+    await broker?.close();
+    clearTimeout(guard);
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+void main();

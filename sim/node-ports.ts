@@ -1,0 +1,135 @@
+/**
+ * Node implementations of the core's ports: clock, ECMA-419-shaped TCP/TLS
+ * socket, and a JSON-file store.
+ */
+import net from "node:net";
+import tls from "node:tls";
+import fs from "node:fs";
+import type { Clock, Socket, SocketFactory, SocketOptions, Store } from "../src/ports";
+
+export const nodeClock: Clock = {
+  now: () => performance.now(),
+  set: (callback, ms) => setTimeout(callback, ms),
+  repeat: (callback, ms) => setInterval(callback, ms),
+  clear: (id) => {
+    if (id !== undefined) clearTimeout(id as NodeJS.Timeout);
+  },
+};
+
+/** How many bytes the adapter reports as writable at a time. */
+const WRITE_BUDGET = 16384;
+
+/**
+ * A stream socket in the ECMA-419 shape over node:net (or node:tls when
+ * `options.tls` is set). Received bytes wait in a small list until `read()`.
+ */
+export const nodeSocket: SocketFactory = (options: SocketOptions): Socket => {
+  const chunks: Uint8Array[] = [];
+  let available = 0;
+  let closed = false;
+  let connected = false;
+  let writablePending = false;
+
+  const tlsOptions = options.tls;
+  const stream: net.Socket = tlsOptions
+    ? tls.connect({
+        host: options.host,
+        port: options.port,
+        servername: net.isIP(options.host) ? undefined : (tlsOptions.serverName ?? options.host),
+        ca: tlsOptions.ca ? fs.readFileSync(tlsOptions.ca) : undefined,
+      })
+    : net.connect({ host: options.host, port: options.port });
+  if (options.nodelay) stream.setNoDelay(true);
+
+  const fail = (message: string) => {
+    if (closed) return;
+    closed = true;
+    stream.destroy();
+    options.onError(message);
+  };
+  const signalWritable = () => {
+    if (writablePending || closed) return;
+    writablePending = true;
+    setImmediate(() => {
+      writablePending = false;
+      if (!closed) options.onWritable(Math.max(0, WRITE_BUDGET - stream.writableLength));
+    });
+  };
+
+  stream.once(tlsOptions ? "secureConnect" : "connect", () => {
+    connected = true;
+    signalWritable();
+  });
+  stream.on("data", (data: Buffer) => {
+    if (closed) return;
+    chunks.push(data);
+    available += data.length;
+    options.onReadable(available);
+  });
+  stream.on("drain", signalWritable);
+  stream.on("error", (error: NodeJS.ErrnoException) => fail(describe(error, options)));
+  stream.on("end", () => fail(connected ? "connection closed by the broker" : "connection refused"));
+  stream.on("close", () => fail("connection closed"));
+
+  return {
+    read(into: Uint8Array): number {
+      let n = 0;
+      while (n < into.length && chunks.length) {
+        const chunk = chunks[0];
+        const take = Math.min(chunk.length, into.length - n);
+        into.set(chunk.subarray(0, take), n);
+        n += take;
+        if (take === chunk.length) chunks.shift();
+        else chunks[0] = chunk.subarray(take);
+      }
+      available -= n;
+      return n;
+    },
+    write(bytes: Uint8Array): void {
+      if (closed) return;
+      stream.write(Buffer.from(bytes), () => signalWritable());
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      stream.end();
+      stream.destroySoon?.();
+    },
+  };
+};
+
+function describe(error: NodeJS.ErrnoException, options: SocketOptions): string {
+  const where = `${options.host}:${options.port}`;
+  switch (error.code) {
+    case "ECONNREFUSED":
+      return `connection refused by ${where}`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `cannot resolve host ${options.host}`;
+    case "ETIMEDOUT":
+      return `connection to ${where} timed out`;
+    case "ECONNRESET":
+      return `connection reset by ${where}`;
+    default:
+      return error.message;
+  }
+}
+
+/** Settings kept in a JSON file, like Moddable's `Preference` on the device. */
+export function fileStore(path: string | undefined): Store {
+  let values: Record<string, string> = {};
+  if (path) {
+    try {
+      values = JSON.parse(fs.readFileSync(path, "utf8"));
+    } catch {
+      values = {};
+    }
+  }
+  return {
+    get: (key) => (Object.prototype.hasOwnProperty.call(values, key) ? values[key] : undefined),
+    set: (key, value) => {
+      values[key] = value;
+      if (path) fs.writeFileSync(path, JSON.stringify(values, null, 2) + "\n");
+    },
+  };
+}

@@ -1,0 +1,304 @@
+/**
+ * The device application: configuration → topics → behaviour.
+ *
+ * Samples the sensor and publishes `{"data":{"temp":…,"hum":…}}`, drives the
+ * LED from commands and reports its state, announces availability with a
+ * Last Will, publishes diagnostics and Home Assistant discovery, and applies
+ * `config/set`. The same code runs on the ESP32, in the Moddable simulator
+ * and in the Node simulator; only the ports differ.
+ */
+import type { Clock, DigitalOut, Log, Sensor, SocketFactory, Store, TimerId } from "../ports";
+import { MqttClient } from "../mqtt/client";
+import type { QoS } from "../mqtt/packet";
+import { Sampler } from "../dht/sampler";
+import { parseLedCommand, parseLosantCommand, MAX_COMMAND, type LedCommand } from "./command";
+import { parseValue, type BrokerAddress, type Config } from "./config";
+import { discoveryMessages, round1, topicsFor, type Topics } from "./topics";
+
+export const VERSION = "0.1.0";
+const DIAG_MS = 60000;
+/** Keys `config/set` may change. */
+const SETTABLE = ["interval", "qos"];
+
+export interface AppPorts {
+  clock: Clock;
+  socket: SocketFactory;
+  led: DigitalOut;
+  sensor: Sensor;
+  log: Log;
+  /** Persisted settings (`config/set`); optional. */
+  store?: Store;
+  /** Free heap in bytes, for diag. */
+  heap?: () => number;
+  /** Wi-Fi signal in dBm, for diag. */
+  rssi?: () => number | undefined;
+  random?: () => number;
+}
+
+export interface AppOptions {
+  /** The device id to use (config `id`, or the platform's default). */
+  id: string;
+  /** Where to connect (config `broker`, or the platform's default). */
+  broker: BrokerAddress;
+  /** Model name for discovery, e.g. "ESP32 + DHT11". */
+  model?: string;
+}
+
+export class App {
+  readonly config: Config;
+  readonly id: string;
+  readonly topics: Topics;
+  readonly client: MqttClient;
+  readonly sampler: Sampler;
+  led = false;
+  lastReading: { temp: number; hum: number } | undefined;
+  readings = 0;
+  commands = 0;
+  badCommands = 0;
+  /** Called after anything a status display shows has changed. */
+  onChange: (() => void) | undefined;
+
+  private readonly ports: AppPorts;
+  private readonly model: string;
+  private readonly startedAt: number;
+  private diagTimer: TimerId | undefined;
+  private readonly losant: boolean;
+
+  constructor(config: Config, ports: AppPorts, options: AppOptions) {
+    this.ports = ports;
+    this.config = { ...config };
+    this.id = options.id;
+    this.model = options.model ?? `ESP32 + ${config.sensor.toUpperCase()}`;
+    this.losant = config.profile === "losant";
+    this.topics = topicsFor(this.config, this.id);
+    this.startedAt = ports.clock.now();
+    this.loadSettings();
+    const broker = options.broker;
+    const retain = this.config.retain;
+    this.client = new MqttClient(
+      {
+        host: broker.host,
+        port: broker.port,
+        tls: broker.tls ? { ca: config.ca || undefined, serverName: broker.host } : undefined,
+        clientId: this.id,
+        username: config.mqttUser || undefined,
+        password: config.mqttPassword || undefined,
+        keepalive: config.keepalive,
+        will: this.topics.status ? { topic: this.topics.status, payload: "offline", qos: 1, retain } : undefined,
+        socket: ports.socket,
+        clock: ports.clock,
+        random: ports.random,
+      },
+      {
+        onConnect: () => this.connected(),
+        onDisconnect: (reason) => {
+          ports.log(`mqtt: disconnected (${reason}); retrying`);
+          this.changed();
+        },
+        onMessage: (topic, payload) => this.message(topic, payload),
+        onDrop: (topic, qos) => this.error("queue-full", `outbound queue full: dropped a QoS ${qos} message to ${topic}`),
+        onSubscribeFailed: (filter) => this.error("subscribe", `broker refused subscription to ${filter}`),
+        onHandlerError: (error) => ports.log(`app: ${error instanceof Error ? error.message : String(error)}`),
+      },
+    );
+    this.sampler = new Sampler({
+      clock: ports.clock,
+      sensor: ports.sensor,
+      interval: this.config.interval,
+      onReading: (temp, hum) => this.reading(temp, hum),
+      onError: (code, detail) => this.error(code, detail),
+      onWarning: (text) => ports.log(`sensor: ${text}`),
+    });
+  }
+
+  start(): void {
+    this.ports.led.write(this.led ? 1 : 0);
+    this.client.start();
+    this.sampler.start();
+    if (this.topics.diag) this.diagTimer = this.ports.clock.repeat(() => this.diag(), DIAG_MS);
+  }
+
+  /** Publishes `offline`, disconnects cleanly and stops. */
+  stop(done?: () => void): void {
+    this.sampler.stop();
+    this.ports.clock.clear(this.diagTimer);
+    this.diagTimer = undefined;
+    if (this.client.connected && this.topics.status) this.client.publish(this.topics.status, "offline", 1, this.config.retain);
+    this.client.end(() => {
+      this.changed();
+      done?.();
+    });
+  }
+
+  /** Wi-Fi is down: hold MQTT. */
+  hold(): void {
+    this.client.pause("network down");
+    this.changed();
+  }
+
+  /** Wi-Fi is back: resume MQTT at once. */
+  resume(): void {
+    this.client.resume();
+  }
+
+  /** Applies an LED command, drives the pin and reports the state. */
+  command(command: LedCommand): void {
+    this.led = command === "TOGGLE" ? !this.led : command === "ON";
+    this.commands++;
+    this.ports.led.write(this.led ? 1 : 0);
+    this.reportLed();
+    this.changed();
+  }
+
+  diagnostics(): Record<string, number> {
+    return {
+      uptime: Math.floor((this.ports.clock.now() - this.startedAt) / 1000),
+      rssi: this.ports.rssi?.() ?? 0,
+      heap: this.ports.heap?.() ?? 0,
+      reconnects: this.client.reconnects,
+      sensorErrors: this.sampler.sensorErrors,
+      dropped: this.client.dropped,
+      queued: this.client.queued,
+    };
+  }
+
+  // ---- events ---------------------------------------------------------------
+
+  private connected(): void {
+    const { topics, config, client } = this;
+    this.ports.log(`mqtt: connected as ${this.id}`);
+    client.subscribe(topics.command, 1);
+    if (topics.configSet) client.subscribe(topics.configSet, 1);
+    if (topics.status) client.publish(topics.status, "online", 1, config.retain);
+    this.reportLed();
+    for (const m of discoveryMessages(config, topics, { id: this.id, model: this.model, version: VERSION })) {
+      client.publish(m.topic, m.payload, 1, true);
+    }
+    this.diag();
+    this.changed();
+  }
+
+  private reading(temp: number, hum: number): void {
+    const data: Record<string, unknown> = { temp: round1(temp), hum: round1(hum) };
+    if (this.losant) data.led = this.led ? "ON" : "OFF";
+    this.lastReading = { temp: data.temp as number, hum: data.hum as number };
+    this.readings++;
+    this.client.publish(this.topics.state, JSON.stringify({ data }), this.config.qos);
+    this.changed();
+  }
+
+  private message(topic: string, payload: Uint8Array): void {
+    if (payload.length > MAX_COMMAND * 4) {
+      this.badCommand(`command too long (${payload.length} bytes)`);
+      return;
+    }
+    const text = decodeText(payload);
+    if (text === undefined) {
+      this.badCommand("command is not valid UTF-8");
+    } else if (topic === this.topics.command) {
+      const parsed = this.losant ? parseLosantCommand(text) : parseLedCommand(text);
+      if ("error" in parsed) this.badCommand(parsed.error);
+      else this.command(parsed.command);
+    } else if (topic === this.topics.configSet) {
+      this.configure(text);
+    }
+  }
+
+  /** Applies `config/set`: all keys valid, or nothing changes. */
+  private configure(text: string): void {
+    let object: unknown;
+    try {
+      object = JSON.parse(text);
+    } catch {
+      object = undefined;
+    }
+    if (object === null || typeof object !== "object" || Array.isArray(object)) {
+      this.badCommand(`config/set expects a JSON object with ${SETTABLE.join(" and/or ")}`);
+      return;
+    }
+    const input = object as Record<string, unknown>;
+    const keys = Object.keys(input);
+    if (keys.length === 0) {
+      this.badCommand(`config/set expects at least one of ${SETTABLE.join(", ")}`);
+      return;
+    }
+    const values: Record<string, unknown> = {};
+    for (const key of keys) {
+      if (SETTABLE.indexOf(key) < 0) {
+        this.badCommand(`config/set: "${key}" cannot be set at run time (settable: ${SETTABLE.join(", ")})`);
+        return;
+      }
+      const result = parseValue(key, input[key]);
+      if ("error" in result) {
+        this.badCommand(`config/set: ${result.error}`);
+        return;
+      }
+      values[key] = result.value;
+    }
+    this.apply(values);
+    for (const key of keys) this.ports.store?.set(key, String(values[key]));
+    this.client.publish(this.topics.config, JSON.stringify({ interval: this.config.interval, qos: this.config.qos }), 1, this.config.retain);
+    this.changed();
+  }
+
+  private apply(values: Record<string, unknown>): void {
+    if (values.qos !== undefined) this.config.qos = values.qos as QoS;
+    if (values.interval !== undefined) {
+      this.config.interval = values.interval as number;
+      this.sampler?.setInterval(this.config.interval);
+    }
+  }
+
+  private loadSettings(): void {
+    const store = this.ports.store;
+    if (!store) return;
+    const values: Record<string, unknown> = {};
+    for (const key of SETTABLE) {
+      const saved = store.get(key);
+      if (saved === undefined) continue;
+      const result = parseValue(key, saved);
+      if ("value" in result) values[key] = result.value;
+    }
+    this.apply(values);
+  }
+
+  private reportLed(): void {
+    const state = this.led ? "ON" : "OFF";
+    if (this.topics.led) this.client.publish(this.topics.led, state, 1, this.config.retain);
+    else this.client.publish(this.topics.state, `{"data":{"led":"${state}"}}`, 1);
+  }
+
+  private badCommand(detail: string): void {
+    this.badCommands++;
+    this.error("bad-command", detail);
+    this.changed();
+  }
+
+  private error(code: string, detail: string): void {
+    this.ports.log(`error: ${code}: ${detail}`);
+    if (this.topics.error) this.client.publish(this.topics.error, JSON.stringify({ error: code, detail }), 0);
+  }
+
+  private diag(): void {
+    if (this.topics.diag && this.client.connected) this.client.publish(this.topics.diag, JSON.stringify(this.diagnostics()), 0);
+  }
+
+  private changed(): void {
+    const onChange = this.onChange;
+    if (!onChange) return;
+    try {
+      onChange();
+    } catch {
+      // a display must not stop the device
+    }
+  }
+}
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+function decodeText(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The device's configuration: one set of names for `mcconfig key=value`, the
+ * simulator's `--key value` flags, `device.json` and `config/set`.
+ * Unknown keys and bad values are refused with a message naming the key and
+ * the allowed values.
+ */
+
+export type SensorModel = "dht11" | "dht22";
+export type Profile = "default" | "losant";
+
+export interface Config {
+  ssid: string;
+  password: string;
+  /** `mqtt://host[:port]`, `mqtts://host[:port]` or a bare host; "" means the platform's default. */
+  broker: string;
+  mqttUser: string;
+  mqttPassword: string;
+  ca: string;
+  /** Device id and MQTT client id; "" means the platform's default. */
+  id: string;
+  prefix: string;
+  interval: number;
+  sensor: SensorModel;
+  dhtPin: number;
+  ledPin: number;
+  qos: 0 | 1 | 2;
+  keepalive: number;
+  retain: boolean;
+  discovery: string;
+  profile: Profile;
+}
+
+export const DEFAULTS: Readonly<Config> = {
+  ssid: "",
+  password: "",
+  broker: "",
+  mqttUser: "",
+  mqttPassword: "",
+  ca: "",
+  id: "",
+  prefix: "devices",
+  interval: 10000,
+  sensor: "dht11",
+  dhtPin: 4,
+  ledPin: 2,
+  qos: 1,
+  keepalive: 30,
+  retain: true,
+  discovery: "homeassistant",
+  profile: "default",
+};
+
+type Parse = (value: unknown) => unknown;
+
+const text: Parse = (v) => (typeof v === "string" ? v : undefined);
+const topicLevel: Parse = (v) => (typeof v === "string" && /^[^/+#\u0000]+$/.test(v) && utf8Length(v) <= 64 ? v : undefined);
+const integer =
+  (min: number, max: number): Parse =>
+  (v) => {
+    const n = typeof v === "number" ? v : typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
+    return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+  };
+const oneOf =
+  (...values: string[]): Parse =>
+  (v) => {
+    const s = typeof v === "string" ? v.trim().toLowerCase() : v;
+    return values.indexOf(s as string) >= 0 ? s : undefined;
+  };
+const bool: Parse = (v) => {
+  if (v === true || v === false) return v;
+  const s = typeof v === "string" ? v.trim().toLowerCase() : "";
+  return s === "true" || s === "1" ? true : s === "false" || s === "0" ? false : undefined;
+};
+const qos: Parse = (v) => integer(0, 2)(v);
+
+/** Each key: its parser and the allowed values as a user reads them. */
+const KEYS: { [K in keyof Config]: [Parse, string] } = {
+  ssid: [text, "a Wi-Fi network name"],
+  password: [text, "a Wi-Fi password"],
+  broker: [(v) => (typeof v === "string" && (v === "" || parseBroker(v)) ? v : undefined), "mqtt://host[:port], mqtts://host[:port] or a host name"],
+  mqttUser: [text, "a user name"],
+  mqttPassword: [text, "a password"],
+  ca: [text, "a CA certificate (PEM file or resource name)"],
+  id: [topicLevel, "1-64 bytes without / + #"],
+  prefix: [topicLevel, "1-64 bytes without / + #"],
+  interval: [integer(1000, 86400000), "an integer number of ms from 1000 to 86400000"],
+  sensor: [oneOf("dht11", "dht22"), "dht11 or dht22"],
+  dhtPin: [integer(0, 48), "a GPIO number from 0 to 48"],
+  ledPin: [integer(0, 48), "a GPIO number from 0 to 48"],
+  qos: [qos, "0, 1 or 2"],
+  keepalive: [integer(5, 600), "an integer number of seconds from 5 to 600"],
+  retain: [bool, "true or false"],
+  discovery: [(v) => (v === "off" ? v : topicLevel(v)), "a topic prefix such as homeassistant, or off"],
+  profile: [oneOf("default", "losant"), "default or losant"],
+};
+
+export const CONFIG_KEYS = Object.keys(KEYS) as (keyof Config)[];
+
+export function isConfigKey(key: string): key is keyof Config {
+  return Object.prototype.hasOwnProperty.call(KEYS, key);
+}
+
+/**
+ * Checks one key/value pair. Returns the parsed value, or an error message
+ * naming the key and the allowed values.
+ */
+export function parseValue(key: string, value: unknown): { value: unknown } | { error: string } {
+  if (!isConfigKey(key)) return { error: `unknown key "${key}" (known keys: ${CONFIG_KEYS.join(", ")})` };
+  const [parse, allowed] = KEYS[key];
+  const parsed = parse(value);
+  if (parsed === undefined) return { error: `bad value ${JSON.stringify(value)} for "${key}": expected ${allowed}` };
+  return { value: parsed };
+}
+
+/**
+ * Builds a configuration from defaults plus the given layers, later layers
+ * winning. Every bad key or value is reported; good ones still apply.
+ */
+export function buildConfig(...layers: Record<string, unknown>[]): { config: Config; errors: string[] } {
+  const config: Config = { ...DEFAULTS };
+  const errors: string[] = [];
+  const record = config as unknown as Record<string, unknown>;
+  for (const layer of layers) {
+    for (const key of Object.keys(layer)) {
+      const result = parseValue(key, layer[key]);
+      if ("error" in result) errors.push(result.error);
+      else record[key] = result.value;
+    }
+  }
+  if (config.profile === "losant") {
+    config.retain = false;
+    if (config.qos > 1) config.qos = 1;
+  }
+  return { config, errors };
+}
+
+export interface BrokerAddress {
+  tls: boolean;
+  host: string;
+  port: number;
+}
+
+/** `mqtt://host[:port]`, `mqtts://host[:port]` or a bare host (with an optional port). */
+export function parseBroker(url: string): BrokerAddress | undefined {
+  const match = /^(?:(mqtts?|tcp|ssl):\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-_]+)(?::(\d{1,5}))?\/?$/.exec(url.trim());
+  if (!match) return undefined;
+  const tls = match[1] === "mqtts" || match[1] === "ssl";
+  const port = match[3] ? Number(match[3]) : tls ? 8883 : 1883;
+  if (port < 1 || port > 65535) return undefined;
+  let host = match[2];
+  if (host.charAt(0) === "[") host = host.slice(1, -1);
+  return { tls, host, port };
+}
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? (i++, 4) : 3;
+  }
+  return n;
+}

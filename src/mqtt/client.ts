@@ -1,0 +1,607 @@
+/**
+ * MQTT 3.1.1 client session: one long-lived state machine over an injected
+ * socket and clock. It connects, keeps the connection alive, reconnects with
+ * backoff, and carries QoS 0, 1 and 2 in both directions.
+ *
+ *   idle ──start()──▶ connecting ──socket up──▶ handshake ──CONNACK 0──▶ connected
+ *                        ▲                          │                        │
+ *                        └──── waiting (backoff) ◀──┴──── error / lost ──────┘
+ *   end(): connected ──▶ closing (outbox drains, DISCONNECT) ──▶ closed
+ *
+ * Nothing thrown by a handler escapes into the socket callbacks, and no
+ * malformed input from the broker throws: it closes the connection with a
+ * protocol error naming the fault, and the session reconnects.
+ */
+import type { Clock, Socket, SocketFactory, TimerId } from "../ports";
+import { Backoff } from "./backoff";
+import {
+  checkTopicFilter,
+  checkTopicName,
+  connectLength,
+  publishHeaderLength,
+  subscribeLength,
+  unsubscribeLength,
+  utf8,
+  writeAck,
+  writeConnect,
+  writeDisconnect,
+  writePingreq,
+  writePublishHeader,
+  writeSubscribe,
+  writeUnsubscribe,
+} from "./codec";
+import { Outbox, type Message } from "./outbox";
+import {
+  CONNACK,
+  CONNACK_REASONS,
+  PINGRESP,
+  PUBACK,
+  PUBCOMP,
+  PUBLISH,
+  PUBREC,
+  PUBREL,
+  SUBACK,
+  UNSUBACK,
+  type ConnectOptions,
+  type Packet,
+  type QoS,
+} from "./packet";
+import { Parser } from "./parser";
+
+export type ClientState = "idle" | "connecting" | "handshake" | "connected" | "waiting" | "paused" | "closing" | "closed";
+
+export interface ClientOptions {
+  host: string;
+  port: number;
+  tls?: { ca?: string; serverName?: string };
+  clientId: string;
+  username?: string;
+  password?: string;
+  /** Seconds, 0 disables. */
+  keepalive?: number;
+  cleanSession?: boolean;
+  will?: { topic: string; payload: string | Uint8Array; qos: QoS; retain: boolean };
+  socket: SocketFactory;
+  clock: Clock;
+  random?: () => number;
+  /** Largest packet accepted from the broker, bytes. */
+  maxPacketSize?: number;
+  /** Outbound store bounds: messages and bytes (topic + payload). */
+  queueCount?: number;
+  queueBytes?: number;
+  /** Time allowed from opening the socket to CONNACK, ms. */
+  connectTimeout?: number;
+}
+
+export interface ClientHandler {
+  /** Connected and CONNACK accepted. `sessionPresent` false means subscriptions were sent again. */
+  onConnect?(sessionPresent: boolean): void;
+  /** A connection attempt failed or an open connection was lost; the client retries by itself. */
+  onDisconnect?(reason: string): void;
+  /** An application message. `payload` is valid only during the call: copy what you keep. */
+  onMessage?(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): void;
+  /** A message was dropped because the outbound store was full. */
+  onDrop?(topic: string, qos: QoS): void;
+  /** The broker refused a subscription (SUBACK 0x80). */
+  onSubscribeFailed?(filter: string): void;
+  /** A handler threw; the client carried on. */
+  onHandlerError?(error: unknown): void;
+}
+
+interface Subscription {
+  filter: string;
+  bytes: Uint8Array;
+  qos: QoS;
+}
+
+interface PendingRequest {
+  packetId: number;
+  subscriptions: Subscription[];
+}
+
+/** Connections that stayed up this long reset the backoff. */
+const STABLE_MS = 30000;
+const TICK_MS = 1000;
+/** Inbound QoS 2 packet ids remembered until PUBREL. */
+const MAX_INBOUND_QOS2 = 16;
+
+export class MqttClient {
+  state: ClientState = "idle";
+  /** Successful connections after the first one. */
+  reconnects = 0;
+  /** Why the last connection ended, if it did. */
+  lastError = "";
+
+  private readonly options: ClientOptions;
+  private readonly handler: ClientHandler;
+  private readonly clock: Clock;
+  private readonly backoff: Backoff;
+  private readonly parser: Parser;
+  private readonly outbox: Outbox;
+  private readonly keepaliveMs: number;
+  private readonly connectTimeout: number;
+  private readonly rx = new Uint8Array(512);
+  private readonly scratch = new Uint8Array(128);
+  private readonly subscriptions: Subscription[] = [];
+  private readonly pending: PendingRequest[] = [];
+  private readonly inboundQos2: number[] = [];
+  private socket: Socket | undefined;
+  private timer: TimerId | undefined;
+  private ticker: TimerId | undefined;
+  private writable = 0;
+  private lastSent = 0;
+  private lastReceived = 0;
+  private connectedAt = 0;
+  private everConnected = false;
+  private nextId = 0;
+  private closed: (() => void) | undefined;
+
+  constructor(options: ClientOptions, handler: ClientHandler = {}) {
+    this.options = options;
+    this.handler = handler;
+    this.clock = options.clock;
+    this.keepaliveMs = (options.keepalive ?? 30) * 1000;
+    this.connectTimeout = options.connectTimeout ?? 10000;
+    this.backoff = new Backoff(1000, 60000, options.random);
+    this.outbox = new Outbox(options.queueCount ?? 16, options.queueBytes ?? 4096);
+    this.parser = new Parser(
+      {
+        onPacket: (packet) => this.receive(packet),
+        onError: (fault) => this.fail(`protocol error: ${fault}`),
+      },
+      options.maxPacketSize ?? 4096,
+    );
+  }
+
+  /** Messages stored: waiting to be sent or to be acknowledged. */
+  get queued(): number {
+    return this.outbox.length;
+  }
+
+  /** Messages dropped because the outbound store was full. */
+  get dropped(): number {
+    return this.outbox.dropped;
+  }
+
+  get connected(): boolean {
+    return this.state === "connected";
+  }
+
+  /** Starts connecting; from now on the client reconnects by itself until `end()`. */
+  start(): void {
+    if (this.state === "idle" || this.state === "paused") this.open();
+  }
+
+  /** Drops the connection and stops retrying until `resume()` (e.g. while Wi-Fi is down). */
+  pause(reason = "paused"): void {
+    if (this.state === "closing" || this.state === "closed" || this.state === "idle") return;
+    this.teardown(reason, false);
+    this.state = "paused";
+  }
+
+  /** Connects again at once after `pause()`, or cuts a backoff wait short. */
+  resume(): void {
+    if (this.state === "paused" || this.state === "waiting") {
+      this.clock.clear(this.timer);
+      this.timer = undefined;
+      this.open();
+    }
+  }
+
+  /**
+   * Publishes a message. While disconnected it waits in the bounded outbound
+   * store. Returns false if the message was refused (bad topic, or no room).
+   */
+  publish(topic: string | Uint8Array, payload: string | Uint8Array, qos: QoS = 0, retain = false): boolean {
+    if (this.state === "closed") return false;
+    if (typeof topic === "string") {
+      if (checkTopicName(topic)) return false;
+      topic = utf8(topic);
+    }
+    const body = typeof payload === "string" ? utf8(payload) : payload.slice();
+    const message: Message = { topic, payload: body, qos, retain, packetId: 0, sent: false, released: false };
+    if (qos > 0) message.packetId = this.allocateId();
+    if (qos === 0 && this.state === "connected" && this.outbox.length === 0 && this.fits(message)) {
+      this.writePublish(message);
+      return true;
+    }
+    const dropped = this.outbox.add(message);
+    for (const old of dropped) this.call(() => this.handler.onDrop?.(decode(old.topic), old.qos));
+    this.flush();
+    return dropped.indexOf(message) < 0;
+  }
+
+  /** Subscribes now if connected, and again after every reconnect without a session. */
+  subscribe(filter: string, qos: QoS = 1): boolean {
+    if (checkTopicFilter(filter)) return false;
+    const existing = this.subscriptions.find((s) => s.filter === filter);
+    const subscription = existing ?? { filter, bytes: utf8(filter), qos };
+    subscription.qos = qos;
+    if (!existing) this.subscriptions.push(subscription);
+    if (this.state === "connected") this.sendSubscribe([subscription]);
+    return true;
+  }
+
+  unsubscribe(filter: string): void {
+    const index = this.subscriptions.findIndex((s) => s.filter === filter);
+    if (index < 0) return;
+    const [subscription] = this.subscriptions.splice(index, 1);
+    if (this.state !== "connected") return;
+    const packetId = this.allocateId();
+    const topics = [subscription.bytes];
+    const bytes = new Uint8Array(unsubscribeLength(topics));
+    writeUnsubscribe(bytes, 0, packetId, topics);
+    this.pending.push({ packetId, subscriptions: [] });
+    this.send(bytes);
+  }
+
+  /**
+   * Ends the session: waits (at most `timeout` ms) for the outbound store to
+   * drain, sends DISCONNECT, closes, and never reconnects.
+   */
+  end(done?: () => void, timeout = 2000): void {
+    if (this.state === "closed") {
+      done?.();
+      return;
+    }
+    this.closed = done;
+    if (this.state !== "connected") {
+      this.finish();
+      return;
+    }
+    this.state = "closing";
+    this.clock.clear(this.timer);
+    this.timer = this.clock.set(() => this.finish(), timeout);
+    this.flush();
+    this.maybeFinish();
+  }
+
+  // ---- connection lifecycle ------------------------------------------------
+
+  private open(): void {
+    const options = this.options;
+    this.state = "connecting";
+    this.writable = 0;
+    this.parser.reset();
+    this.timer = this.clock.set(() => this.fail("connect timeout"), this.connectTimeout);
+    try {
+      this.socket = options.socket({
+        host: options.host,
+        port: options.port,
+        nodelay: true,
+        tls: options.tls,
+        onReadable: (count) => this.readable(count),
+        onWritable: (count) => this.writableNow(count),
+        onError: (message) => this.fail(message || "connection closed"),
+      });
+    } catch (error) {
+      this.socket = undefined;
+      this.fail(errorText(error));
+    }
+  }
+
+  private writableNow(count: number): void {
+    this.writable = count;
+    if (this.state === "connecting") {
+      this.state = "handshake";
+      this.lastReceived = this.clock.now();
+      this.sendConnect();
+    } else {
+      this.flush();
+      this.maybeFinish();
+    }
+  }
+
+  private sendConnect(): void {
+    const o = this.options;
+    const connect: ConnectOptions = {
+      clientId: o.clientId,
+      keepalive: this.keepaliveMs / 1000,
+      cleanSession: o.cleanSession ?? true,
+      username: o.username,
+      password: o.password,
+    };
+    if (o.will) {
+      const payload = typeof o.will.payload === "string" ? utf8(o.will.payload) : o.will.payload;
+      connect.will = { topic: o.will.topic, payload, qos: o.will.qos, retain: o.will.retain };
+    }
+    const bytes = new Uint8Array(connectLength(connect));
+    writeConnect(bytes, 0, connect);
+    this.send(bytes);
+  }
+
+  private connack(packet: Packet): void {
+    if (packet.returnCode !== 0) {
+      const reason = CONNACK_REASONS[packet.returnCode] ?? `code ${packet.returnCode}`;
+      this.teardown(`connection refused: ${reason}`, true);
+      this.schedule(this.backoff.refused());
+      return;
+    }
+    this.clock.clear(this.timer);
+    this.timer = undefined;
+    this.state = "connected";
+    this.connectedAt = this.clock.now();
+    if (this.everConnected) this.reconnects++;
+    this.everConnected = true;
+    this.ticker = this.clock.repeat(() => this.tick(), TICK_MS);
+    if (!packet.sessionPresent) {
+      this.inboundQos2.length = 0;
+      if (this.subscriptions.length) this.sendSubscribe(this.subscriptions.slice());
+    }
+    this.flush();
+    this.call(() => this.handler.onConnect?.(packet.sessionPresent));
+  }
+
+  /** Closes the connection with a reason and, unless ending, retries after a backoff. */
+  private fail(reason: string): void {
+    if (this.state === "closing") {
+      this.finish();
+      return;
+    }
+    if (this.state === "idle" || this.state === "closed" || this.state === "waiting" || this.state === "paused") return;
+    this.teardown(reason, true);
+    this.schedule(this.backoff.next());
+  }
+
+  private teardown(reason: string, report: boolean): void {
+    const wasUp = this.state === "connected";
+    this.clock.clear(this.timer);
+    this.clock.clear(this.ticker);
+    this.timer = this.ticker = undefined;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) {
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.parser.reset();
+    this.pending.length = 0;
+    // QoS 0 messages already written are gone; unacknowledged QoS 1/2 ones stay to be sent again.
+    const items = this.outbox.items;
+    for (let i = items.length - 1; i >= 0; i--) if (items[i].qos === 0 && items[i].sent) this.outbox.removeAt(i);
+    if (wasUp && this.clock.now() - this.connectedAt >= STABLE_MS) this.backoff.reset();
+    this.lastError = reason;
+    this.state = "waiting";
+    if (report) this.call(() => this.handler.onDisconnect?.(reason));
+  }
+
+  private schedule(delay: number): void {
+    if (this.state !== "waiting") return;
+    this.timer = this.clock.set(() => {
+      this.timer = undefined;
+      if (this.state === "waiting") this.open();
+    }, delay);
+  }
+
+  private finish(): void {
+    if (this.state === "connected" || this.state === "closing") {
+      const n = writeDisconnect(this.scratch, 0);
+      this.send(this.scratch.subarray(0, n));
+    }
+    this.teardown("ended", false);
+    this.state = "closed";
+    const done = this.closed;
+    this.closed = undefined;
+    if (done) this.call(done);
+  }
+
+  private maybeFinish(): void {
+    if (this.state === "closing" && this.outbox.length === 0) this.finish();
+  }
+
+  private tick(): void {
+    const now = this.clock.now();
+    if (this.keepaliveMs === 0) return;
+    if (now - this.lastReceived >= this.keepaliveMs * 1.5) {
+      this.fail("keepalive timeout: no answer from the broker");
+    } else if (now - this.lastSent >= this.keepaliveMs) {
+      const n = writePingreq(this.scratch, 0);
+      this.send(this.scratch.subarray(0, n));
+    }
+  }
+
+  // ---- receiving -----------------------------------------------------------
+
+  private readable(count: number): void {
+    const socket = this.socket;
+    while (count > 0 && socket === this.socket && socket) {
+      const n = socket.read(this.rx);
+      if (n <= 0) break;
+      count -= n;
+      this.lastReceived = this.clock.now();
+      this.parser.push(this.rx, 0, n);
+    }
+  }
+
+  private receive(packet: Packet): void {
+    if (packet.type === CONNACK) {
+      if (this.state !== "handshake") this.fail("protocol error: unexpected CONNACK");
+      else this.connack(packet);
+      return;
+    }
+    if (this.state !== "connected" && this.state !== "closing") {
+      this.fail(`protocol error: packet type ${packet.type} before CONNACK`);
+      return;
+    }
+    switch (packet.type) {
+      case PUBLISH:
+        this.incoming(packet);
+        break;
+      case PUBACK:
+      case PUBCOMP:
+        this.acknowledged(packet.packetId, packet.type === PUBACK ? 1 : 2);
+        break;
+      case PUBREC:
+        this.received(packet.packetId);
+        break;
+      case PUBREL: {
+        const index = this.inboundQos2.indexOf(packet.packetId);
+        if (index >= 0) this.inboundQos2.splice(index, 1);
+        this.ack(PUBCOMP, packet.packetId);
+        break;
+      }
+      case SUBACK:
+      case UNSUBACK:
+        this.requestDone(packet);
+        break;
+      case PINGRESP:
+        break;
+    }
+  }
+
+  private incoming(packet: Packet): void {
+    const { qos, packetId } = packet;
+    if (qos === 2) {
+      // Exactly once: deliver on first receipt, remember the id until PUBREL.
+      if (this.inboundQos2.indexOf(packetId) < 0) {
+        if (this.inboundQos2.length >= MAX_INBOUND_QOS2) {
+          this.fail("protocol error: too many unreleased QoS 2 messages");
+          return;
+        }
+        this.inboundQos2.push(packetId);
+        this.deliver(packet);
+      }
+      this.ack(PUBREC, packetId);
+      return;
+    }
+    this.deliver(packet);
+    if (qos === 1) this.ack(PUBACK, packetId);
+  }
+
+  private deliver(packet: Packet): void {
+    const onMessage = this.handler.onMessage;
+    if (!onMessage) return;
+    const topic = decode(packet.buf.subarray(packet.topicStart, packet.topicEnd));
+    const payload = packet.buf.subarray(packet.payloadStart, packet.payloadEnd);
+    this.call(() => onMessage(topic, payload, packet.qos, packet.retain));
+  }
+
+  private acknowledged(packetId: number, qos: QoS): void {
+    const index = this.outbox.indexOf(packetId);
+    if (index >= 0 && this.outbox.items[index].qos === qos && this.outbox.items[index].sent) this.outbox.removeAt(index);
+    this.flush();
+    this.maybeFinish();
+  }
+
+  private received(packetId: number): void {
+    const index = this.outbox.indexOf(packetId);
+    if (index >= 0 && this.outbox.items[index].qos === 2) this.outbox.items[index].released = true;
+    this.ack(PUBREL, packetId);
+  }
+
+  private requestDone(packet: Packet): void {
+    const index = this.pending.findIndex((p) => p.packetId === packet.packetId);
+    if (index < 0) return;
+    const [request] = this.pending.splice(index, 1);
+    if (packet.type !== SUBACK) return;
+    const codes = packet.buf;
+    for (let i = 0; i < request.subscriptions.length; i++) {
+      const at = packet.payloadStart + i;
+      if (at < packet.payloadEnd && codes[at] === 0x80) {
+        const filter = request.subscriptions[i].filter;
+        this.call(() => this.handler.onSubscribeFailed?.(filter));
+      }
+    }
+  }
+
+  // ---- sending -------------------------------------------------------------
+
+  private flush(): void {
+    if (this.state !== "connected" && this.state !== "closing") return;
+    const items = this.outbox.items;
+    for (let i = 0; i < items.length; i++) {
+      const message = items[i];
+      if (message.sent) continue;
+      if (!this.fits(message)) return;
+      this.writePublish(message);
+      if (message.qos === 0) {
+        this.outbox.removeAt(i);
+        i--;
+      }
+      if (this.socket === undefined) return;
+    }
+  }
+
+  private fits(message: Message): boolean {
+    const size = publishHeaderLength(message.topic.length, message.payload.length, message.qos) + message.payload.length;
+    return size <= this.writable;
+  }
+
+  /** Writes a PUBLISH as header then payload, each exactly sized: no concatenation. */
+  private writePublish(message: Message): void {
+    const { topic, payload, qos } = message;
+    const headerLength = publishHeaderLength(topic.length, payload.length, qos);
+    const header = headerLength <= this.scratch.length ? this.scratch : new Uint8Array(headerLength);
+    const dup = message.sent && qos > 0;
+    if (message.released) {
+      this.ack(PUBREL, message.packetId);
+    } else {
+      writePublishHeader(header, 0, topic, payload.length, qos, message.retain, dup, message.packetId);
+      this.send(header.subarray(0, headerLength));
+      if (payload.length) this.send(payload);
+    }
+    message.sent = true;
+  }
+
+  private sendSubscribe(subscriptions: Subscription[]): void {
+    const packetId = this.allocateId();
+    const topics = subscriptions.map((s) => s.bytes);
+    const bytes = new Uint8Array(subscribeLength(topics));
+    writeSubscribe(bytes, 0, packetId, topics, subscriptions.map((s) => s.qos));
+    this.pending.push({ packetId, subscriptions });
+    this.send(bytes);
+  }
+
+  private ack(type: number, packetId: number): void {
+    const n = writeAck(this.scratch, 0, type, packetId);
+    this.send(this.scratch.subarray(0, n));
+  }
+
+  private send(bytes: Uint8Array): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.writable -= bytes.length;
+    this.lastSent = this.clock.now();
+    try {
+      socket.write(bytes);
+    } catch (error) {
+      this.fail(errorText(error));
+    }
+  }
+
+  /** Packet ids 1…65535 with wrap-around, never one still in use. */
+  private allocateId(): number {
+    for (let tries = 0; tries < 65535; tries++) {
+      this.nextId = this.nextId >= 65535 ? 1 : this.nextId + 1;
+      const id = this.nextId;
+      if (this.outbox.indexOf(id) < 0 && !this.pending.some((p) => p.packetId === id)) return id;
+    }
+    throw new RangeError("no free packet id");
+  }
+
+  private call(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      if (this.handler.onHandlerError) {
+        try {
+          this.handler.onHandlerError(error);
+        } catch {
+          // nothing more to do
+        }
+      }
+    }
+  }
+}
+
+const decoder = new TextDecoder();
+function decode(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

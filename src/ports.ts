@@ -1,0 +1,100 @@
+/**
+ * Ports: the only way hardware, time and the network reach the core.
+ *
+ * Interfaces only. The device entry hands the core Moddable implementations
+ * (ECMA-419 IO, Timer, wifi, Preference); the simulator hands it Node ones.
+ * Nothing in here may name Node, the DOM or Moddable.
+ */
+
+/** Opaque timer handle, as returned by Moddable's `Timer.set` or Node's `setTimeout`. */
+export type TimerId = unknown;
+
+/** Monotonic time and one-shot/repeating timers (Moddable `Timer`). */
+export interface Clock {
+  /** Milliseconds from an arbitrary origin; never goes backwards. */
+  now(): number;
+  /** Calls `callback` once after `ms` milliseconds. */
+  set(callback: () => void, ms: number): TimerId;
+  /** Calls `callback` every `ms` milliseconds until cleared. */
+  repeat(callback: () => void, ms: number): TimerId;
+  /** Cancels a timer; `undefined` is ignored. */
+  clear(id: TimerId | undefined): void;
+}
+
+/** Options of a stream socket, shaped like ECMA-419 `TCP` (plus an optional TLS block). */
+export interface SocketOptions {
+  /** Host name or dotted address. */
+  host: string;
+  port: number;
+  /** Disable Nagle: small MQTT packets must leave at once. */
+  nodelay?: boolean;
+  /** Present for `mqtts://`: the server is verified against `ca` (PEM text or resource name), else the system store. */
+  tls?: { ca?: string; serverName?: string };
+  /** `count` bytes can be read now. */
+  onReadable(count: number): void;
+  /** `count` bytes can be written now. The first call means: connected. */
+  onWritable(count: number): void;
+  /** The connection failed or was closed by the peer. No callback follows. */
+  onError(message: string): void;
+}
+
+/** An open stream socket (ECMA-419 `TCP` instance, read into a caller-owned buffer). */
+export interface Socket {
+  /** Copies up to `into.length` received bytes into `into`; returns how many. */
+  read(into: Uint8Array): number;
+  /**
+   * Queues bytes for sending. The bytes are copied: the caller may reuse its
+   * buffer at once. Callers keep within the budget `onWritable` reported.
+   */
+  write(bytes: Uint8Array): void;
+  /** Closes at once; no callback follows. */
+  close(): void;
+}
+
+export type SocketFactory = (options: SocketOptions) => Socket;
+
+/** One digital output pin (ECMA-419 `Digital` in output mode). */
+export interface DigitalOut {
+  write(value: 0 | 1): void;
+}
+
+/** What the Wi-Fi driver reports (Moddable `wifi` messages). */
+export type WiFiEvent = "connected" | "gotIP" | "disconnected";
+
+/** A station-mode Wi-Fi interface (Moddable `wifi` module). */
+export interface WiFiPort {
+  /** Starts connecting; progress arrives through `onEvent`. */
+  connect(ssid: string, password: string): void;
+  disconnect(): void;
+  /** Signal strength of the current access point in dBm, if connected. */
+  rssi(): number | undefined;
+  onEvent: ((event: WiFiEvent) => void) | undefined;
+}
+
+/** A temperature/humidity reading in °C and %RH. */
+export interface Reading {
+  temp: number;
+  hum: number;
+}
+
+/** The outcome of one sensor read: a reading, or a named failure. */
+export type SensorResult =
+  | { ok: true; temp: number; hum: number }
+  | { ok: false; error: string; detail?: string };
+
+/** A temperature/humidity sensor the app can sample. */
+export interface Sensor {
+  /** Reads once, synchronously. Never throws. */
+  read(): SensorResult;
+  /** Shortest allowed time between two reads, ms. */
+  readonly minInterval: number;
+}
+
+/** Small persistent key/value store (Moddable `Preference`). */
+export interface Store {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+}
+
+/** One line of trace (Moddable `trace`, or the simulator's log). */
+export type Log = (line: string) => void;
