@@ -38,7 +38,13 @@ function dashboardFiles(): Record<string, { file: string; type: string }> {
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const host = options.host ?? "127.0.0.1";
   const aedes = await Aedes.createBroker();
-  const tcp = net.createServer(aedes.handle);
+  const sockets = new Set<net.Socket>();
+  const tcp = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    aedes.handle(socket);
+  });
   await listen(tcp, options.port, host, "MQTT");
   let web: http.Server | undefined;
   let wss: WebSocketServer | undefined;
@@ -69,11 +75,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     port: (tcp.address() as net.AddressInfo).port,
     http: web ? (web.address() as net.AddressInfo).port : 0,
     async close() {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
       for (const client of wss?.clients ?? []) client.terminate();
       wss?.close();
       web?.closeAllConnections();
       await Promise.all([closeServer(tcp), web ? closeServer(web) : undefined]);
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };
 }

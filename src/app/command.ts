@@ -37,10 +37,10 @@ export function parseLedCommand(text: string): Parsed {
   if (trimmed.charAt(0) === "{") {
     const object = parseObject(trimmed);
     if (!object) return { error: `not valid JSON: ${quote(trimmed)}` };
-    const keys = Object.keys(object);
-    if (keys.length !== 1 || keys[0].toLowerCase() !== "state") return { error: `expected {"state":"ON"|"OFF"|"TOGGLE"}, got ${quote(trimmed)}` };
-    const command = word(object[keys[0]]);
-    return command ? { command } : { error: `bad state ${quote(JSON.stringify(object[keys[0]]))}: expected ON, OFF or TOGGLE` };
+    const key = Object.keys(object).find((k) => k.toLowerCase() === "state");
+    if (key === undefined) return { error: `expected {"state":"ON"|"OFF"|"TOGGLE"}, got ${quote(trimmed)}` };
+    const command = word(object[key]);
+    return command ? { command } : { error: `bad state ${quote(JSON.stringify(object[key]))}: expected ON, OFF or TOGGLE` };
   }
   const key = trimmed.toUpperCase();
   if (Object.prototype.hasOwnProperty.call(WORDS, key)) return { command: WORDS[key] };

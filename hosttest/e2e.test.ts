@@ -1,0 +1,68 @@
+/**
+ * End to end: the simulator's real command line, a real broker (mosquitto
+ * from Debian, and the embedded aedes), and MQTT.js as the peer.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { acceptance } from "./support/acceptance";
+import { freePort, startMosquitto } from "./support/mosquitto";
+import { runSim } from "./support/sim";
+import { connectPeer } from "./support/peer";
+
+test("simulator on mosquitto passes the interface acceptance probe", { timeout: 60000 }, async () => {
+  const broker = await startMosquitto();
+  try {
+    const sim = runSim(["--broker", `mqtt://127.0.0.1:${broker.port}`, "--interval", "2000"]);
+    await acceptance(`mqtt://127.0.0.1:${broker.port}`, sim);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test("simulator on its embedded broker passes the interface acceptance probe", { timeout: 60000 }, async () => {
+  const port = await freePort();
+  const sim = runSim(["--port", String(port), "--http", "0", "--interval", "2000"]);
+  await sim.waitFor("broker: mqtt://");
+  await acceptance(`mqtt://127.0.0.1:${port}`, sim);
+});
+
+test("the Last Will says offline when the device vanishes", { timeout: 30000 }, async () => {
+  const broker = await startMosquitto();
+  try {
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    const sim = runSim(["--broker", url, "--keepalive", "5", "--id", "will-1"]);
+    const peer = await connectPeer(url, ["devices/will-1/status"]);
+    await peer.next("devices/will-1/status", (m) => m.text === "online");
+    const from = peer.messages.length;
+    sim.child.kill("SIGKILL");
+    const will = await peer.next("devices/will-1/status", (m) => m.text === "offline", 15000, from);
+    assert.equal(will.text, "offline");
+    await peer.end();
+  } finally {
+    await broker.stop();
+  }
+});
+
+test("a bad flag, a port in use and an unreachable broker each give one clear line and a non-zero exit", { timeout: 30000 }, async () => {
+  const bad = runSim(["--interval", "fast"]);
+  assert.notEqual(await bad.exited, 0);
+  assert.match(bad.output(), /^error: bad value "fast" for "interval": expected an integer/m);
+
+  const unknown = runSim(["--colour", "red"]);
+  assert.notEqual(await unknown.exited, 0);
+  assert.match(unknown.output(), /^error: unknown flag --colour/m);
+
+  const broker = await startMosquitto();
+  try {
+    const busy = runSim(["--port", String(broker.port), "--http", "0"]);
+    assert.notEqual(await busy.exited, 0);
+    assert.match(busy.output(), new RegExp(`^error: MQTT port ${broker.port} on 127.0.0.1 is already in use`, "m"));
+  } finally {
+    await broker.stop();
+  }
+
+  const port = await freePort();
+  const away = runSim(["--broker", `mqtt://127.0.0.1:${port}`]);
+  assert.notEqual(await away.exited, 0);
+  assert.match(away.output(), new RegExp(`^error: cannot reach broker 127.0.0.1:${port}`, "m"));
+});

@@ -1,0 +1,55 @@
+/**
+ * Runs the simulator's real command line as a child process, for tests.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface SimProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  /** Waits until the output contains `text`. */
+  waitFor(text: string | RegExp, ms?: number): Promise<void>;
+}
+
+export function runSim(args: string[]): SimProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "sim/main.ts"), ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const listeners = new Set<() => void>();
+  const add = (d: Buffer) => {
+    output += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on("data", add);
+  child.stderr!.on("data", add);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitFor(text, ms = 10000) {
+      const seen = () => (typeof text === "string" ? output.includes(text) : text.test(output));
+      if (seen()) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`simulator did not print ${text} within ${ms} ms; output:\n${output}`));
+        }, ms);
+        const check = () => {
+          if (!seen()) return;
+          clearTimeout(timer);
+          listeners.delete(check);
+          resolve();
+        };
+        listeners.add(check);
+      });
+    },
+  };
+}
