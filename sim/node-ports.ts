@@ -110,6 +110,13 @@ function describe(error: NodeJS.ErrnoException, options: SocketOptions): string 
       return `connection to ${where} timed out`;
     case "ECONNRESET":
       return `connection reset by ${where}`;
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "CERT_HAS_EXPIRED":
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return `TLS: the certificate of ${where} is not trusted (${error.code}: ${error.message}); check the ca setting`;
     default:
       return error.message;
   }

@@ -66,7 +66,12 @@ export async function startMosquitto(extra: string[] = []): Promise<Mosquitto> {
     child = spawn(binary, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", (d) => (output += d));
     child.stderr!.on("data", (d) => (output += d));
-    await waitForPort(port);
+    try {
+      await waitForPort(port);
+    } catch (error) {
+      child.kill("SIGKILL");
+      throw new Error(`mosquitto did not start: ${(error as Error).message}\n${output}`);
+    }
   };
   await launch();
   return {

@@ -9,6 +9,7 @@
  */
 import type { Clock, DigitalOut, Log, Sensor, SocketFactory, Store, TimerId } from "../ports";
 import { MqttClient } from "../mqtt/client";
+import { decodeUtf8 } from "../utf8";
 import type { QoS } from "../mqtt/packet";
 import { Sampler } from "../dht/sampler";
 import { parseLedCommand, parseLosantCommand, MAX_COMMAND, type LedCommand } from "./command";
@@ -192,7 +193,7 @@ export class App {
       this.badCommand(`command too long (${payload.length} bytes)`);
       return;
     }
-    const text = decodeText(payload);
+    const text = decodeUtf8(payload);
     if (text === undefined) {
       this.badCommand("command is not valid UTF-8");
     } else if (topic === this.topics.command) {
@@ -291,14 +292,5 @@ export class App {
     } catch {
       // a display must not stop the device
     }
-  }
-}
-
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
-function decodeText(bytes: Uint8Array): string | undefined {
-  try {
-    return utf8Decoder.decode(bytes);
-  } catch {
-    return undefined;
   }
 }

@@ -47,6 +47,7 @@ import {
   type QoS,
 } from "./packet";
 import { Parser } from "./parser";
+import { decodeUtf8 } from "../utf8";
 
 export type ClientState = "idle" | "connecting" | "handshake" | "connected" | "waiting" | "paused" | "closing" | "closed";
 
@@ -597,9 +598,9 @@ export class MqttClient {
   }
 }
 
-const decoder = new TextDecoder();
+/** Topics were validated as UTF-8 by the parser, and our own topics are encoded by us. */
 function decode(bytes: Uint8Array): string {
-  return decoder.decode(bytes);
+  return decodeUtf8(bytes) ?? "";
 }
 
 function errorText(error: unknown): string {

@@ -1,0 +1,71 @@
+/**
+ * A ports.ts `Sensor` for a DHT11 or DHT22/AM2302, built from a pulse capture
+ * (the device's native RMT module, or the simulator's virtual sensor) and the
+ * shared decoder. One capture buffer, one decode record and one result object
+ * per sensor: reads allocate nothing once warm.
+ */
+import type { Sensor, SensorResult } from "../ports";
+import { type DhtDecoded, createDecoded, decode } from "./decoder";
+import { CAPTURE_ENTRIES, type DhtModel, START_LOW_US } from "./frame";
+
+/** Drives the start pulse and records the answer (contract in ./frame). */
+export interface PulseCapture {
+  /**
+   * Holds the data line low for `startLowUs` µs, releases it, and records the
+   * sensor's pulses into `out` as `(level << 15) | µs` entries until no edge
+   * comes within `EDGE_TIMEOUT_US` or `out` is full. Returns the entry count
+   * (0: no answer). May throw on a driver fault; the sensor reports that as
+   * error `capture`.
+   */
+  capture(startLowUs: number, out: Uint16Array): number;
+}
+
+/** Shortest time between two reads of a DHT11/DHT22, ms. */
+export const DHT_MIN_INTERVAL_MS = 2000;
+
+export interface DhtSensor extends Sensor {
+  readonly model: DhtModel;
+  /** The last decode (bytes, bit count, error detail), for diagnostics. */
+  readonly last: DhtDecoded;
+}
+
+/**
+ * Makes a `Sensor` for `model` reading through `capture`.
+ * `read()` never throws. It returns the same result object every time (one
+ * for success, one for failure): copy `temp`/`hum` out before the next read.
+ * Errors: `timeout`, `short-frame`, `long-frame`, `checksum`,
+ * `out-of-range` (see ./decoder), or `capture` when the capture itself threw.
+ */
+export function createDhtSensor(capture: PulseCapture, model: DhtModel): DhtSensor {
+  if (model !== "dht11" && model !== "dht22") throw new RangeError("unknown DHT model " + String(model));
+  const buffer = new Uint16Array(CAPTURE_ENTRIES);
+  const decoded = createDecoded();
+  const startLow = START_LOW_US[model];
+  const good: { ok: true; temp: number; hum: number } = { ok: true, temp: 0, hum: 0 };
+  const bad: { ok: false; error: string; detail?: string } = { ok: false, error: "", detail: "" };
+
+  return {
+    model,
+    minInterval: DHT_MIN_INTERVAL_MS,
+    last: decoded,
+    read(): SensorResult {
+      let count: number;
+      try {
+        count = capture.capture(startLow, buffer);
+      } catch (e) {
+        bad.error = "capture";
+        bad.detail = String(e);
+        return bad;
+      }
+      const error = decode(buffer, count, model, decoded);
+      if (error !== null) {
+        bad.error = error;
+        bad.detail = decoded.detail;
+        return bad;
+      }
+      good.temp = decoded.temp;
+      good.hum = decoded.hum;
+      return good;
+    },
+  };
+}
