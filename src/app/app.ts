@@ -64,6 +64,8 @@ export class App {
   private readonly startedAt: number;
   private diagTimer: TimerId | undefined;
   private readonly losant: boolean;
+  private dropsUnreported = 0;
+  private reportingDrops = false;
 
   constructor(config: Config, ports: AppPorts, options: AppOptions) {
     this.ports = ports;
@@ -97,7 +99,7 @@ export class App {
           this.changed();
         },
         onMessage: (topic, payload) => this.message(topic, payload),
-        onDrop: (topic, qos) => this.error("queue-full", `outbound queue full: dropped a QoS ${qos} message to ${topic}`),
+        onDrop: () => this.dropped(),
         onSubscribeFailed: (filter) => this.error("subscribe", `broker refused subscription to ${filter}`),
         onHandlerError: (error) => ports.log(`app: ${error instanceof Error ? error.message : String(error)}`),
       },
@@ -114,6 +116,9 @@ export class App {
 
   start(): void {
     this.ports.led.write(this.led ? 1 : 0);
+    // The client sends these again whenever the broker has no session for us.
+    this.client.subscribe(this.topics.command, 1);
+    if (this.topics.configSet) this.client.subscribe(this.topics.configSet, 1);
     this.client.start();
     this.sampler.start();
     if (this.topics.diag) this.diagTimer = this.ports.clock.repeat(() => this.diag(), DIAG_MS);
@@ -168,15 +173,36 @@ export class App {
   private connected(): void {
     const { topics, config, client } = this;
     this.ports.log(`mqtt: connected as ${this.id}`);
-    client.subscribe(topics.command, 1);
-    if (topics.configSet) client.subscribe(topics.configSet, 1);
     if (topics.status) client.publish(topics.status, "online", 1, config.retain);
     this.reportLed();
     for (const m of discoveryMessages(config, topics, { id: this.id, model: this.model, version: VERSION })) {
       client.publish(m.topic, m.payload, 1, true);
     }
     this.diag();
+    this.reportDrops();
     this.changed();
+  }
+
+  /**
+   * The outbound queue overflowed. Reported as one `queue-full` error once
+   * connected, never from inside the overflow itself (the report could
+   * overflow the queue again).
+   */
+  private dropped(): void {
+    this.dropsUnreported++;
+    if (!this.reportingDrops && this.client.connected) this.reportDrops();
+  }
+
+  private reportDrops(): void {
+    const n = this.dropsUnreported;
+    if (n === 0 || this.reportingDrops) return;
+    this.dropsUnreported = 0;
+    this.reportingDrops = true;
+    try {
+      this.error("queue-full", `outbound queue full: dropped ${n} message${n === 1 ? "" : "s"}`);
+    } finally {
+      this.reportingDrops = false;
+    }
   }
 
   private reading(temp: number, hum: number): void {

@@ -53,7 +53,7 @@ export const DEFAULTS: Readonly<Config> = {
 type Parse = (value: unknown) => unknown;
 
 const text: Parse = (v) => (typeof v === "string" ? v : undefined);
-const topicLevel: Parse = (v) => (typeof v === "string" && /^[^/+#\u0000]+$/.test(v) && utf8Length(v) <= 64 ? v : undefined);
+const topicLevel: Parse = (v) => (typeof v === "string" && /^[^/+#]+$/.test(v) && v.indexOf("\u0000") < 0 && utf8Length(v) <= 64 ? v : undefined);
 const integer =
   (min: number, max: number): Parse =>
   (v) => {

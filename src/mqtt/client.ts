@@ -72,6 +72,11 @@ export interface ClientOptions {
   queueBytes?: number;
   /** Time allowed from opening the socket to CONNACK, ms. */
   connectTimeout?: number;
+  /**
+   * Inbound QoS 2 packet ids remembered until PUBREL (default 64). Brokers keep
+   * fewer in flight by default (mosquitto 20); past this the oldest is forgotten.
+   */
+  maxInboundQos2?: number;
 }
 
 export interface ClientHandler {
@@ -103,8 +108,6 @@ interface PendingRequest {
 /** Connections that stayed up this long reset the backoff. */
 const STABLE_MS = 30000;
 const TICK_MS = 1000;
-/** Inbound QoS 2 packet ids remembered until PUBREL. */
-const MAX_INBOUND_QOS2 = 16;
 
 export class MqttClient {
   state: ClientState = "idle";
@@ -200,7 +203,7 @@ export class MqttClient {
       topic = utf8(topic);
     }
     const body = typeof payload === "string" ? utf8(payload) : payload.slice();
-    const message: Message = { topic, payload: body, qos, retain, packetId: 0, sent: false, released: false };
+    const message: Message = { topic, payload: body, qos, retain, packetId: 0, sent: false, inflight: false, released: false };
     if (qos > 0) message.packetId = this.allocateId();
     if (qos === 0 && this.state === "connected" && this.outbox.length === 0 && this.fits(message)) {
       this.writePublish(message);
@@ -336,6 +339,7 @@ export class MqttClient {
   /** Closes the connection with a reason and, unless ending, retries after a backoff. */
   private fail(reason: string): void {
     if (this.state === "closing") {
+      this.state = "waiting"; // the connection is gone: finish without writing DISCONNECT to it
       this.finish();
       return;
     }
@@ -362,7 +366,10 @@ export class MqttClient {
     this.pending.length = 0;
     // QoS 0 messages already written are gone; unacknowledged QoS 1/2 ones stay to be sent again.
     const items = this.outbox.items;
-    for (let i = items.length - 1; i >= 0; i--) if (items[i].qos === 0 && items[i].sent) this.outbox.removeAt(i);
+    for (let i = items.length - 1; i >= 0; i--) {
+      if (items[i].qos === 0 && items[i].sent) this.outbox.removeAt(i);
+      else items[i].inflight = false;
+    }
     if (wasUp && this.clock.now() - this.connectedAt >= STABLE_MS) this.backoff.reset();
     this.lastError = reason;
     this.state = "waiting";
@@ -458,10 +465,7 @@ export class MqttClient {
     if (qos === 2) {
       // Exactly once: deliver on first receipt, remember the id until PUBREL.
       if (this.inboundQos2.indexOf(packetId) < 0) {
-        if (this.inboundQos2.length >= MAX_INBOUND_QOS2) {
-          this.fail("protocol error: too many unreleased QoS 2 messages");
-          return;
-        }
+        if (this.inboundQos2.length >= (this.options.maxInboundQos2 ?? 64)) this.inboundQos2.shift();
         this.inboundQos2.push(packetId);
         this.deliver(packet);
       }
@@ -482,7 +486,7 @@ export class MqttClient {
 
   private acknowledged(packetId: number, qos: QoS): void {
     const index = this.outbox.indexOf(packetId);
-    if (index >= 0 && this.outbox.items[index].qos === qos && this.outbox.items[index].sent) this.outbox.removeAt(index);
+    if (index >= 0 && this.outbox.items[index].qos === qos && this.outbox.items[index].inflight) this.outbox.removeAt(index);
     this.flush();
     this.maybeFinish();
   }
@@ -515,7 +519,7 @@ export class MqttClient {
     const items = this.outbox.items;
     for (let i = 0; i < items.length; i++) {
       const message = items[i];
-      if (message.sent) continue;
+      if (message.inflight) continue;
       if (!this.fits(message)) return;
       this.writePublish(message);
       if (message.qos === 0) {
@@ -545,6 +549,7 @@ export class MqttClient {
       if (payload.length) this.send(payload);
     }
     message.sent = true;
+    message.inflight = true;
   }
 
   private sendSubscribe(subscriptions: Subscription[]): void {

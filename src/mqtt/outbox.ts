@@ -17,6 +17,8 @@ export interface Message {
   packetId: number;
   /** Written to a connection at least once (resends carry DUP). */
   sent: boolean;
+  /** Written on the current connection: waiting for its acknowledgement. */
+  inflight: boolean;
   /** QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP. */
   released: boolean;
 }

@@ -1,0 +1,582 @@
+/**
+ * The device application (src/app/app.ts) with fake ports: manual clock,
+ * scripted sockets (the test plays the broker), scripted sensor, recording
+ * LED pin and a Map store. Checks the external contract of ../shared/interface.md.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { App } from "../../src/app/app";
+import { buildConfig } from "../../src/app/config";
+import {
+  FakeClock,
+  FakeNetwork,
+  FakeSensor,
+  MapStore,
+  RecordingPin,
+  bad,
+  fixedRandom,
+  IN_XS,
+  good,
+  payloadText,
+  publishPacket,
+  serve,
+  summary,
+  type FakeSocket,
+  type WrittenPacket,
+} from "./fakes";
+
+const ID = "esp32-01";
+const BASE = `devices/${ID}`;
+const STATE_PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
+
+function setup(layer: Record<string, unknown> = {}, storeInit: Record<string, string> = {}) {
+  const clock = new FakeClock(0);
+  const net = new FakeNetwork();
+  const led = new RecordingPin();
+  const sensor = new FakeSensor(good(23.5, 41));
+  const store = new MapStore(storeInit);
+  const logs: string[] = [];
+  const { config, errors } = buildConfig(layer);
+  assert.deepEqual(errors, []);
+  const app = new App(
+    config,
+    { clock, socket: net.factory, led, sensor, store, log: (line) => logs.push(line), heap: () => 123456, rssi: () => -61, random: fixedRandom(0) },
+    { id: ID, broker: { tls: false, host: "broker.local", port: 1883 } },
+  );
+  let nextId = 1;
+  const ctx = {
+    clock,
+    net,
+    led,
+    sensor,
+    store,
+    logs,
+    app,
+    /** start() and a broker that accepts and acknowledges everything; returns what the app wrote. */
+    online(): WrittenPacket[] {
+      app.start();
+      net.last.open();
+      return serve(net.last);
+    },
+    get socket(): FakeSocket {
+      return net.last;
+    },
+    /** The broker delivers a message at QoS 1; returns the PUBLISH packets the app wrote in answer. */
+    send(topic: string, payload: string | Uint8Array): WrittenPacket[] {
+      net.last.receive(publishPacket(topic, payload, { qos: 1, id: nextId++ }));
+      return publishes(serve(net.last));
+    },
+    /** Advances the clock and returns the PUBLISH packets written meanwhile (acknowledged). */
+    advance(ms: number): WrittenPacket[] {
+      const out: WrittenPacket[] = [];
+      // In steps, so that the broker answers (PUBACK, PINGRESP) as time goes by.
+      for (let left = ms; left > 0; left -= 1000) {
+        clock.advance(Math.min(left, 1000));
+        out.push(...publishes(serve(net.last)));
+      }
+      return out;
+    },
+  };
+  return ctx;
+}
+
+function publishes(packets: WrittenPacket[]): WrittenPacket[] {
+  return packets.filter((p) => p.name === "PUBLISH");
+}
+
+function json(p: WrittenPacket): Record<string, unknown> {
+  return JSON.parse(payloadText(p)) as Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------- connecting
+
+describe("app: on connect", () => {
+  it("the Last Will is `offline` retained QoS 1 on status", () => {
+    const t = setup();
+    t.app.start();
+    t.socket.open();
+    const [connect] = t.socket.packets();
+    assert.equal(connect.name, "CONNECT");
+    assert.deepEqual(connect.connect!.will, { topic: `${BASE}/status`, payload: "offline", qos: 1, retain: true });
+    assert.equal(connect.connect!.clientId, ID);
+    assert.equal(connect.connect!.keepalive, 30);
+    assert.equal(connect.connect!.username, undefined);
+  });
+
+  it("credentials and keepalive come from the configuration", () => {
+    const t = setup({ mqttUser: "user", mqttPassword: "secret", keepalive: 60 });
+    t.app.start();
+    t.socket.open();
+    const c = t.socket.packets()[0].connect!;
+    assert.equal(c.username, "user");
+    assert.equal(c.password, "secret");
+    assert.equal(c.keepalive, 60);
+  });
+
+  it("subscribes, announces online, reports the LED, sends discovery and diag", () => {
+    const t = setup();
+    const seen = t.online();
+    assert.ok(t.app.client.connected);
+    const lines = summary(seen).filter((l) => !l.startsWith("PUBLISH q1 r homeassistant/") && !l.startsWith("PUBLISH q0 devices/esp32-01/diag"));
+    assert.deepEqual(lines, [
+      "CONNECT",
+      `SUBSCRIBE ${BASE}/led/set@1,${BASE}/config/set@1`,
+      `PUBLISH q1 r ${BASE}/status online`,
+      `PUBLISH q1 r ${BASE}/led OFF`,
+    ]);
+    const discovery = publishes(seen).filter((p) => p.topic!.startsWith("homeassistant/"));
+    assert.deepEqual(
+      discovery.map((p) => `${p.qos} ${p.retain} ${p.topic}`),
+      [
+        `1 true homeassistant/sensor/${ID}/temperature/config`,
+        `1 true homeassistant/sensor/${ID}/humidity/config`,
+        `1 true homeassistant/light/${ID}/led/config`,
+      ],
+    );
+    const diag = publishes(seen).filter((p) => p.topic === `${BASE}/diag`);
+    assert.equal(diag.length, 1);
+    assert.equal(diag[0].qos, 0);
+    assert.equal(diag[0].retain, false);
+  });
+
+  it("the LED pin is driven to its initial state at start", () => {
+    const t = setup();
+    t.online();
+    assert.deepEqual(t.led.writes, [0]);
+  });
+
+  it("Home Assistant discovery: unique_id, state_topic, value_template, command_topic, availability, one device", () => {
+    const t = setup();
+    const configs = publishes(t.online())
+      .filter((p) => p.topic!.startsWith("homeassistant/"))
+      .map(json);
+    assert.equal(configs.length, 3);
+    const [temp, hum, light] = configs;
+    const ids = configs.map((c) => c.unique_id);
+    assert.equal(new Set(ids).size, 3);
+    for (const c of configs) {
+      assert.equal(typeof c.unique_id, "string");
+      assert.equal(c.availability_topic, `${BASE}/status`);
+      assert.equal(c.payload_available, "online");
+      assert.equal(c.payload_not_available, "offline");
+      const device = c.device as Record<string, unknown>;
+      assert.deepEqual(device.identifiers, [ID]);
+      assert.equal(device.name, ID);
+      assert.equal(typeof device.model, "string");
+      assert.equal(typeof device.sw_version, "string");
+      assert.deepEqual(c.device, configs[0].device);
+    }
+    assert.equal(temp.state_topic, `${BASE}/state`);
+    assert.equal(hum.state_topic, `${BASE}/state`);
+    assert.equal(temp.value_template, "{{ value_json.data.temp }}");
+    assert.equal(hum.value_template, "{{ value_json.data.hum }}");
+    assert.equal(temp.device_class, "temperature");
+    assert.equal(hum.device_class, "humidity");
+    assert.equal(temp.unit_of_measurement, "°C");
+    assert.equal(hum.unit_of_measurement, "%");
+    assert.equal(light.command_topic, `${BASE}/led/set`);
+    assert.equal(light.state_topic, `${BASE}/led`);
+    assert.equal(light.payload_on, "ON");
+    assert.equal(light.payload_off, "OFF");
+  });
+
+  it("discovery=off sends no discovery; another prefix moves it", () => {
+    const off = setup({ discovery: "off" });
+    assert.deepEqual(
+      publishes(off.online()).filter((p) => p.topic!.indexOf("/config") > 0 && p.topic!.split("/").length === 5),
+      [],
+    );
+    const ha = setup({ discovery: "ha" });
+    assert.equal(publishes(ha.online()).filter((p) => p.topic!.startsWith("ha/")).length, 3);
+  });
+
+  it("diag has exactly the keys uptime, rssi, heap, reconnects, sensorErrors, dropped, queued", () => {
+    const t = setup();
+    const [diag] = publishes(t.online()).filter((p) => p.topic === `${BASE}/diag`);
+    const d = json(diag);
+    assert.deepEqual(Object.keys(d).sort(), ["dropped", "heap", "queued", "reconnects", "rssi", "sensorErrors", "uptime"]);
+    for (const k of Object.keys(d)) assert.equal(typeof d[k], "number", k);
+    assert.equal(d.rssi, -61);
+    assert.equal(d.heap, 123456);
+    assert.equal(d.reconnects, 0);
+  });
+
+  it("diag every 60 s, with uptime in seconds", () => {
+    const t = setup();
+    t.online();
+    const out = t.advance(60000).filter((p) => p.topic === `${BASE}/diag`);
+    assert.equal(out.length, 1);
+    assert.equal(json(out[0]).uptime, 60);
+  });
+
+  it("after a reconnect: online, LED state and diag again, reconnects counted", () => {
+    const t = setup();
+    t.online();
+    t.app.command("ON");
+    serve(t.socket);
+    t.socket.drop("reset");
+    t.clock.advance(0);
+    t.socket.open();
+    const again = publishes(serve(t.socket));
+    const lines = summary(again).filter((l) => !l.includes("homeassistant/"));
+    assert.deepEqual(lines.slice(0, 2), [`PUBLISH q1 r ${BASE}/status online`, `PUBLISH q1 r ${BASE}/led ON`]);
+    const diag = again.filter((p) => p.topic === `${BASE}/diag`);
+    assert.equal(diag.length, 1);
+    assert.equal(json(diag[0]).reconnects, 1);
+  });
+});
+
+// ---------------------------------------------------------------- state
+
+describe("app: state", () => {
+  it("publishes exactly the state payload at the configured QoS, not retained", () => {
+    const t = setup();
+    t.online();
+    const out = t.advance(1000);
+    assert.deepEqual(summary(out), [`PUBLISH q1 ${BASE}/state ${STATE_PAYLOAD}`]);
+  });
+
+  it("rounds to one decimal at most", () => {
+    const t = setup();
+    t.sensor.push(good(23.456, 41.04), good(-0.04, 99.95), good(-12.35, 0));
+    t.online();
+    const payloads = [...t.advance(1000), ...t.advance(10000), ...t.advance(10000)].map(payloadText);
+    assert.deepEqual(payloads, [STATE_PAYLOAD, '{"data":{"temp":0,"hum":100}}', '{"data":{"temp":-12.3,"hum":0}}']);
+  });
+
+  for (const qos of [0, 2] as const) {
+    it(`qos=${qos} publishes state at QoS ${qos}`, () => {
+      const t = setup({ qos });
+      t.online();
+      const [p] = t.advance(1000);
+      assert.equal(p.qos, qos);
+      assert.equal(p.retain, false);
+      assert.equal(payloadText(p), STATE_PAYLOAD);
+    });
+  }
+
+  it("samples every interval", () => {
+    const t = setup({ interval: 3000 });
+    t.online();
+    assert.equal(t.advance(1000).length, 1);
+    assert.equal(t.advance(2999).length, 0);
+    assert.equal(t.advance(1).length, 1);
+  });
+
+  it("sensor failing 3 times in a row → one sensor error, no state for failed reads", () => {
+    const t = setup();
+    t.sensor.push(bad("timeout"), bad("checksum"), bad("timeout"), bad("timeout"), bad("timeout"));
+    t.online();
+    const out = t.advance(34999);
+    assert.equal(out.filter((p) => p.topic === `${BASE}/state`).length, 0);
+    const errors = out.filter((p) => p.topic === `${BASE}/error`);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].qos, 0);
+    assert.equal(errors[0].retain, false);
+    const e = json(errors[0]);
+    assert.equal(e.error, "sensor");
+    assert.equal(typeof e.detail, "string");
+    assert.equal(t.app.sampler.sensorErrors, 5);
+    const next = t.advance(1);
+    assert.deepEqual(summary(next), [`PUBLISH q1 ${BASE}/state ${STATE_PAYLOAD}`]);
+    const diag = t.advance(60000).filter((p) => p.topic === `${BASE}/diag`);
+    assert.equal(json(diag[0]).sensorErrors, 5);
+  });
+
+  it("one or two failures publish no error", () => {
+    const t = setup();
+    t.sensor.push(bad(), bad());
+    t.online();
+    const out = t.advance(5000);
+    assert.equal(out.filter((p) => p.topic === `${BASE}/error`).length, 0);
+    assert.equal(out.filter((p) => p.topic === `${BASE}/state`).length, 1);
+  });
+});
+
+// ---------------------------------------------------------------- LED commands
+
+describe("app: LED commands", () => {
+  const cases: [string, "ON" | "OFF" | "TOGGLE"][] = [
+    ["ON", "ON"],
+    ["OFF", "OFF"],
+    ["TOGGLE", "TOGGLE"],
+    ["on", "ON"],
+    ["Off", "OFF"],
+    ["toggle", "TOGGLE"],
+    ["1", "ON"],
+    ["0", "OFF"],
+    ["true", "ON"],
+    ["false", "OFF"],
+    ["TRUE", "ON"],
+    ["False", "OFF"],
+    ["  ON \r\n", "ON"],
+    ["\toff\t", "OFF"],
+    ['{"state":"ON"}', "ON"],
+    ['{"state":"off"}', "OFF"],
+    ['{"state":"Toggle"}', "TOGGLE"],
+    ['{"STATE":"on"}', "ON"],
+    [' { "state" : " on " } \n', "ON"],
+  ];
+  for (const [payload, command] of cases) {
+    for (const initial of [false, true]) {
+      it(`${JSON.stringify(payload)} with the LED ${initial ? "on" : "off"}`, () => {
+        const t = setup();
+        t.online();
+        if (initial) {
+          t.send(`${BASE}/led/set`, "ON");
+        }
+        const writes = t.led.writes.length;
+        const expected = command === "TOGGLE" ? !initial : command === "ON";
+        const out = t.send(`${BASE}/led/set`, payload);
+        assert.deepEqual(summary(out), [`PUBLISH q1 r ${BASE}/led ${expected ? "ON" : "OFF"}`]);
+        assert.deepEqual(t.led.writes.slice(writes), [expected ? 1 : 0]);
+        assert.equal(t.app.led, expected);
+      });
+    }
+  }
+
+  const garbage: (string | Uint8Array)[] = [
+    "",
+    "   ",
+    "blink",
+    "onn",
+    "2",
+    "-1",
+    "yes",
+    "ON OFF",
+    "{",
+    "{}",
+    "[1]",
+    "null",
+    '"ON"',
+    '{"state":"blink"}',
+    '{"state":1}',
+    '{"state":true}',
+    '{"state":null}',
+    '{"foo":"ON"}',
+    '{"state":"ON"}x',
+    "O".repeat(300),
+    "N".repeat(2000),
+    Uint8Array.from([0xff, 0xfe, 0x4f, 0x4e]),
+  ];
+  for (const payload of garbage) {
+    const name = typeof payload === "string" ? JSON.stringify(payload.length > 20 ? payload.slice(0, 20) + "…" : payload) : "invalid UTF-8";
+    it(`garbage ${name} → one bad-command error, LED unchanged`, () => {
+      const t = setup();
+      t.online();
+      const writes = t.led.writes.length;
+      const out = t.send(`${BASE}/led/set`, payload);
+      assert.equal(out.length, 1, summary(out).join("\n"));
+      assert.equal(out[0].topic, `${BASE}/error`);
+      assert.equal(out[0].qos, 0);
+      assert.equal(out[0].retain, false);
+      const e = json(out[0]);
+      assert.deepEqual(Object.keys(e).sort(), ["detail", "error"]);
+      assert.equal(e.error, "bad-command");
+      assert.equal(typeof e.detail, "string");
+      assert.equal(t.led.writes.length, writes);
+      assert.equal(t.app.led, false);
+      assert.ok(t.app.client.connected);
+    });
+  }
+
+  it("messages on other topics are ignored", () => {
+    const t = setup();
+    t.online();
+    assert.deepEqual(t.send(`${BASE}/led`, "ON"), []);
+    assert.equal(t.app.led, false);
+  });
+});
+
+// ---------------------------------------------------------------- config/set
+
+describe("app: config/set", () => {
+  it('{"interval":5000,"qos":0} applies, persists and is echoed retained on config', () => {
+    const t = setup();
+    t.online();
+    assert.equal(t.advance(1000).length, 1);
+    const out = t.send(`${BASE}/config/set`, '{"interval":5000,"qos":0}');
+    assert.deepEqual(summary(out), [`PUBLISH q1 r ${BASE}/config {"interval":5000,"qos":0}`]);
+    assert.equal(t.app.config.interval, 5000);
+    assert.equal(t.app.config.qos, 0);
+    assert.equal(t.store.get("interval"), "5000");
+    assert.equal(t.store.get("qos"), "0");
+    assert.equal(t.advance(4999).length, 0);
+    const [state] = t.advance(1);
+    assert.equal(state.topic, `${BASE}/state`);
+    assert.equal(state.qos, 0);
+  });
+
+  it("one key alone changes only that key", () => {
+    const t = setup();
+    t.online();
+    const out = t.send(`${BASE}/config/set`, '{"qos":2}');
+    assert.deepEqual(summary(out), [`PUBLISH q1 r ${BASE}/config {"interval":10000,"qos":2}`]);
+    assert.equal(t.store.get("interval"), undefined);
+    assert.equal(t.store.get("qos"), "2");
+  });
+
+  it("persisted settings are loaded at start; bad stored values are ignored", () => {
+    const t = setup({}, { interval: "5000", qos: "0" });
+    assert.equal(t.app.config.interval, 5000);
+    assert.equal(t.app.config.qos, 0);
+    const u = setup({}, { interval: "fast", qos: "9" });
+    assert.equal(u.app.config.interval, 10000);
+    assert.equal(u.app.config.qos, 1);
+  });
+
+  const refused = [
+    "nope",
+    "",
+    "[]",
+    "null",
+    "5000",
+    "{}",
+    '{"interval":500}',
+    '{"interval":"fast"}',
+    '{"interval":5000.5}',
+    '{"qos":3}',
+    '{"qos":-1}',
+    '{"foo":1}',
+    '{"broker":"mqtt://evil"}',
+    '{"interval":5000,"qos":7}',
+    '{"qos":0,"prefix":"x"}',
+  ];
+  for (const payload of refused) {
+    it(`bad config/set ${JSON.stringify(payload)} → bad-command, nothing changes`, () => {
+      const t = setup();
+      t.online();
+      const before = JSON.stringify(t.app.config);
+      const out = t.send(`${BASE}/config/set`, payload);
+      assert.equal(out.length, 1, summary(out).join("\n"));
+      assert.equal(out[0].topic, `${BASE}/error`);
+      assert.equal(json(out[0]).error, "bad-command");
+      assert.equal(JSON.stringify(t.app.config), before);
+      assert.equal(t.store.sets, 0);
+    });
+  }
+});
+
+// ---------------------------------------------------------------- losant
+
+describe("app: losant profile", () => {
+  function losant() {
+    const t = setup({ profile: "losant", qos: 2, retain: true });
+    return t;
+  }
+
+  it("forces retain off and QoS ≤ 1; no will; subscribes only to the command topic", () => {
+    const t = losant();
+    assert.equal(t.app.config.retain, false);
+    assert.equal(t.app.config.qos, 1);
+    const seen = t.online();
+    assert.equal(seen[0].connect!.will, undefined);
+    assert.deepEqual(summary(seen), ["CONNECT", `SUBSCRIBE losant/${ID}/command@1`, `PUBLISH q1 losant/${ID}/state {"data":{"led":"OFF"}}`]);
+  });
+
+  it("state on losant/<id>/state carries the LED state", () => {
+    const t = losant();
+    t.online();
+    const out = t.advance(1000);
+    assert.deepEqual(summary(out), [`PUBLISH q1 losant/${ID}/state {"data":{"temp":23.5,"hum":41,"led":"OFF"}}`]);
+  });
+
+  it('commands {"name":"led","payload":{"state":"ON"}} and {"name":"toggle"}', () => {
+    const t = losant();
+    t.online();
+    let out = t.send(`losant/${ID}/command`, '{"name":"led","payload":{"state":"ON"}}');
+    assert.deepEqual(summary(out), [`PUBLISH q1 losant/${ID}/state {"data":{"led":"ON"}}`]);
+    assert.equal(t.led.value, 1);
+    out = t.send(`losant/${ID}/command`, '{"name":"toggle"}');
+    assert.deepEqual(summary(out), [`PUBLISH q1 losant/${ID}/state {"data":{"led":"OFF"}}`]);
+    assert.equal(t.led.value, 0);
+    t.send(`losant/${ID}/command`, '{"name":"led","payload":{"state":"toggle"}}');
+    assert.equal(t.led.value, 1);
+    const state = t.advance(1000);
+    assert.equal(payloadText(state[0]), '{"data":{"temp":23.5,"hum":41,"led":"ON"}}');
+  });
+
+  it("a plain ON is not a Losant command; bad commands change nothing", () => {
+    const t = losant();
+    t.online();
+    for (const payload of ["ON", '{"name":"blink"}', '{"name":"led","payload":{"state":"dim"}}', "{}"]) {
+      const out = t.send(`losant/${ID}/command`, payload);
+      assert.equal(out.filter((p) => p.topic === `losant/${ID}/state`).length, 0, payload);
+    }
+    assert.equal(t.app.led, false);
+    assert.equal(t.app.badCommands, 4);
+  });
+
+  it("nothing is ever retained", () => {
+    const t = losant();
+    const all = [...t.online(), ...t.send(`losant/${ID}/command`, '{"name":"toggle"}'), ...t.advance(61000)];
+    assert.ok(all.length > 3);
+    for (const p of publishes(all)) assert.equal(p.retain, false, p.topic);
+  });
+});
+
+// ---------------------------------------------------------------- offline
+
+describe("app: while the broker is unreachable", () => {
+  it(
+    "readings queue up to the outbox bound; the drops are counted and reported once, after reconnecting",
+    () => {
+      const t = setup();
+      t.app.start();
+      t.app.hold();
+      for (let i = 0; i < 250; i++) t.clock.advance(1000); // 25 readings at QoS 1, never connected
+      assert.ok(t.app.client.queued <= 16);
+      assert.ok(t.app.client.dropped <= 25, `dropped ${t.app.client.dropped}`);
+      assert.ok(t.app.client.dropped > 0);
+      assert.equal(t.logs.filter((l) => l.indexOf("queue-full") >= 0).length, 0, "reported while offline");
+      t.app.resume();
+      t.socket.open();
+      const sent = publishes(serve(t.socket));
+      assert.ok(sent.filter((p) => p.topic === `${BASE}/state`).length >= 10);
+      assert.equal(sent.filter((p) => p.topic === `${BASE}/status`).length, 1);
+      // Reports come from the connection, each for new drops: a few, never a cascade.
+      const errors = sent.filter((p) => p.topic === `${BASE}/error`);
+      assert.ok(errors.length >= 1 && errors.length <= 8, `${errors.length} error reports`);
+      for (const e of errors) assert.equal(json(e).error, "queue-full");
+    },
+  );
+
+  it("hold() stops connecting, resume() connects at once", () => {
+    const t = setup();
+    t.online();
+    t.app.hold();
+    assert.equal(t.socket.closed, true);
+    t.clock.advance(120000);
+    assert.equal(t.net.count, 1);
+    t.app.resume();
+    assert.equal(t.net.count, 2);
+  });
+});
+
+// ---------------------------------------------------------------- stop
+
+describe("app: stop()", () => {
+  it("publishes offline retained QoS 1, disconnects, and stops sampling", () => {
+    const t = setup();
+    t.online();
+    let done = 0;
+    t.app.stop(() => done++);
+    const seen = serve(t.socket);
+    assert.deepEqual(summary(seen), [`PUBLISH q1 r ${BASE}/status offline`, "DISCONNECT"]);
+    assert.equal(t.socket.closed, true);
+    assert.equal(done, 1);
+    const reads = t.sensor.reads;
+    t.clock.advance(10 * 60 * 1000);
+    assert.equal(t.sensor.reads, reads);
+    assert.equal(t.net.count, 1);
+  });
+
+  it("while disconnected it just ends", () => {
+    const t = setup();
+    t.app.start();
+    let done = 0;
+    t.app.stop(() => done++);
+    assert.equal(done, 1);
+    assert.equal(t.app.client.state, "closed");
+  });
+});

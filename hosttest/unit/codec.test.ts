@@ -1,0 +1,379 @@
+/**
+ * Encoder and topic helper tests: byte-exact vectors from the MQTT 3.1.1
+ * specification and from captures of mosquitto 2.0.11 (hosttest/tools/capture.ts).
+ * Runs under node:test and in XS through a shim of node:test and node:assert/strict.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  checkTopicFilter,
+  checkTopicName,
+  connectLength,
+  publishHeaderLength,
+  subscribeLength,
+  topicMatches,
+  unsubscribeLength,
+  utf8,
+  utf8Length,
+  varLengthSize,
+  writeAck,
+  writeConnect,
+  writeDisconnect,
+  writePingreq,
+  writePublishHeader,
+  writeSubscribe,
+  writeUnsubscribe,
+  writeVarLength,
+} from "../../src/mqtt/codec";
+import { PUBACK, PUBCOMP, PUBREC, PUBREL, UNSUBACK, type ConnectOptions, type QoS } from "../../src/mqtt/packet";
+
+// ---------------------------------------------------------------- helpers
+
+function bytes(h: string): Uint8Array {
+  h = h.replace(/\s+/g, "");
+  const out = new Uint8Array(h.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function hex(b: Uint8Array, start = 0, end = b.length): string {
+  let s = "";
+  for (let i = start; i < end; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);
+  return s;
+}
+
+/** Hex of an ASCII string, to keep vectors readable. */
+function asc(s: string): string {
+  let h = "";
+  for (let i = 0; i < s.length; i++) h += s.charCodeAt(i).toString(16).padStart(2, "0");
+  return h;
+}
+
+const clean = (h: string) => h.replace(/\s+/g, "");
+
+/**
+ * Runs `write` at offset 2 of a guarded buffer of `length` + 4 bytes; checks
+ * the returned offset and that nothing outside the packet was touched.
+ */
+function encode(length: number, write: (out: Uint8Array, at: number) => number): string {
+  const out = new Uint8Array(length + 4).fill(0xaa);
+  const end = write(out, 2);
+  assert.equal(end, 2 + length, "returned offset = at + length");
+  assert.deepEqual([out[0], out[1], out[end], out[end + 1]], [0xaa, 0xaa, 0xaa, 0xaa], "bytes outside the packet untouched");
+  return hex(out, 2, end);
+}
+
+function connect(o: ConnectOptions): string {
+  return encode(connectLength(o), (out, at) => writeConnect(out, at, o));
+}
+
+function publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, packetId: number): string {
+  const t = utf8(topic);
+  const length = publishHeaderLength(t.length, payload.length, qos) + payload.length;
+  return encode(length, (out, at) => {
+    at = writePublishHeader(out, at, t, payload.length, qos, retain, dup, packetId);
+    out.set(payload, at);
+    return at + payload.length;
+  });
+}
+
+function subscribe(packetId: number, filters: string[], qos: QoS[]): string {
+  const topics = filters.map(utf8);
+  return encode(subscribeLength(topics), (out, at) => writeSubscribe(out, at, packetId, topics, qos));
+}
+
+function unsubscribe(packetId: number, filters: string[]): string {
+  const topics = filters.map(utf8);
+  return encode(unsubscribeLength(topics), (out, at) => writeUnsubscribe(out, at, packetId, topics));
+}
+
+const STATE_TOPIC = "devices/esp32-01/state";
+const STATE = utf8('{"data":{"temp":23.5,"hum":41}}');
+
+// Captured from mosquitto_pub/mosquitto_sub 2.0.11 (-V mqttv311) against mosquitto 2.0.11.
+/** mosquitto_pub -i pub-q0 -q 0 -t devices/esp32-01/state -m '{"data":{"temp":23.5,"hum":41}}' */
+const CAP_CONNECT_PUB_Q0 = "101200044d5154540402003c00067075622d7130";
+const CAP_PUBLISH_Q0 =
+  "30370016646576696365732f65737033322d30312f73746174657b2264617461223a7b2274656d70223a32332e352c2268756d223a34317d7d";
+/** mosquitto_pub -i pub-q1 -q 1 (same topic and message), first message id 1 */
+const CAP_PUBLISH_Q1 =
+  "32390016646576696365732f65737033322d30312f737461746500017b2264617461223a7b2274656d70223a32332e352c2268756d223a34317d7d";
+/** mosquitto_pub -i pub-r1 -q 1 -r */
+const CAP_PUBLISH_Q1_RETAIN =
+  "33390016646576696365732f65737033322d30312f737461746500017b2264617461223a7b2274656d70223a32332e352c2268756d223a34317d7d";
+/** mosquitto_pub -i pub-q2 -q 2: PUBLISH, then PUBREL after the broker's PUBREC */
+const CAP_PUBLISH_Q2 =
+  "34390016646576696365732f65737033322d30312f737461746500017b2264617461223a7b2274656d70223a32332e352c2268756d223a34317d7d";
+const CAP_PUBREL = "62020001";
+/** mosquitto_pub -i pub-will -k 30 -u user -P pass --will-topic devices/esp32-01/status --will-payload offline --will-qos 1 --will-retain -q 0 */
+const CAP_CONNECT_WILL =
+  "104200044d51545404ee001e00087075622d77696c6c0017646576696365732f65737033322d30312f73746174757300076f66666c696e65000475736572000470617373";
+/** mosquitto_sub -i sub-1 -q 2 -t devices/+/state -t 'secret/#': CONNECT, SUBSCRIBE, then acks for the 4 messages it got, DISCONNECT */
+const CAP_CONNECT_SUB = "101100044d5154540402003c00057375622d31";
+const CAP_SUBSCRIBE = "821f0001000f646576696365732f2b2f73746174650200087365637265742f2302";
+const CAP_SUB_ACKS = ["40020001", "40020002", "50020003", "70020003"];
+const CAP_DISCONNECT = "e000";
+
+// ---------------------------------------------------------------- tests
+
+describe("Remaining Length (2.2.3)", () => {
+  // Table 2.4 boundaries.
+  const table: [number, string][] = [
+    [0, "00"],
+    [127, "7f"],
+    [128, "8001"],
+    [16383, "ff7f"],
+    [16384, "808001"],
+    [2097151, "ffff7f"],
+    [2097152, "80808001"],
+    [268435455, "ffffff7f"],
+  ];
+  for (const [n, h] of table) {
+    it(`${n} → ${h}`, () => {
+      assert.equal(varLengthSize(n), h.length / 2);
+      assert.equal(encode(h.length / 2, (out, at) => writeVarLength(out, at, n)), h);
+    });
+  }
+  it("throws RangeError beyond 268435455 or below 0", () => {
+    assert.throws(() => varLengthSize(268435456), RangeError);
+    assert.throws(() => varLengthSize(-1), RangeError);
+    assert.throws(() => writeVarLength(new Uint8Array(8), 0, 268435456), RangeError);
+  });
+});
+
+describe("utf8", () => {
+  it("spec example 1.5.3: A U+2A6D4", () => {
+    assert.equal(hex(utf8("A\u{2A6D4}")), "41f0aa9b94");
+  });
+  it("1, 2, 3 and 4 byte sequences", () => {
+    assert.equal(hex(utf8("")), "");
+    assert.equal(hex(utf8("a/b")), "612f62");
+    assert.equal(hex(utf8("\u00fc")), "c3bc");
+    assert.equal(hex(utf8("\u20ac")), "e282ac");
+    assert.equal(hex(utf8("\uffff")), "efbfbf");
+    assert.equal(hex(utf8("\u{10ffff}")), "f48fbfbf");
+  });
+  it("lone surrogates become U+FFFD, as with TextEncoder", () => {
+    assert.equal(hex(utf8("\ud800x")), "efbfbd78");
+    assert.equal(hex(utf8("x\udc00")), "78efbfbd");
+    assert.equal(hex(utf8("\udc00\ud800")), "efbfbdefbfbd");
+  });
+  it("utf8Length agrees with utf8", () => {
+    for (const s of ["", "abc", "\u00fc\u20ac\u{1f600}", "\ud800", "\ud83d\ude00\ud83d"]) assert.equal(utf8Length(s), utf8(s).length, s);
+  });
+});
+
+describe("CONNECT (3.1)", () => {
+  it("spec 3.1.2.10 example: will QoS 1, user name, password, clean session, keep alive 10 (flags 0xCE)", () => {
+    const o: ConnectOptions = {
+      clientId: "c",
+      keepalive: 10,
+      cleanSession: true,
+      username: "u",
+      password: "p",
+      will: { topic: "w", payload: utf8("x"), qos: 1, retain: false },
+    };
+    assert.equal(
+      connect(o),
+      clean("10 19  0004 4d515454 04 ce 000a  0001 63  0001 77  0001 78  0001 75  0001 70"),
+    );
+  });
+  it("minimal: clean session, no will, no credentials", () => {
+    assert.equal(connect({ clientId: "pub-q0", keepalive: 60, cleanSession: true }), CAP_CONNECT_PUB_Q0);
+    assert.equal(connect({ clientId: "sub-1", keepalive: 60, cleanSession: true }), CAP_CONNECT_SUB);
+  });
+  it("persistent session, empty client id, user name only", () => {
+    assert.equal(
+      connect({ clientId: "", keepalive: 0, cleanSession: false, username: "u" }),
+      clean("10 0f 0004 4d515454 04 80 0000 0000 0001 75"),
+    );
+  });
+  it("will QoS 2 retained, empty will payload, no credentials", () => {
+    assert.equal(
+      connect({ clientId: "a", keepalive: 65535, cleanSession: true, will: { topic: "t", payload: new Uint8Array(0), qos: 2, retain: true } }),
+      clean("10 12 0004 4d515454 04 36 ffff 0001 61 0001 74 0000"),
+    );
+  });
+  it("mosquitto_pub with will, -u/-P and -k 30 (capture)", () => {
+    const o: ConnectOptions = {
+      clientId: "pub-will",
+      keepalive: 30,
+      cleanSession: true,
+      username: "user",
+      password: "pass",
+      will: { topic: "devices/esp32-01/status", payload: utf8("offline"), qos: 1, retain: true },
+    };
+    assert.equal(connect(o), CAP_CONNECT_WILL);
+  });
+  it("2-byte remaining length", () => {
+    const clientId = "\u20ac".repeat(100);
+    const h = connect({ clientId, keepalive: 60, cleanSession: true });
+    assert.equal(h.slice(0, 6), "10b802"); // 10 + 2 + 300 = 312
+    assert.equal(h.slice(26), "012c" + "e282ac".repeat(100));
+  });
+  it("a string over 65535 bytes is a RangeError", () => {
+    // (Strings of 21846 to 65535 UTF-16 units, which need measuring, are in codec-diff.test.ts: slow on XS.)
+    const long = "x".repeat(65536);
+    assert.throws(() => connectLength({ clientId: long, keepalive: 0, cleanSession: true }), RangeError);
+    assert.throws(() => writeConnect(new Uint8Array(70000), 0, { clientId: long, keepalive: 0, cleanSession: true }), RangeError);
+    assert.throws(() => connectLength({ clientId: "a", keepalive: 0, cleanSession: true, username: "u", password: long }), RangeError);
+  });
+});
+
+describe("PUBLISH (3.3)", () => {
+  it("spec 3.3.2.3 example: topic a/b, packet id 10", () => {
+    assert.equal(publish("a/b", new Uint8Array(0), 1, false, false, 10), clean("3207 0003612f62 000a"));
+  });
+  it("QoS 0 carries no packet id", () => {
+    assert.equal(publish("a/b", bytes("0102"), 0, false, false, 99), clean("3007 0003612f62 0102"));
+  });
+  it("QoS 2, retain and dup flags", () => {
+    assert.equal(publish("a/b", bytes("ff"), 2, false, false, 0x1234), clean("3408 0003612f62 1234 ff"));
+    assert.equal(publish("a/b", bytes("ff"), 1, true, true, 1), clean("3b08 0003612f62 0001 ff"));
+    assert.equal(publish("a/b", bytes("ff"), 2, false, true, 1), clean("3c08 0003612f62 0001 ff"));
+    assert.equal(publish("a/b", bytes(""), 0, true, false, 0), clean("3105 0003612f62"));
+  });
+  it("the state message: 57 bytes at QoS 0, 59 at QoS 1", () => {
+    assert.equal(publishHeaderLength(utf8(STATE_TOPIC).length, STATE.length, 0) + STATE.length, 57);
+    assert.equal(publishHeaderLength(utf8(STATE_TOPIC).length, STATE.length, 1) + STATE.length, 59);
+  });
+  it("mosquitto_pub -q 0 / -q 1 / -q 1 -r / -q 2 (capture)", () => {
+    assert.equal(publish(STATE_TOPIC, STATE, 0, false, false, 0), CAP_PUBLISH_Q0);
+    assert.equal(publish(STATE_TOPIC, STATE, 1, false, false, 1), CAP_PUBLISH_Q1);
+    assert.equal(publish(STATE_TOPIC, STATE, 1, true, false, 1), CAP_PUBLISH_Q1_RETAIN);
+    assert.equal(publish(STATE_TOPIC, STATE, 2, false, false, 1), CAP_PUBLISH_Q2);
+  });
+  it("payloads that need 2 and 3 length bytes", () => {
+    const p = new Uint8Array(200).fill(7);
+    const h = publish("t", p, 0, false, false, 0);
+    assert.equal(h.slice(0, 12), "30cb01000174"); // 3 + 200 = 203 = 0xcb 0x01
+    assert.equal(publishHeaderLength(1, 16381 - 3, 0), 1 + 2 + 3);
+    assert.equal(publishHeaderLength(1, 16381, 0), 1 + 3 + 3);
+  });
+  it("lengths MQTT cannot encode are RangeErrors", () => {
+    assert.throws(() => publishHeaderLength(65536, 0, 0), RangeError);
+    assert.throws(() => publishHeaderLength(1, 268435455, 0), RangeError);
+    assert.throws(() => writePublishHeader(new Uint8Array(16), 0, new Uint8Array(65536), 0, 0, false, false, 0), RangeError);
+  });
+});
+
+describe("acks, PINGREQ, DISCONNECT", () => {
+  it("PUBACK, PUBREC, PUBREL (flags 0010), PUBCOMP, UNSUBACK-shaped", () => {
+    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBACK, 10)), "4002000a");
+    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBREC, 0xbeef)), "5002beef");
+    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBREL, 10)), "6202000a");
+    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBCOMP, 65535)), "7002ffff");
+    assert.equal(encode(4, (out, at) => writeAck(out, at, UNSUBACK, 1)), "b0020001");
+  });
+  it("as mosquitto_pub and mosquitto_sub send them (capture)", () => {
+    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBREL, 1)), CAP_PUBREL);
+    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBACK, 1)), CAP_SUB_ACKS[0]);
+    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBACK, 2)), CAP_SUB_ACKS[1]);
+    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBREC, 3)), CAP_SUB_ACKS[2]);
+    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBCOMP, 3)), CAP_SUB_ACKS[3]);
+  });
+  it("PINGREQ c000, DISCONNECT e000", () => {
+    assert.equal(encode(2, writePingreq), "c000");
+    assert.equal(encode(2, writeDisconnect), CAP_DISCONNECT);
+  });
+});
+
+describe("SUBSCRIBE (3.8), UNSUBSCRIBE (3.10)", () => {
+  it("spec 3.8.3 example: a/b QoS 1, c/d QoS 2, packet id 10", () => {
+    assert.equal(subscribe(10, ["a/b", "c/d"], [1, 2]), clean("82 0e 000a 0003 612f62 01 0003 632f64 02"));
+  });
+  it("one filter, QoS 0", () => {
+    assert.equal(subscribe(1, ["#"], [0]), clean("82 06 0001 0001 23 00"));
+  });
+  it("mosquitto_sub -q 2 -t devices/+/state -t 'secret/#' (capture)", () => {
+    assert.equal(subscribe(1, ["devices/+/state", "secret/#"], [2, 2]), CAP_SUBSCRIBE);
+  });
+  it("spec 3.10.3 example: unsubscribe a/b, c/d, packet id 10", () => {
+    assert.equal(unsubscribe(10, ["a/b", "c/d"]), clean("a2 0c 000a 0003 612f62 0003 632f64"));
+  });
+  it("a long filter list needs 2 length bytes", () => {
+    const filters: string[] = [];
+    for (let i = 0; i < 30; i++) filters.push("sensors/" + i);
+    const h = subscribe(7, filters, filters.map(() => 1 as QoS));
+    assert.equal(h.slice(0, 2), "82");
+    assert.equal(h.length / 2, subscribeLength(filters.map(utf8)));
+    assert.equal(asc("sensors/0"), h.slice(14, 32));
+  });
+});
+
+describe("checkTopicName", () => {
+  it("accepts valid names", () => {
+    for (const t of [STATE_TOPIC, "/", "a//b", " ", "$SYS/x", "\u00fc/\u{1f600}", "\u20ac".repeat(21845)]) assert.equal(checkTopicName(t), null, t);
+  });
+  it("names each fault", () => {
+    assert.equal(checkTopicName(""), "empty topic");
+    assert.equal(checkTopicName("a/+/c"), "wildcard in topic");
+    assert.equal(checkTopicName("a/#"), "wildcard in topic");
+    assert.equal(checkTopicName("a\u0000b"), "U+0000 in topic");
+    assert.equal(checkTopicName("a\ud800"), "lone surrogate in topic");
+    assert.equal(checkTopicName("\udc00a"), "lone surrogate in topic");
+    assert.equal(checkTopicName("x".repeat(65536)), "topic longer than 65535 bytes");
+  });
+});
+
+describe("checkTopicFilter (4.7.1)", () => {
+  it("accepts valid filters", () => {
+    for (const f of ["#", "+", "+/+", "/+", "a/#", "a/+/c", "+/tennis/#", "sport/+/player1", "a//b", "/", "$SYS/#"]) {
+      assert.equal(checkTopicFilter(f), null, f);
+    }
+  });
+  it("rejects misplaced wildcards and bad strings", () => {
+    assert.equal(checkTopicFilter("sport/tennis#"), "'#' must be last and occupy a whole level");
+    assert.equal(checkTopicFilter("sport/tennis/#/ranking"), "'#' must be last and occupy a whole level");
+    assert.equal(checkTopicFilter("##"), "'#' must be last and occupy a whole level");
+    assert.equal(checkTopicFilter("sport+"), "'+' must occupy a whole level");
+    assert.equal(checkTopicFilter("a/+b"), "'+' must occupy a whole level");
+    assert.equal(checkTopicFilter("++"), "'+' must occupy a whole level");
+    assert.equal(checkTopicFilter(""), "empty topic filter");
+    assert.equal(checkTopicFilter("a/\u0000"), "U+0000 in topic filter");
+    assert.equal(checkTopicFilter("\ud800/#"), "lone surrogate in topic filter");
+  });
+});
+
+describe("topicMatches (4.7)", () => {
+  const yes: [string, string][] = [
+    ["sport/tennis/player1/#", "sport/tennis/player1"],
+    ["sport/tennis/player1/#", "sport/tennis/player1/ranking"],
+    ["sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon"],
+    ["sport/#", "sport"],
+    ["#", "sport/tennis"],
+    ["#", "/"],
+    ["sport/tennis/+", "sport/tennis/player1"],
+    ["sport/+", "sport/"],
+    ["+/+", "/finance"],
+    ["/+", "/finance"],
+    ["+", "finance"],
+    ["a/+/c", "a/b/c"],
+    ["a/+/c", "a//c"],
+    ["a/#", "a"],
+    ["a/#", "a/"],
+    ["a/+/#", "a/b"],
+    ["$SYS/#", "$SYS/broker"],
+    ["$SYS/+/x", "$SYS/a/x"],
+    [STATE_TOPIC, STATE_TOPIC],
+    ["devices/+/state", STATE_TOPIC],
+  ];
+  const no: [string, string][] = [
+    ["sport/tennis/+", "sport/tennis/player1/ranking"],
+    ["sport/+", "sport"],
+    ["+", "/finance"],
+    ["a/+/c", "a/b/c/d"],
+    ["a/+/c", "a/b"],
+    ["a/#", "ab"],
+    ["a/b", "a/bc"],
+    ["a/bc", "a/b"],
+    ["a", "a/b"],
+    ["a/b", "a"],
+    ["#", "$SYS/broker"],
+    ["+/monitor/Clients", "$SYS/monitor/Clients"],
+    ["+", "$SYS"],
+    ["ACCOUNTS", "Accounts"],
+  ];
+  for (const [f, t] of yes) it(`${f} matches ${t}`, () => assert.equal(topicMatches(f, t), true));
+  for (const [f, t] of no) it(`${f} does not match ${t}`, () => assert.equal(topicMatches(f, t), false));
+});
