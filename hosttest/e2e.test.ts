@@ -66,3 +66,45 @@ test("a bad flag, a port in use and an unreachable broker each give one clear li
   assert.notEqual(await away.exited, 0);
   assert.match(away.output(), new RegExp(`^error: cannot reach broker 127.0.0.1:${port}`, "m"));
 });
+
+test("the dashboard page, its MQTT library and MQTT over WebSocket are served", { timeout: 30000 }, async () => {
+  const [port, http] = [await freePort(), await freePort()];
+  const sim = runSim(["--port", String(port), "--http", String(http)]);
+  try {
+    await sim.waitFor("dashboard http://");
+    const page = await fetch(`http://127.0.0.1:${http}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>Devices<\/title>/);
+    const lib = await fetch(`http://127.0.0.1:${http}/mqtt.esm.js`);
+    assert.equal(lib.status, 200);
+    assert.match(lib.headers.get("content-type") ?? "", /javascript/);
+    assert.equal((await fetch(`http://127.0.0.1:${http}/../package.json`)).status, 404);
+    const peer = await connectPeer(`ws://127.0.0.1:${http}/mqtt`, ["devices/sim-1/status"]);
+    assert.equal((await peer.next("devices/sim-1/status", (m) => m.text === "online")).text, "online");
+    await peer.end();
+  } finally {
+    sim.child.kill("SIGTERM");
+    assert.equal(await sim.exited, 0);
+  }
+});
+
+test("with --faults sensor=0.8 only valid readings are published and 3 failures in a row raise a sensor error", { timeout: 40000 }, async () => {
+  const port = await freePort();
+  const sim = runSim(["--port", String(port), "--http", "0", "--interval", "2000", "--faults", "sensor=0.8"]);
+  try {
+    await sim.waitFor("broker: mqtt://");
+    const peer = await connectPeer(`mqtt://127.0.0.1:${port}`, ["devices/sim-1/state", "devices/sim-1/error"]);
+    const error = await peer.next("devices/sim-1/error", (m) => m.text.includes('"sensor"'), 30000);
+    assert.equal((JSON.parse(error.text) as { error: string }).error, "sensor");
+    for (const m of peer.on("devices/sim-1/state")) {
+      const { data } = JSON.parse(m.text) as { data: { temp: number; hum: number } };
+      assert.deepEqual(Object.keys(data).sort(), ["hum", "temp"]);
+      assert.ok(data.temp >= 0 && data.temp <= 50 && data.hum >= 20 && data.hum <= 90, m.text);
+    }
+    await peer.end();
+  } finally {
+    sim.child.kill("SIGTERM");
+    assert.equal(await sim.exited, 0);
+  }
+  assert.match(sim.output(), /sensor errors [1-9]/);
+});

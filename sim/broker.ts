@@ -31,7 +31,7 @@ const require = createRequire(import.meta.url);
 function dashboardFiles(): Record<string, { file: string; type: string }> {
   return {
     "/": { file: path.join(here, "dashboard", "index.html"), type: "text/html; charset=utf-8" },
-    "/mqtt.esm.js": { file: require.resolve("mqtt/dist/mqtt.esm.js"), type: "text/javascript; charset=utf-8" },
+    "/mqtt.esm.js": { file: require.resolve("mqtt/dist/mqtt.esm"), type: "text/javascript; charset=utf-8" },
   };
 }
 
