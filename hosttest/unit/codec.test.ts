@@ -26,28 +26,12 @@ import {
   writeVarLength,
 } from "../../src/mqtt/codec";
 import { PUBACK, PUBCOMP, PUBREC, PUBREL, UNSUBACK, type ConnectOptions, type QoS } from "../../src/mqtt/packet";
+import { asc, bytes, hex } from "./hex";
 
 // ---------------------------------------------------------------- helpers
 
-function bytes(h: string): Uint8Array {
-  h = h.replace(/\s+/g, "");
-  const out = new Uint8Array(h.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
 
-function hex(b: Uint8Array, start = 0, end = b.length): string {
-  let s = "";
-  for (let i = start; i < end; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);
-  return s;
-}
 
-/** Hex of an ASCII string, to keep vectors readable. */
-function asc(s: string): string {
-  let h = "";
-  for (let i = 0; i < s.length; i++) h += s.charCodeAt(i).toString(16).padStart(2, "0");
-  return h;
-}
 
 const clean = (h: string) => h.replace(/\s+/g, "");
 
