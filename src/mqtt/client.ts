@@ -202,6 +202,14 @@ export class MqttClient {
       if (checkTopicName(topic)) return false;
       topic = utf8(topic);
     }
+    if (qos === 0 && typeof payload !== "string" && this.state === "connected" && this.outbox.length === 0) {
+      // Hot path: written at once from the caller's bytes, nothing stored.
+      const size = publishHeaderLength(topic.length, payload.length, 0) + payload.length;
+      if (size <= this.writable) {
+        this.writeParts(topic, payload, 0, retain, false, 0);
+        return true;
+      }
+    }
     const body = typeof payload === "string" ? utf8(payload) : payload.slice();
     const message: Message = { topic, payload: body, qos, retain, packetId: 0, sent: false, inflight: false, released: false };
     if (qos > 0) message.packetId = this.allocateId();
@@ -479,9 +487,13 @@ export class MqttClient {
   private deliver(packet: Packet): void {
     const onMessage = this.handler.onMessage;
     if (!onMessage) return;
-    const topic = decode(packet.buf.subarray(packet.topicStart, packet.topicEnd));
+    const topic = decodeUtf8(packet.buf, packet.topicStart, packet.topicEnd) ?? "";
     const payload = packet.buf.subarray(packet.payloadStart, packet.payloadEnd);
-    this.call(() => onMessage(topic, payload, packet.qos, packet.retain));
+    try {
+      onMessage(topic, payload, packet.qos, packet.retain);
+    } catch (error) {
+      this.handlerFailed(error);
+    }
   }
 
   private acknowledged(packetId: number, qos: QoS): void {
@@ -535,21 +547,20 @@ export class MqttClient {
     return size <= this.writable;
   }
 
-  /** Writes a PUBLISH as header then payload, each exactly sized: no concatenation. */
   private writePublish(message: Message): void {
-    const { topic, payload, qos } = message;
-    const headerLength = publishHeaderLength(topic.length, payload.length, qos);
-    const header = headerLength <= this.scratch.length ? this.scratch : new Uint8Array(headerLength);
-    const dup = message.sent && qos > 0;
-    if (message.released) {
-      this.ack(PUBREL, message.packetId);
-    } else {
-      writePublishHeader(header, 0, topic, payload.length, qos, message.retain, dup, message.packetId);
-      this.send(header.subarray(0, headerLength));
-      if (payload.length) this.send(payload);
-    }
+    if (message.released) this.ack(PUBREL, message.packetId);
+    else this.writeParts(message.topic, message.payload, message.qos, message.retain, message.sent && message.qos > 0, message.packetId);
     message.sent = true;
     message.inflight = true;
+  }
+
+  /** Writes a PUBLISH as header then payload, each exactly sized: no concatenation. */
+  private writeParts(topic: Uint8Array, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, packetId: number): void {
+    const headerLength = publishHeaderLength(topic.length, payload.length, qos);
+    const header = headerLength <= this.scratch.length ? this.scratch : new Uint8Array(headerLength);
+    writePublishHeader(header, 0, topic, payload.length, qos, retain, dup, packetId);
+    this.send(header.subarray(0, headerLength));
+    if (payload.length) this.send(payload);
   }
 
   private sendSubscribe(subscriptions: Subscription[]): void {
@@ -583,22 +594,30 @@ export class MqttClient {
     for (let tries = 0; tries < 65535; tries++) {
       this.nextId = this.nextId >= 65535 ? 1 : this.nextId + 1;
       const id = this.nextId;
-      if (this.outbox.indexOf(id) < 0 && !this.pending.some((p) => p.packetId === id)) return id;
+      if (this.outbox.indexOf(id) < 0 && !this.requestPending(id)) return id;
     }
     throw new RangeError("no free packet id");
+  }
+
+  private requestPending(packetId: number): boolean {
+    const pending = this.pending;
+    for (let i = 0; i < pending.length; i++) if (pending[i].packetId === packetId) return true;
+    return false;
   }
 
   private call(fn: () => void): void {
     try {
       fn();
     } catch (error) {
-      if (this.handler.onHandlerError) {
-        try {
-          this.handler.onHandlerError(error);
-        } catch {
-          // nothing more to do
-        }
-      }
+      this.handlerFailed(error);
+    }
+  }
+
+  private handlerFailed(error: unknown): void {
+    try {
+      this.handler.onHandlerError?.(error);
+    } catch {
+      // nothing more to do
     }
   }
 }

@@ -1,0 +1,315 @@
+/**
+ * `npm run bench [-- --json]`: our MQTT codec and client against mqtt-packet
+ * (the peer), and the DHT decoder, measured in one run. Prints one table, or
+ * one JSON object with --json.
+ *
+ * Node throughput: warm-up, then ROUNDS timed rounds of a fixed op count,
+ * median ops/s. XS: heap slots and computation per operation (./xs.ts).
+ * Wire bytes: what MqttClient writes to a fake socket per state message.
+ */
+import mqttPacket from "mqtt-packet";
+import { publishHeaderLength, utf8, writePublishHeader } from "../../src/mqtt/codec";
+import { Parser } from "../../src/mqtt/parser";
+import { MqttClient } from "../../src/mqtt/client";
+import type { QoS } from "../../src/mqtt/packet";
+import { createDecoded, decode } from "../../src/dht/decoder";
+import { encodeBytes, encodeFrame } from "../../src/dht/encode";
+import { CAPTURE_ENTRIES } from "../../src/dht/frame";
+import { FakeClock, FakeNetwork, connack, puback } from "../unit/fakes";
+import { XSProbe, type XSOpResult } from "./xs.ts";
+
+const JSON_OUT = process.argv.includes("--json");
+const TOPIC = "devices/esp32-01/state";
+const PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
+const ROUNDS = 7;
+const ROUND_MS = 250;
+
+const median = (xs: number[]): number => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+let sink = 0;
+
+/** ops/s of `op`, median of ROUNDS rounds of ~ROUND_MS each, after a calibrating warm-up. */
+function throughput(op: () => void): number {
+  // Warm-up and calibration: how many ops fill one round.
+  let n = 1000;
+  for (;;) {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) op();
+    const ms = performance.now() - t;
+    if (ms > ROUND_MS / 4) {
+      n = Math.max(1000, Math.floor((n * ROUND_MS) / ms));
+      break;
+    }
+    n *= 2;
+  }
+  const rates: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) op();
+    const ns = Number(process.hrtime.bigint() - t);
+    rates.push((n * 1e9) / ns);
+  }
+  return median(rates);
+}
+
+// ---------------------------------------------------------------- encode
+
+const topicBytes = utf8(TOPIC);
+const payloadBytes = utf8(PAYLOAD);
+const payloadBuffer = Buffer.from(PAYLOAD);
+const out = new Uint8Array(256);
+
+function oursEncode(qos: QoS): () => void {
+  return () => {
+    const header = publishHeaderLength(topicBytes.length, payloadBytes.length, qos);
+    const at = writePublishHeader(out, 0, topicBytes, payloadBytes.length, qos, false, false, 1);
+    out.set(payloadBytes, at);
+    sink += header + out[at - 1];
+  };
+}
+
+function peerGenerate(qos: QoS): () => void {
+  const packet = { cmd: "publish" as const, topic: TOPIC, payload: payloadBuffer, qos, retain: false, dup: false, messageId: 1 };
+  return () => {
+    sink += mqttPacket.generate(packet).length;
+  };
+}
+
+/** writeToStream into a stream that only counts: mqtt-packet's allocation-lean path. */
+function peerWriteToStream(qos: QoS): () => void {
+  const packet = { cmd: "publish" as const, topic: TOPIC, payload: payloadBuffer, qos, retain: false, dup: false, messageId: 1 };
+  const stream = {
+    write(chunk: Buffer): boolean {
+      sink += chunk.length;
+      return true;
+    },
+  };
+  return () => {
+    mqttPacket.writeToStream(packet, stream as unknown as NodeJS.WritableStream);
+  };
+}
+
+// ---------------------------------------------------------------- decode
+
+function wire(qos: QoS): Uint8Array {
+  return new Uint8Array(mqttPacket.generate({ cmd: "publish", topic: TOPIC, payload: payloadBuffer, qos, retain: false, dup: false, messageId: 1 }));
+}
+
+function oursDecode(qos: QoS): () => void {
+  const bytes = wire(qos);
+  const parser = new Parser({
+    onPacket: (p) => {
+      sink += p.payloadEnd - p.topicStart;
+    },
+    onError: (fault) => {
+      throw new Error(fault);
+    },
+  });
+  return () => parser.push(bytes);
+}
+
+function peerDecode(qos: QoS): () => void {
+  const bytes = Buffer.from(wire(qos));
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  parser.on("packet", (p) => {
+    sink += p.length ?? 0;
+  });
+  parser.on("error", (e: Error) => {
+    throw e;
+  });
+  return () => {
+    parser.parse(bytes);
+  };
+}
+
+// ---------------------------------------------------------------- wire bytes through the real client
+
+function wireBytes(qos: QoS): { bytes: number; writes: number } {
+  const clock = new FakeClock(1000);
+  const net = new FakeNetwork();
+  const client = new MqttClient({ host: "b", port: 1883, clientId: "esp32-01", socket: net.factory, clock });
+  client.start();
+  const socket = net.last;
+  socket.open();
+  socket.receive(connack(false, 0));
+  const before = socket.written.length;
+  client.publish(TOPIC, PAYLOAD, qos);
+  const chunks = socket.written.slice(before);
+  const packets = socket.take().filter((p) => p.type === 3);
+  if (packets.length !== 1 || packets[0].topic !== TOPIC) throw new Error("client did not write one PUBLISH");
+  if (qos === 1) socket.receive(puback(packets[0].packetId!));
+  return { bytes: chunks.reduce((n, c) => n + c.length, 0), writes: chunks.length };
+}
+
+// ---------------------------------------------------------------- DHT on Node
+
+function dhtDecodeOp(): () => void {
+  const train = new Uint16Array(CAPTURE_ENTRIES);
+  const count = encodeFrame(encodeBytes("dht22", 23.5, 41, new Uint8Array(5)), train, () => 0);
+  const d = createDecoded();
+  return () => {
+    if (decode(train, count, "dht22", d) !== null) throw new Error("decode failed");
+    sink += d.temp;
+  };
+}
+
+// ---------------------------------------------------------------- run
+
+interface Row {
+  metric: string;
+  ours: string;
+  peer: string;
+  ratio: string;
+  goal: string;
+  note: string;
+}
+
+const rows: Row[] = [];
+const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(0)} k/s`);
+const results: Record<string, unknown> = {};
+const started = performance.now();
+
+for (const qos of [0, 1] as const) {
+  const ours = throughput(oursEncode(qos));
+  const gen = throughput(peerGenerate(qos));
+  const wts = throughput(peerWriteToStream(qos));
+  const best = Math.max(gen, wts);
+  results[`encode_q${qos}`] = { ours, generate: gen, writeToStream: wts, ratioVsBest: ours / best, ratioVsGenerate: ours / gen };
+  rows.push({
+    metric: `encode PUBLISH q${qos} (Node)`,
+    ours: fmt(ours),
+    peer: `generate ${fmt(gen)}, writeToStream ${fmt(wts)}`,
+    ratio: `${(ours / gen).toFixed(1)}× / ${(ours / wts).toFixed(1)}×`,
+    goal: ours / best >= 3 ? "≥3× ok" : "≥3× MISSED",
+    note: "ours: header into reused buffer + payload copy, topic pre-encoded",
+  });
+}
+for (const qos of [0, 1] as const) {
+  const ours = throughput(oursDecode(qos));
+  const peer = throughput(peerDecode(qos));
+  results[`decode_q${qos}`] = { ours, peer, ratio: ours / peer };
+  rows.push({
+    metric: `decode PUBLISH q${qos} (Node)`,
+    ours: fmt(ours),
+    peer: `parser().parse ${fmt(peer)}`,
+    ratio: `${(ours / peer).toFixed(1)}×`,
+    goal: ours / peer >= 3 ? "≥3× ok" : "≥3× MISSED",
+    note: "Parser.push of the whole packet, handler reads ranges",
+  });
+}
+
+for (const qos of [0, 1] as const) {
+  const w = wireBytes(qos);
+  const min = qos === 0 ? 57 : 59;
+  results[`wire_q${qos}`] = { bytes: w.bytes, writes: w.writes, specMinimum: min };
+  rows.push({
+    metric: `wire bytes state msg q${qos}`,
+    ours: `${w.bytes} B in ${w.writes} writes`,
+    peer: `spec min ${min} B`,
+    ratio: `+${w.bytes - min} B`,
+    goal: w.bytes === min ? "= min ok" : "ABOVE min",
+    note: "bytes MqttClient.publish writes to the socket",
+  });
+}
+
+const dhtNode = throughput(dhtDecodeOp());
+results.dht_node = { framesPerSecond: dhtNode, usPerFrame: 1e6 / dhtNode };
+
+const xs = await XSProbe.start();
+const xsOps: Record<string, XSOpResult> = {};
+try {
+  for (const op of ["pub0", "pub1", "pub0pre", "pub1pre", "rx0", "rx1", "dhtRead", "dhtDecode", "utf8topic", "utf8payload", "sliceBytes", "subarray", "object", "array", "closure", "decodeTopic"])
+    xsOps[op] = await xs.measure(op);
+} finally {
+  await xs.close();
+}
+results.xs = Object.fromEntries(Object.entries(xsOps).map(([k, v]) => [k, { slotsPerOp: v.slotsPerOp, computePerOp: v.computePerOp, n: v.n, rounds: v.rounds }]));
+
+const slots = (op: string): string => `${xsOps[op].slotsPerOp.toFixed(1)} slots/op`;
+const zero = (op: string): string => (xsOps[op].slotsPerOp < 0.05 ? "0 ok" : "0 MISSED");
+const cause = (ops: string[]): string => ops.map((o) => `${o} ${xsOps[o].slotsPerOp.toFixed(0)}`).join(", ");
+rows.push(
+  {
+    metric: "XS publish q0 (string topic+payload)",
+    ours: slots("pub0"),
+    peer: "-",
+    ratio: "-",
+    goal: zero("pub0"),
+    note: `utf8() of topic and payload: ${cause(["utf8topic", "utf8payload"])} (charCodeAt on a string primitive)`,
+  },
+  {
+    metric: "XS publish q1 (string) + PUBACK",
+    ours: slots("pub1"),
+    peer: "-",
+    ratio: "-",
+    goal: zero("pub1"),
+    note: "as q0, plus the q1 path (see pre-encoded row)",
+  },
+  {
+    metric: "XS publish q0 (Uint8Array topic+payload)",
+    ours: slots("pub0pre"),
+    peer: "-",
+    ratio: "-",
+    goal: zero("pub0pre"),
+    note: `payload.slice ${xsOps.sliceBytes.slotsPerOp.toFixed(0)} + Message object ${xsOps.object.slotsPerOp.toFixed(0)} + header subarray ${xsOps.subarray.slotsPerOp.toFixed(0)}`,
+  },
+  {
+    metric: "XS publish q1 (Uint8Array) + PUBACK",
+    ours: slots("pub1pre"),
+    peer: "-",
+    ratio: "-",
+    goal: zero("pub1pre"),
+    note: `as q0 + allocateId's .some closure ${xsOps.closure.slotsPerOp.toFixed(0)}, outbox arrays (dropped [], splice result), ack subarray`,
+  },
+  {
+    metric: "XS receive PUBLISH q0",
+    ours: slots("rx0"),
+    peer: "-",
+    ratio: "-",
+    goal: zero("rx0"),
+    note: `topic+payload subarray 2×${xsOps.subarray.slotsPerOp.toFixed(0)} + call() closure over 4 values (~${xsOps.closure.slotsPerOp.toFixed(0)}+) + handler; topic string ${xsOps.decodeTopic.slotsPerOp.toFixed(0)} slots (chunks only)`,
+  },
+  {
+    metric: "XS receive PUBLISH q1 (+PUBACK out)",
+    ours: slots("rx1"),
+    peer: "-",
+    ratio: "-",
+    goal: zero("rx1"),
+    note: `as q0 + PUBACK scratch.subarray ${xsOps.subarray.slotsPerOp.toFixed(0)}`,
+  },
+  {
+    metric: "DHT decode per frame",
+    ours: `Node ${(1e6 / dhtNode).toFixed(2)} µs; XS ${xsOps.dhtDecode.computePerOp.toFixed(0)} compute`,
+    peer: "-",
+    ratio: "-",
+    goal: "-",
+    note: `XS slots/decode ${xsOps.dhtDecode.slotsPerOp.toFixed(1)}`,
+  },
+  {
+    metric: "XS DHT sensor read (capture copy+decode)",
+    ours: slots("dhtRead"),
+    peer: "-",
+    ratio: "-",
+    goal: zero("dhtRead"),
+    note: `${xsOps.dhtRead.computePerOp.toFixed(0)} compute/read`,
+  },
+);
+
+const seconds = (performance.now() - started) / 1000;
+results.seconds = seconds;
+if (sink === 42.4242) console.log(""); // keeps the work observable
+
+if (JSON_OUT) {
+  console.log(JSON.stringify({ rows, results }, null, 2));
+} else {
+  const cols: (keyof Row)[] = ["metric", "ours", "peer", "ratio", "goal", "note"];
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]): string => "| " + cells.map((c, i) => c.padEnd(width[i])).join(" | ") + " |";
+  console.log(line(cols));
+  console.log("|" + width.map((w) => "-".repeat(w + 2)).join("|") + "|");
+  for (const r of rows) console.log(line(cols.map((c) => r[c])));
+  console.log(`\n${ROUNDS} rounds per Node figure (median); XS: 5 rounds, Δ currentHeapCount vs n=0 after gc(); ${seconds.toFixed(1)} s total`);
+}

@@ -1,0 +1,155 @@
+/**
+ * Runs inside XS (bundled by bench.ts with bundleModule): a connected
+ * MqttClient over a lean fake socket, a DHT sensor over a replaying capture,
+ * and the single operations whose allocations explain the client's. Sets
+ * `globalThis.handleCommand("<op> <n>")`, which runs the op n times and
+ * replies with a short text (e.g. bytes written), so the host can take
+ * currentHeapCount / compute deltas against n = 0.
+ *
+ * The fake socket allocates nothing: writes only count bytes and remember the
+ * last chunk; reads copy from one prepared buffer.
+ */
+import { MqttClient } from "../../src/mqtt/client";
+import { utf8 } from "../../src/mqtt/codec";
+import { decodeUtf8 } from "../../src/utf8";
+import type { Socket, SocketOptions } from "../../src/ports";
+import { createDhtSensor } from "../../src/dht/sensor";
+import { createDecoded, decode } from "../../src/dht/decoder";
+import { encodeBytes, encodeFrame } from "../../src/dht/encode";
+import { CAPTURE_ENTRIES } from "../../src/dht/frame";
+import { FakeClock, publishPacket, connack } from "../unit/fakes";
+
+const TOPIC = "devices/esp32-01/state";
+const PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
+
+class LeanSocket implements Socket {
+  options: SocketOptions;
+  bytesWritten = 0;
+  writes = 0;
+  last: Uint8Array = new Uint8Array(0);
+  inbox: Uint8Array = new Uint8Array(0);
+  inboxAt = 0;
+  constructor(options: SocketOptions) {
+    this.options = options;
+  }
+  read(into: Uint8Array): number {
+    const src = this.inbox;
+    let n = 0;
+    while (n < into.length && this.inboxAt < src.length) into[n++] = src[this.inboxAt++];
+    return n;
+  }
+  write(bytes: Uint8Array): void {
+    this.bytesWritten += bytes.length;
+    this.writes++;
+    this.last = bytes;
+  }
+  close(): void {}
+  /** The broker sends `bytes` (not copied). */
+  feed(bytes: Uint8Array): void {
+    this.inbox = bytes;
+    this.inboxAt = 0;
+    this.options.onReadable(bytes.length);
+  }
+}
+
+const clock = new FakeClock(1000);
+let socket: LeanSocket | undefined;
+let received = 0;
+const client = new MqttClient(
+  {
+    host: "broker",
+    port: 1883,
+    clientId: "esp32-01",
+    keepalive: 0,
+    socket: (o) => (socket = new LeanSocket(o)),
+    clock,
+  },
+  { onMessage: (topic, payload) => void (received += topic.length + payload[0]) },
+);
+client.start();
+const sock = socket as unknown as LeanSocket;
+sock.options.onWritable(1 << 30);
+sock.feed(connack(false, 0));
+if (client.state !== "connected") throw new Error("probe: client not connected: " + client.lastError);
+
+const topicBytes = utf8(TOPIC);
+const payloadBytes = utf8(PAYLOAD);
+const puback = new Uint8Array([0x40, 2, 0, 0]);
+const rx0 = publishPacket("devices/esp32-01/led/set", "on", { qos: 0 });
+const rx1 = publishPacket("devices/esp32-01/led/set", "on", { qos: 1, id: 7 });
+const scratch = new Uint8Array(64);
+
+function pub(qos: 0 | 1, pre: boolean): void {
+  const ok = pre ? client.publish(topicBytes, payloadBytes, qos) : client.publish(TOPIC, PAYLOAD, qos);
+  if (!ok) throw new Error("publish refused");
+  if (qos === 1) {
+    // The PUBLISH header was written first, then the payload: take the id from the header.
+    const h = lastHeader;
+    const idAt = h.length - 2;
+    puback[2] = h[idAt];
+    puback[3] = h[idAt + 1];
+    sock.feed(puback);
+  }
+}
+let lastHeader: Uint8Array = new Uint8Array(0);
+const write = sock.write.bind(sock);
+sock.write = (bytes: Uint8Array): void => {
+  if ((bytes[0] >> 4) === 3) lastHeader = bytes;
+  write(bytes);
+};
+
+// DHT
+const frameBytes = encodeBytes("dht22", 23.5, 41, new Uint8Array(5));
+const train = new Uint16Array(CAPTURE_ENTRIES);
+const trainCount = encodeFrame(frameBytes, train, () => 0);
+const sensor = createDhtSensor(
+  {
+    capture(_startLowUs: number, out: Uint16Array): number {
+      for (let i = 0; i < trainCount; i++) out[i] = train[i];
+      return trainCount;
+    },
+  },
+  "dht22",
+);
+const decoded = createDecoded();
+
+const ops: Record<string, () => void> = {
+  pub0: () => pub(0, false),
+  pub1: () => pub(1, false),
+  pub0pre: () => pub(0, true),
+  pub1pre: () => pub(1, true),
+  rx0: () => sock.feed(rx0),
+  rx1: () => sock.feed(rx1),
+  // pieces
+  utf8topic: () => void utf8(TOPIC),
+  utf8payload: () => void utf8(PAYLOAD),
+  sliceBytes: () => void payloadBytes.slice(),
+  subarray: () => void scratch.subarray(0, 4),
+  object: () => void { topic: topicBytes, payload: payloadBytes, qos: 0, retain: false, packetId: 0, sent: false, inflight: false, released: false },
+  array: () => void [],
+  closure: () => void ((n: number) => n + received),
+  decodeTopic: () => void decodeUtf8(topicBytes),
+  dhtRead: () => {
+    const r = sensor.read();
+    if (!r.ok) throw new Error("dht read failed: " + r.error);
+  },
+  dhtDecode: () => {
+    if (decode(train, trainCount, "dht22", decoded) !== null) throw new Error("decode failed");
+  },
+};
+
+(globalThis as { handleCommand?: (ab: ArrayBuffer) => ArrayBuffer }).handleCommand = (ab: ArrayBuffer): ArrayBuffer => {
+  const text = String.fromCharCode.apply(null, Array.from(new Uint8Array(ab)));
+  const space = text.indexOf(" ");
+  const name = text.slice(0, space);
+  const n = Number(text.slice(space + 1));
+  const op = ops[name];
+  if (!op) throw new Error("unknown op " + name);
+  const before = sock.bytesWritten;
+  const writesBefore = sock.writes;
+  for (let i = 0; i < n; i++) op();
+  const info = name + " bytes=" + (sock.bytesWritten - before) + " writes=" + (sock.writes - writesBefore) + " queued=" + client.queued + " state=" + client.state;
+  const out = new Uint8Array(info.length);
+  for (let i = 0; i < info.length; i++) out[i] = info.charCodeAt(i);
+  return out.buffer;
+};
