@@ -254,7 +254,7 @@ rows.push(
     peer: "-",
     ratio: "-",
     goal: zero("pub0pre"),
-    note: `payload.slice ${xsOps.sliceBytes.slotsPerOp.toFixed(0)} + Message object ${xsOps.object.slotsPerOp.toFixed(0)} + header subarray ${xsOps.subarray.slotsPerOp.toFixed(0)}`,
+    note: `written from the caller's bytes; the header view (subarray ${xsOps.subarray.slotsPerOp.toFixed(0)}) is what remains`,
   },
   {
     metric: "XS publish q1 (Uint8Array) + PUBACK",
@@ -262,7 +262,7 @@ rows.push(
     peer: "-",
     ratio: "-",
     goal: zero("pub1pre"),
-    note: `as q0 + allocateId's .some closure ${xsOps.closure.slotsPerOp.toFixed(0)}, outbox arrays (dropped [], splice result), ack subarray`,
+    note: `stored until PUBACK: payload copy ${xsOps.sliceBytes.slotsPerOp.toFixed(0)} + Message object ${xsOps.object.slotsPerOp.toFixed(0)} + outbox arrays (dropped [], splice result) + header and ack views`,
   },
   {
     metric: "XS receive PUBLISH q0",
@@ -270,7 +270,7 @@ rows.push(
     peer: "-",
     ratio: "-",
     goal: zero("rx0"),
-    note: `topic+payload subarray 2×${xsOps.subarray.slotsPerOp.toFixed(0)} + call() closure over 4 values (~${xsOps.closure.slotsPerOp.toFixed(0)}+) + handler; topic string ${xsOps.decodeTopic.slotsPerOp.toFixed(0)} slots (chunks only)`,
+    note: `the payload view (subarray ${xsOps.subarray.slotsPerOp.toFixed(0)}) + the handler call; topic string ${xsOps.decodeTopic.slotsPerOp.toFixed(0)} slots (chunks only)`,
   },
   {
     metric: "XS receive PUBLISH q1 (+PUBACK out)",
