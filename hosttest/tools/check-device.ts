@@ -1,0 +1,275 @@
+/**
+ * Device check (not part of CI): builds the firmware for the Moddable
+ * simulator, runs it headless against a local mosquitto, drives it over MQTT,
+ * then resolves the ESP32 build up to its generated makefile.
+ *
+ *   MODDABLE=/path/to/moddable npm run check:device
+ *
+ * Needs the Moddable SDK built for Linux (mcconfig, mcsim, xsl, xsc), tsc on
+ * PATH (mcconfig calls it), mosquitto (Debian package), xvfb-run when there is
+ * no display, and a free X display :2 (the SDK's Linux makefile starts the
+ * simulator on DISPLAY=:2). Without MODDABLE it says so and exits 0.
+ *
+ * The SDK's debug makefile runs `pkill mcsim` and `pkill serial2xsbug`, which
+ * would stop every simulator on the machine: this script puts a no-op `pkill`
+ * first on PATH for the build, and stops only the processes it started.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import { freePort, startMosquitto, type Mosquitto } from "../support/mosquitto";
+import { connectPeer, type Peer } from "../support/peer";
+import { BAD_COMMANDS, GOOD_COMMANDS } from "../support/acceptance";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const MODDABLE = process.env.MODDABLE;
+const BUILD_MS = 600_000;
+const NAME = "dhtmqtt";
+
+function step(text: string): void {
+  process.stdout.write(`check:device: ${text}\n`);
+}
+
+function which(binary: string): string | undefined {
+  const r = spawnSync("sh", ["-c", `command -v ${binary}`], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+
+/** Trace lines of the simulated device ("[Thread 1] text" in xsbug-log output). */
+function traceLines(output: string): string[] {
+  const lines: string[] = [];
+  for (const line of stripAnsi(output).split("\n")) {
+    const m = /\[Thread \d+\] (.*)$/.exec(line);
+    if (m) lines.push(m[1]);
+    else if (line.includes("# Exception")) lines.push(line.trim());
+  }
+  return lines;
+}
+
+interface Running {
+  child: ChildProcess;
+  output(): string;
+  waitFor(pattern: RegExp, ms: number): Promise<RegExpExecArray>;
+  stop(): Promise<void>;
+}
+
+/** Runs a command in its own process group so that it and all it started can be stopped together. */
+function launch(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Running {
+  const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  const waiters = new Set<() => void>();
+  const add = (d: Buffer) => {
+    output += d.toString();
+    for (const w of [...waiters]) w();
+  };
+  child.stdout!.on("data", add);
+  child.stderr!.on("data", add);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.once("exit", () => {
+    for (const w of [...waiters]) w();
+  });
+  return {
+    child,
+    output: () => output,
+    waitFor(pattern, ms) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = pattern.exec(stripAnsi(output));
+          if (m) {
+            done();
+            resolve(m);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            done();
+            reject(new Error(`the build/simulator exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no ${pattern} within ${ms / 1000} s`));
+        }, ms);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        return;
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }, 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function sdkEnv(shim: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const bin = path.join(MODDABLE!, "build", "bin", "lin", "release");
+  return { ...process.env, MODDABLE: MODDABLE!, PATH: `${shim}:${bin}:${process.env.PATH ?? ""}`, ...extra };
+}
+
+async function checkSimulator(shim: string, out: string): Promise<void> {
+  const broker: Mosquitto = await startMosquitto();
+  step(`mosquitto on 127.0.0.1:${broker.port}`);
+  const xsbugPort = await freePort();
+  const args = ["-dl", "-m", "-p", "lin", "-o", out, "-x", `localhost:${xsbugPort}`, `broker=mqtt://127.0.0.1:${broker.port}`, "interval=2000"];
+  let command = "mcconfig";
+  let commandArgs = args;
+  if (!process.env.DISPLAY || process.env.DISPLAY !== ":2") {
+    if (!which("xvfb-run")) throw new Error("no X display :2 and no xvfb-run: apt-get install -y xvfb");
+    command = "xvfb-run";
+    commandArgs = ["-n", "2", "mcconfig", ...args];
+  }
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+  // Listen before the device starts: diag and the first state come right after its connect.
+  let peer: Peer;
+  try {
+    peer = await connectPeer(url, ["devices/#"]);
+  } catch (error) {
+    await broker.stop();
+    throw error;
+  }
+  step(`${command} ${commandArgs.join(" ")}`);
+  const sim = launch(command, commandArgs, { cwd: root, env: sdkEnv(shim, { XSBUG_LOG_PORT: String(xsbugPort) }) });
+  let late: Peer | undefined;
+  let failed = false;
+  try {
+    const started = await sim.waitFor(/device: [^\n]*, id ([^,\s]+),/, BUILD_MS);
+    const id = started[1];
+    await sim.waitFor(/mqtt: connected as /, 30_000);
+    const base = `devices/${id}`;
+    step(`the simulated device ${id} is connected; probing ${base}/# over MQTT`);
+
+    assert.equal((await peer.next(`${base}/status`, (m) => m.text === "online", 10_000)).text, "online");
+    // A config/set from an earlier run persists (Preference): ask for a short interval first.
+    const fast = peer.messages.length;
+    await peer.publish(`${base}/config/set`, '{"interval":2000}');
+    assert.equal((JSON.parse((await peer.next(`${base}/config`, () => true, 5000, fast)).text) as { interval: number }).interval, 2000);
+    const state = await peer.next(`${base}/state`, () => true, 15_000, fast);
+    const body = JSON.parse(state.text) as { data: Record<string, unknown> };
+    assert.deepEqual(Object.keys(body), ["data"]);
+    assert.deepEqual(Object.keys(body.data).sort(), ["hum", "temp"]);
+    for (const v of Object.values(body.data)) assert.equal(typeof v, "number");
+    step(`state ${state.text}`);
+    const diag = JSON.parse((await peer.next(`${base}/diag`, () => true, 10_000)).text) as Record<string, unknown>;
+    for (const key of ["uptime", "rssi", "heap", "reconnects", "sensorErrors", "dropped", "queued"]) assert.equal(typeof diag[key], "number", `diag.${key}`);
+
+    let led = (await peer.next(`${base}/led`, () => true, 10_000)).text;
+    for (const [command, effect] of GOOD_COMMANDS) {
+      const expected = effect === "TOGGLE" ? (led === "ON" ? "OFF" : "ON") : effect;
+      const from = peer.messages.length;
+      await peer.publish(`${base}/led/set`, command);
+      const reply = await peer.next(`${base}/led`, () => true, 5000, from);
+      assert.equal(reply.text, expected, `LED command ${JSON.stringify(command)}`);
+      assert.equal(reply.qos, 1);
+      led = reply.text;
+    }
+    step(`${GOOD_COMMANDS.length} LED commands obeyed`);
+    for (const command of BAD_COMMANDS) {
+      const from = peer.messages.length;
+      await peer.publish(`${base}/led/set`, command);
+      const error = JSON.parse((await peer.next(`${base}/error`, () => true, 5000, from)).text) as { error: string };
+      assert.equal(error.error, "bad-command", `garbage ${JSON.stringify(command)}`);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(peer.messages.slice(from).filter((m) => m.topic === `${base}/led`).length, 0, "a bad command changed the LED");
+    }
+    step(`${BAD_COMMANDS.length} bad commands refused with bad-command`);
+
+    // Leave the persisted interval at its default.
+    const from = peer.messages.length;
+    await peer.publish(`${base}/config/set`, '{"interval":10000}');
+    const echoed = JSON.parse((await peer.next(`${base}/config`, () => true, 5000, from)).text) as { interval: number };
+    assert.equal(echoed.interval, 10000);
+    step("config/set applied and echoed");
+
+    late = await connectPeer(url, [`${base}/led`, `${base}/status`]);
+    const retained = await late.next(`${base}/led`, () => true, 3000);
+    assert.equal(retained.retain, true);
+    assert.equal(retained.text, led);
+    await late.end();
+    late = undefined;
+
+    // The simulator cannot be asked to shut down cleanly: stop it like a power cut, and the broker publishes the Last Will.
+    const before = peer.messages.length;
+    await sim.stop();
+    assert.equal((await peer.next(`${base}/status`, (m) => m.text === "offline", 10_000, before)).text, "offline");
+    step("stopped the simulator: offline published (Last Will)");
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    await late?.end().catch(() => {});
+    await peer.end().catch(() => {});
+    await sim.stop();
+    const trace = traceLines(sim.output());
+    if (failed) process.stdout.write(`--- build/simulator output (tail) ---\n${stripAnsi(sim.output()).split("\n").slice(-60).join("\n")}\n`);
+    process.stdout.write(`--- device trace ---\n${trace.join("\n")}\n---\n`);
+    await broker.stop();
+  }
+}
+
+function checkEsp32(shim: string, out: string): void {
+  const idf = fs.mkdtempSync(path.join(os.tmpdir(), "no-idf-"));
+  const args = ["-d", "-p", "esp32", "-o", out, "ssid=check", "password=check-password", "broker=mqtt://192.0.2.1"];
+  step(`IDF_PATH=${idf} mcconfig ${args.join(" ")}`);
+  const r = spawnSync("mcconfig", args, { cwd: root, env: sdkEnv(shim, { IDF_PATH: idf }), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  fs.rmSync(idf, { recursive: true, force: true });
+  const output = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+  if (r.status !== 0) throw new Error(`mcconfig -p esp32 failed (exit ${r.status}):\n${output}`);
+  const makefile = path.join(out, "tmp", "esp32", "debug", NAME, "makefile");
+  if (!fs.existsSync(makefile)) throw new Error(`mcconfig -p esp32 wrote no ${makefile}:\n${output}`);
+  const text = fs.readFileSync(makefile, "utf8");
+  for (const needed of ["modDhtCapture.c", "device/main", "embedded:io/digital", "embedded:io/socket/tcp"]) {
+    if (!text.includes(needed.replace("embedded:", "~.embedded/")) && !text.includes(needed)) throw new Error(`the ESP32 makefile does not mention ${needed}`);
+  }
+  step(`ESP32 build resolved up to ${makefile}`);
+}
+
+async function main(): Promise<number> {
+  if (!MODDABLE) {
+    step("MODDABLE is not set: skipping (set it to a built Moddable SDK to build for the simulator and resolve the ESP32 build)");
+    return 0;
+  }
+  if (!fs.existsSync(path.join(MODDABLE, "build", "bin", "lin", "release", "mcconfig"))) {
+    throw new Error(`${MODDABLE}/build/bin/lin/release/mcconfig not found: build the SDK's Linux tools first (see the SDK's Linux setup guide)`);
+  }
+  if (!which("tsc")) throw new Error("tsc is not on PATH (mcconfig compiles the TypeScript modules with it): npm install -g typescript");
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "check-device-"));
+  const shim = path.join(work, "bin");
+  fs.mkdirSync(shim);
+  fs.writeFileSync(path.join(shim, "pkill"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  try {
+    for (const dir of ["lin", "esp32"]) fs.mkdirSync(path.join(work, dir));
+    await checkSimulator(shim, path.join(work, "lin"));
+    checkEsp32(shim, path.join(work, "esp32"));
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  step("all device checks passed");
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`check:device: FAILED: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

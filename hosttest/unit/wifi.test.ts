@@ -1,0 +1,250 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { WiFiEvent, WiFiPort } from "../../src/ports";
+import { Backoff } from "../../src/mqtt/backoff";
+import { WiFiSupervisor, type WiFiSupervisorOptions } from "../../src/wifi/supervisor";
+import { FakeClock, FakeNetwork, FakeSensor, RecordingPin, fixedRandom, serve, summary } from "./fakes";
+import { App } from "../../src/app/app";
+import { buildConfig } from "../../src/app/config";
+
+/** A scripted radio: records calls; the test plays the driver's events. */
+class FakeWiFi implements WiFiPort {
+  onEvent: ((event: WiFiEvent) => void) | undefined;
+  readonly calls: string[] = [];
+  signal: number | undefined = -61;
+  /** When set, the next connect() throws this message. */
+  failConnect: string | undefined;
+
+  connect(ssid: string, password: string): void {
+    this.calls.push(`connect ${ssid} ${password}`);
+    if (this.failConnect !== undefined) {
+      const message = this.failConnect;
+      this.failConnect = undefined;
+      throw new Error(message);
+    }
+  }
+
+  disconnect(): void {
+    this.calls.push("disconnect");
+  }
+
+  rssi(): number | undefined {
+    return this.signal;
+  }
+
+  emit(...events: WiFiEvent[]): void {
+    for (const e of events) this.onEvent?.(e);
+  }
+
+  get connects(): number {
+    return this.calls.filter((c) => c.startsWith("connect")).length;
+  }
+}
+
+function setup(extra: Partial<WiFiSupervisorOptions> = {}) {
+  const clock = new FakeClock(1000);
+  const wifi = new FakeWiFi();
+  const events: string[] = [];
+  const lines: string[] = [];
+  const supervisor = new WiFiSupervisor({
+    wifi,
+    clock,
+    ssid: "home",
+    password: "secret",
+    onUp: () => events.push("up"),
+    onDown: () => events.push("down"),
+    log: (line) => lines.push(line),
+    // random 0.5: delays are half the ceiling (500, 1000, 2000, …), floored at minDelay
+    backoff: new Backoff(1000, 8000, fixedRandom(0.5)),
+    ...extra,
+  });
+  return { clock, wifi, events, lines, supervisor };
+}
+
+describe("Wi-Fi supervisor", () => {
+  it("connects, waits for an address, then reports up with RSSI", () => {
+    const { wifi, events, supervisor } = setup();
+    assert.equal(supervisor.state, "idle");
+    assert.equal(supervisor.rssi(), undefined);
+    supervisor.start();
+    assert.deepEqual(wifi.calls, ["connect home secret"]);
+    assert.equal(supervisor.state, "connecting");
+    wifi.emit("connected");
+    assert.equal(supervisor.up, false, "associated is not enough: wait for an address");
+    assert.deepEqual(events, []);
+    wifi.emit("gotIP");
+    assert.equal(supervisor.up, true);
+    assert.deepEqual(events, ["up"]);
+    assert.equal(supervisor.rssi(), -61);
+  });
+
+  it("start() twice connects once", () => {
+    const { wifi, supervisor } = setup();
+    supervisor.start();
+    supervisor.start();
+    assert.equal(wifi.connects, 1);
+  });
+
+  it("gives up on an attempt without an address and retries with growing delays", () => {
+    const { clock, wifi, events, supervisor } = setup({ connectTimeout: 10000 });
+    supervisor.start();
+    clock.advance(9999);
+    assert.equal(wifi.connects, 1);
+    clock.advance(1);
+    assert.equal(supervisor.state, "waiting");
+    assert.deepEqual(wifi.calls, ["connect home secret", "disconnect"]);
+    clock.advance(499);
+    assert.equal(wifi.connects, 1);
+    clock.advance(1); // first delay 500
+    assert.equal(wifi.connects, 2);
+    clock.advance(10000); // timeout again, then wait 1000
+    clock.advance(999);
+    assert.equal(wifi.connects, 2);
+    clock.advance(1);
+    assert.equal(wifi.connects, 3);
+    assert.deepEqual(events, []);
+  });
+
+  it("a drop while connecting counts as a failed attempt", () => {
+    const { clock, wifi, supervisor } = setup();
+    supervisor.start();
+    wifi.emit("connected", "disconnected");
+    assert.equal(supervisor.state, "waiting");
+    clock.advance(500);
+    assert.equal(wifi.connects, 2);
+    assert.equal(supervisor.state, "connecting");
+  });
+
+  it("a connect() that throws is retried later", () => {
+    const { clock, wifi, supervisor, lines } = setup();
+    wifi.failConnect = "esp_wifi_connect failed";
+    supervisor.start();
+    assert.equal(supervisor.state, "waiting");
+    assert.ok(lines.some((l) => l.includes("esp_wifi_connect failed")), lines.join("\n"));
+    clock.advance(500);
+    assert.equal(wifi.connects, 2);
+  });
+
+  it("after a drop: holds (onDown), reconnects with backoff, resumes (onUp)", () => {
+    const { clock, wifi, events, supervisor } = setup();
+    supervisor.start();
+    wifi.emit("connected", "gotIP");
+    wifi.emit("disconnected");
+    assert.deepEqual(events, ["up", "down"]);
+    assert.equal(supervisor.up, false);
+    assert.equal(supervisor.rssi(), undefined);
+    assert.equal(supervisor.drops, 1);
+    wifi.emit("disconnected"); // repeated driver reports change nothing
+    assert.deepEqual(events, ["up", "down"]);
+    clock.advance(499);
+    assert.equal(wifi.connects, 1);
+    clock.advance(1);
+    assert.equal(wifi.connects, 2);
+    wifi.emit("connected", "gotIP");
+    assert.deepEqual(events, ["up", "down", "up"]);
+  });
+
+  it("quick drops back off further; a stable link starts over from the base delay", () => {
+    const { clock, wifi, supervisor } = setup({ stableAfter: 30000 });
+    supervisor.start();
+    const dropAfter = (upMs: number): number => {
+      wifi.emit("gotIP");
+      clock.advance(upMs);
+      const before = wifi.connects;
+      wifi.emit("disconnected");
+      let waited = 0;
+      while (wifi.connects === before) {
+        clock.advance(100);
+        waited += 100;
+      }
+      return waited;
+    };
+    assert.equal(dropAfter(1000), 500);
+    assert.equal(dropAfter(1000), 1000);
+    assert.equal(dropAfter(1000), 2000);
+    assert.equal(dropAfter(1000), 4000);
+    assert.equal(dropAfter(1000), 4000, "capped (8000 × 0.5)");
+    assert.equal(dropAfter(30000), 500, "stable link: backoff reset");
+  });
+
+  it("stop() disconnects, cancels the retry and ignores later events", () => {
+    const { clock, wifi, events, supervisor } = setup();
+    supervisor.start();
+    wifi.emit("gotIP");
+    wifi.emit("disconnected");
+    supervisor.stop();
+    assert.equal(supervisor.state, "idle");
+    assert.equal(wifi.calls[wifi.calls.length - 1], "disconnect");
+    clock.advance(120000);
+    assert.equal(wifi.connects, 1);
+    wifi.emit("gotIP");
+    assert.deepEqual(events, ["up", "down"]);
+    assert.equal(clock.pending, 0);
+  });
+
+  it("a late gotIP of an abandoned attempt is ignored until the next attempt", () => {
+    const { clock, wifi, events, supervisor } = setup({ connectTimeout: 5000 });
+    supervisor.start();
+    clock.advance(5000);
+    wifi.emit("gotIP");
+    assert.deepEqual(events, []);
+    assert.equal(supervisor.state, "waiting");
+    clock.advance(500);
+    wifi.emit("gotIP");
+    assert.deepEqual(events, ["up"]);
+  });
+});
+
+describe("Wi-Fi supervisor with the app", () => {
+  it("holds MQTT while Wi-Fi is down and resumes it after", () => {
+    const clock = new FakeClock(0);
+    const wifi = new FakeWiFi();
+    const net = new FakeNetwork();
+    const { config } = buildConfig({ discovery: "off", interval: 60000 });
+    let app: App | undefined;
+    const supervisor = new WiFiSupervisor({
+      wifi,
+      clock,
+      ssid: "home",
+      password: "pw",
+      onUp: () => app?.resume(),
+      onDown: () => app?.hold(),
+      backoff: new Backoff(1000, 8000, fixedRandom(0.5)),
+    });
+    app = new App(
+      config,
+      {
+        clock,
+        socket: net.factory,
+        led: new RecordingPin(),
+        sensor: new FakeSensor(),
+        log: () => {},
+        rssi: () => supervisor.rssi(),
+        random: fixedRandom(0.5),
+      },
+      { id: "esp32-abcdef", broker: { tls: false, host: "127.0.0.1", port: 1883 } },
+    );
+    supervisor.start();
+    wifi.emit("gotIP");
+    app.start();
+    assert.equal(net.count, 1);
+    net.last.open();
+    const seen = summary(serve(net.last));
+    assert.ok(seen.includes("PUBLISH q1 r devices/esp32-abcdef/status online"), seen.join("\n"));
+    const diag = seen.find((l) => l.startsWith("PUBLISH q0 devices/esp32-abcdef/diag "));
+    assert.ok(diag && diag.includes('"rssi":-61'), diag);
+
+    wifi.emit("disconnected");
+    assert.equal(net.last.closed, true, "the socket is closed while Wi-Fi is down");
+    assert.equal(app.client.connected, false);
+    clock.advance(60000);
+    assert.equal(net.count, 1, "no MQTT attempt while Wi-Fi is down");
+    wifi.emit("gotIP");
+    assert.equal(net.count, 2, "MQTT resumes at once when Wi-Fi is back");
+    net.last.open();
+    const again = summary(serve(net.last));
+    assert.ok(again.includes("PUBLISH q1 r devices/esp32-abcdef/status online"), again.join("\n"));
+    assert.equal(app.client.connected, true);
+    supervisor.stop();
+  });
+});

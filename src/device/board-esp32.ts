@@ -1,0 +1,39 @@
+/**
+ * The ESP32 board: real LED pin, native DHT capture, MAC-derived id, free heap.
+ * main.ts imports this as "device/board"; the simulator maps that name to
+ * board-sim.ts, which has the same exports.
+ */
+import Net from "net";
+import Instrumentation from "instrumentation";
+import DhtCapture from "device/dht/capture";
+import type { DigitalOut, Log } from "../ports";
+import type { PulseCapture } from "../dht/sensor";
+import type { DhtModel } from "../dht/frame";
+import { digitalLed } from "./led";
+
+/** A real radio: the network name is required. */
+export const NEEDS_SSID: boolean = true;
+export const BOARD: string = "ESP32";
+/** The Wi-Fi port's RSSI comes from the radio. */
+export const FALLBACK_RSSI: number | undefined = undefined;
+
+export function makeLed(pin: number, _log: Log): DigitalOut {
+  return digitalLed(pin);
+}
+
+export function makeCapture(pin: number, _model: DhtModel, _now: () => number): PulseCapture {
+  return new DhtCapture(pin);
+}
+
+/** "esp32-" + the last 6 hex digits of the station MAC, lowercase. */
+export function defaultId(): string {
+  const mac = String(Net.get("MAC", "station") ?? "").replace(/[^0-9A-Fa-f]/g, "");
+  return "esp32-" + (mac.length >= 6 ? mac.slice(-6).toLowerCase() : "000000");
+}
+
+const FREE = Instrumentation.map("System Free Memory");
+
+/** Free heap in bytes (0 when the build has no instrumentation). */
+export function freeHeap(): number {
+  return (FREE === undefined ? undefined : Instrumentation.get(FREE)) ?? 0;
+}

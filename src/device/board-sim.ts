@@ -1,0 +1,38 @@
+/**
+ * The Moddable simulator's board (lin, mac, win): no GPIO, so a virtual LED
+ * and a virtual DHT; the same exports as board-esp32.ts.
+ */
+import Instrumentation from "instrumentation";
+import type { DigitalOut, Log } from "../ports";
+import type { PulseCapture } from "../dht/sensor";
+import type { DhtModel } from "../dht/frame";
+import { virtualDht, virtualLed } from "./virtual";
+
+/** The simulated Wi-Fi connects to no real network. */
+export const NEEDS_SSID: boolean = false;
+export const BOARD: string = "Moddable simulator";
+/** The simulated Wi-Fi has no radio to ask: report a plausible signal while up. */
+export const FALLBACK_RSSI: number | undefined = -58;
+
+export function makeLed(pin: number, log: Log): DigitalOut {
+  return virtualLed(pin, log);
+}
+
+export function makeCapture(_pin: number, model: DhtModel, now: () => number): PulseCapture {
+  return virtualDht(model, now);
+}
+
+/** The simulator has no MAC: the id keeps the device's form with zeros. */
+export function defaultId(): string {
+  return "esp32-000000";
+}
+
+const CHUNKS = Instrumentation.map("XS Chunk Heap Used");
+const SLOTS = Instrumentation.map("XS Slot Heap Used");
+
+/** The simulator has no free-heap figure: report the XS heap in use (chunks + slots), as the Node simulator reports its heap in use. */
+export function freeHeap(): number {
+  const chunks = CHUNKS === undefined ? undefined : Instrumentation.get(CHUNKS);
+  const slots = SLOTS === undefined ? undefined : Instrumentation.get(SLOTS);
+  return (chunks ?? 0) + (slots ?? 0);
+}
