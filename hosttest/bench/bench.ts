@@ -238,7 +238,7 @@ rows.push(
     peer: "-",
     ratio: "-",
     goal: zero("pub0"),
-    note: `utf8() of topic and payload: ${cause(["utf8topic", "utf8payload"])} (charCodeAt on a string primitive)`,
+    note: `topic bytes cached; payload encoded into a pooled buffer (for comparison, utf8() allocates: ${cause(["utf8topic", "utf8payload"])})`,
   },
   {
     metric: "XS publish q1 (string) + PUBACK",
@@ -246,7 +246,7 @@ rows.push(
     peer: "-",
     ratio: "-",
     goal: zero("pub1"),
-    note: "as q0, plus the q1 path (see pre-encoded row)",
+    note: "as q0, kept in the pooled record until PUBACK",
   },
   {
     metric: "XS publish q0 (Uint8Array topic+payload)",
@@ -254,7 +254,7 @@ rows.push(
     peer: "-",
     ratio: "-",
     goal: zero("pub0pre"),
-    note: `written from the caller's bytes; the header view (subarray ${xsOps.subarray.slotsPerOp.toFixed(0)}) is what remains`,
+    note: `written from the caller's bytes; header views cached per length (a fresh subarray costs ${xsOps.subarray.slotsPerOp.toFixed(0)})`,
   },
   {
     metric: "XS publish q1 (Uint8Array) + PUBACK",
@@ -262,7 +262,7 @@ rows.push(
     peer: "-",
     ratio: "-",
     goal: zero("pub1pre"),
-    note: `stored until PUBACK: payload copy ${xsOps.sliceBytes.slotsPerOp.toFixed(0)} + Message object ${xsOps.object.slotsPerOp.toFixed(0)} + outbox arrays (dropped [], splice result) + header and ack views`,
+    note: `payload copied into a pooled record until PUBACK (a fresh copy + record would cost ${xsOps.sliceBytes.slotsPerOp.toFixed(0)} + ${xsOps.object.slotsPerOp.toFixed(0)})`,
   },
   {
     metric: "XS receive PUBLISH q0",
@@ -270,7 +270,7 @@ rows.push(
     peer: "-",
     ratio: "-",
     goal: zero("rx0"),
-    note: `the payload view (subarray ${xsOps.subarray.slotsPerOp.toFixed(0)}) + the handler call; topic string ${xsOps.decodeTopic.slotsPerOp.toFixed(0)} slots (chunks only)`,
+    note: `payload views of the parser's buffer cached per range; topic string ${xsOps.decodeTopic.slotsPerOp.toFixed(0)} slots (string memory only)`,
   },
   {
     metric: "XS receive PUBLISH q1 (+PUBACK out)",
@@ -278,7 +278,7 @@ rows.push(
     peer: "-",
     ratio: "-",
     goal: zero("rx1"),
-    note: `as q0 + PUBACK scratch.subarray ${xsOps.subarray.slotsPerOp.toFixed(0)}`,
+    note: "as q0, PUBACK written from a cached view",
   },
   {
     metric: "DHT decode per frame",

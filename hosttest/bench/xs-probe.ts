@@ -64,7 +64,7 @@ const client = new MqttClient(
     socket: (o) => (socket = new LeanSocket(o)),
     clock,
   },
-  { onMessage: (topic, payload) => void (received += topic.length + payload[0]) },
+  { onMessage: (_topic, payload) => void (received += payload.length + payload[0]) },
 );
 client.start();
 const sock = socket as unknown as LeanSocket;

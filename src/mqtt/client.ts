@@ -30,7 +30,8 @@ import {
   writeSubscribe,
   writeUnsubscribe,
 } from "./codec";
-import { Outbox, type Message } from "./outbox";
+import { Outbox, payloadOf, type Message } from "./outbox";
+import { Views } from "./views";
 import {
   CONNACK,
   CONNACK_REASONS,
@@ -107,6 +108,8 @@ interface PendingRequest {
 
 /** Connections that stayed up this long reset the backoff. */
 const STABLE_MS = 30000;
+/** String topics remembered with their encoded bytes. */
+const TOPIC_CACHE = 16;
 const TICK_MS = 1000;
 
 export class MqttClient {
@@ -126,6 +129,9 @@ export class MqttClient {
   private readonly connectTimeout: number;
   private readonly rx = new Uint8Array(512);
   private readonly scratch = new Uint8Array(128);
+  private readonly scratchViews = new Views(this.scratch, 128);
+  private readonly topics = new Map<string, Uint8Array>();
+  private rxViews: Views | undefined;
   private readonly subscriptions: Subscription[] = [];
   private readonly pending: PendingRequest[] = [];
   private readonly inboundQos2: number[] = [];
@@ -147,7 +153,7 @@ export class MqttClient {
     this.keepaliveMs = (options.keepalive ?? 30) * 1000;
     this.connectTimeout = options.connectTimeout ?? 10000;
     this.backoff = new Backoff(1000, 60000, options.random);
-    this.outbox = new Outbox(options.queueCount ?? 16, options.queueBytes ?? 4096);
+    this.outbox = new Outbox(options.queueCount ?? 16, options.queueBytes ?? 4096, (topic, qos) => this.call(() => this.handler.onDrop?.(decode(topic), qos)));
     this.parser = new Parser(
       {
         onPacket: (packet) => this.receive(packet),
@@ -198,29 +204,32 @@ export class MqttClient {
    */
   publish(topic: string | Uint8Array, payload: string | Uint8Array, qos: QoS = 0, retain = false): boolean {
     if (this.state === "closed") return false;
-    if (typeof topic === "string") {
-      if (checkTopicName(topic)) return false;
-      topic = utf8(topic);
-    }
+    const name = typeof topic === "string" ? this.topicBytes(topic) : topic;
+    if (!name) return false;
     if (qos === 0 && typeof payload !== "string" && this.state === "connected" && this.outbox.length === 0) {
       // Hot path: written at once from the caller's bytes, nothing stored.
-      const size = publishHeaderLength(topic.length, payload.length, 0) + payload.length;
-      if (size <= this.writable) {
-        this.writeParts(topic, payload, 0, retain, false, 0);
+      if (publishHeaderLength(name.length, payload.length, 0) + payload.length <= this.writable) {
+        this.writeParts(name, payload, 0, retain, false, 0);
         return true;
       }
     }
-    const body = typeof payload === "string" ? utf8(payload) : payload.slice();
-    const message: Message = { topic, payload: body, qos, retain, packetId: 0, sent: false, inflight: false, released: false };
+    const message = this.outbox.add(name, payload, qos, retain);
+    if (!message) return false;
     if (qos > 0) message.packetId = this.allocateId();
-    if (qos === 0 && this.state === "connected" && this.outbox.length === 0 && this.fits(message)) {
-      this.writePublish(message);
-      return true;
-    }
-    const dropped = this.outbox.add(message);
-    for (const old of dropped) this.call(() => this.handler.onDrop?.(decode(old.topic), old.qos));
     this.flush();
-    return dropped.indexOf(message) < 0;
+    return true;
+  }
+
+  /** A topic's bytes, validated and encoded once: the app publishes to a handful of topics. */
+  private topicBytes(topic: string): Uint8Array | undefined {
+    let bytes = this.topics.get(topic);
+    if (bytes === undefined) {
+      if (checkTopicName(topic)) return undefined;
+      if (this.topics.size >= TOPIC_CACHE) this.topics.clear();
+      bytes = utf8(topic);
+      this.topics.set(topic, bytes);
+    }
+    return bytes;
   }
 
   /** Subscribes now if connected, and again after every reconnect without a session. */
@@ -395,7 +404,7 @@ export class MqttClient {
   private finish(): void {
     if (this.state === "connected" || this.state === "closing") {
       const n = writeDisconnect(this.scratch, 0);
-      this.send(this.scratch.subarray(0, n));
+      this.send(this.scratchViews.get(0, n));
     }
     this.teardown("ended", false);
     this.state = "closed";
@@ -415,7 +424,7 @@ export class MqttClient {
       this.fail("keepalive timeout: no answer from the broker");
     } else if (now - this.lastSent >= this.keepaliveMs) {
       const n = writePingreq(this.scratch, 0);
-      this.send(this.scratch.subarray(0, n));
+      this.send(this.scratchViews.get(0, n));
     }
   }
 
@@ -488,7 +497,8 @@ export class MqttClient {
     const onMessage = this.handler.onMessage;
     if (!onMessage) return;
     const topic = decodeUtf8(packet.buf, packet.topicStart, packet.topicEnd) ?? "";
-    const payload = packet.buf.subarray(packet.payloadStart, packet.payloadEnd);
+    if (this.rxViews?.buffer !== packet.buf) this.rxViews = new Views(packet.buf);
+    const payload = this.rxViews.get(packet.payloadStart, packet.payloadEnd);
     try {
       onMessage(topic, payload, packet.qos, packet.retain);
     } catch (error) {
@@ -543,13 +553,12 @@ export class MqttClient {
   }
 
   private fits(message: Message): boolean {
-    const size = publishHeaderLength(message.topic.length, message.payload.length, message.qos) + message.payload.length;
-    return size <= this.writable;
+    return publishHeaderLength(message.topic.length, message.length, message.qos) + message.length <= this.writable;
   }
 
   private writePublish(message: Message): void {
     if (message.released) this.ack(PUBREL, message.packetId);
-    else this.writeParts(message.topic, message.payload, message.qos, message.retain, message.sent && message.qos > 0, message.packetId);
+    else this.writeParts(message.topic, payloadOf(message), message.qos, message.retain, message.sent && message.qos > 0, message.packetId);
     message.sent = true;
     message.inflight = true;
   }
@@ -557,9 +566,14 @@ export class MqttClient {
   /** Writes a PUBLISH as header then payload, each exactly sized: no concatenation. */
   private writeParts(topic: Uint8Array, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, packetId: number): void {
     const headerLength = publishHeaderLength(topic.length, payload.length, qos);
-    const header = headerLength <= this.scratch.length ? this.scratch : new Uint8Array(headerLength);
-    writePublishHeader(header, 0, topic, payload.length, qos, retain, dup, packetId);
-    this.send(header.subarray(0, headerLength));
+    if (headerLength <= this.scratch.length) {
+      writePublishHeader(this.scratch, 0, topic, payload.length, qos, retain, dup, packetId);
+      this.send(this.scratchViews.get(0, headerLength));
+    } else {
+      const header = new Uint8Array(headerLength);
+      writePublishHeader(header, 0, topic, payload.length, qos, retain, dup, packetId);
+      this.send(header);
+    }
     if (payload.length) this.send(payload);
   }
 
@@ -574,7 +588,7 @@ export class MqttClient {
 
   private ack(type: number, packetId: number): void {
     const n = writeAck(this.scratch, 0, type, packetId);
-    this.send(this.scratch.subarray(0, n));
+    this.send(this.scratchViews.get(0, n));
   }
 
   private send(bytes: Uint8Array): void {

@@ -28,6 +28,15 @@ const MAX_REMAINING = 268435455;
 // Moddable target. The output is identical to TextEncoder's, lone surrogates
 // included (U+FFFD). Indexing a string costs O(index) on XS, which is
 // negligible for MQTT's short strings.
+//
+// The strings are boxed once (`new String`): on XS every property access on a
+// string primitive allocates a wrapper, so a `charCodeAt` loop over a primitive
+// allocates per character, while the boxed loop allocates nothing.
+
+/** The string as an object, so that indexing it allocates nothing on XS. */
+export function boxed(s: string | String): String {
+  return typeof s === "string" ? new String(s) : s;
+}
 
 function isHigh(c: number): boolean {
   return c >= 0xd800 && c <= 0xdbff;
@@ -38,9 +47,11 @@ function isLow(c: number): boolean {
 }
 
 /** Bytes of `s` in UTF-8. */
-export function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
+export function utf8Length(text: string | String): number {
+  const s = boxed(text);
+  const length = s.length;
+  let n = length;
+  for (let i = 0; i < length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) continue;
     if (c < 0x800) n += 1;
@@ -60,8 +71,10 @@ export function utf8(s: string): Uint8Array {
 }
 
 /** Writes `s` as UTF-8 at `at`; returns the new offset. */
-function writeUtf8(out: Uint8Array, at: number, s: string): number {
-  for (let i = 0; i < s.length; i++) {
+export function writeUtf8(out: Uint8Array, at: number, text: string | String): number {
+  const s = boxed(text);
+  const length = s.length;
+  for (let i = 0; i < length; i++) {
     let c = s.charCodeAt(i);
     if (isHigh(c) && isLow(s.charCodeAt(i + 1))) {
       c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);

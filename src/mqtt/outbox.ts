@@ -5,12 +5,19 @@
  * When full, room is made by dropping the oldest QoS 0 message, then the
  * oldest QoS 1 message; QoS 2 messages are never dropped once accepted, so a
  * new message that still does not fit is refused. Every drop is reported.
+ *
+ * Message records and their payload buffers are pooled: once warm, storing
+ * and removing a message allocates nothing.
  */
+import { boxed, utf8Length, writeUtf8 } from "./codec";
 import type { QoS } from "./packet";
+import { Views } from "./views";
 
 export interface Message {
   topic: Uint8Array;
-  payload: Uint8Array;
+  /** The payload's bytes: the first `length` bytes of `views.buffer`. */
+  length: number;
+  views: Views;
   qos: QoS;
   retain: boolean;
   /** 0 for QoS 0. */
@@ -23,14 +30,26 @@ export interface Message {
   released: boolean;
 }
 
+const EMPTY = new Uint8Array(0);
+/** Payload buffer a pooled record keeps: telemetry fits, discovery configs do not. */
+const RECORD_BYTES = 128;
+
+/** The payload as an exact-length view (cached per length). */
+export function payloadOf(message: Message): Uint8Array {
+  return message.views.get(0, message.length);
+}
+
 export class Outbox {
   readonly items: Message[] = [];
   bytes = 0;
   dropped = 0;
+  private readonly pool: Message[] = [];
 
   constructor(
     readonly maxCount: number,
     readonly maxBytes: number,
+    /** Called after the store is consistent again, so it may publish. */
+    private readonly onDrop: (topic: Uint8Array, qos: QoS) => void,
   ) {}
 
   get length(): number {
@@ -38,29 +57,31 @@ export class Outbox {
   }
 
   /**
-   * Adds a message at the end, dropping older ones if needed.
-   * Returns the dropped messages (the new one itself if it cannot fit).
+   * Stores a copy of the payload at the end, dropping older messages if
+   * needed. Returns the stored message, or undefined if it was refused
+   * (reported through `onDrop` like any drop).
    */
-  add(message: Message): Message[] {
-    const dropped: Message[] = [];
-    const size = sizeOf(message);
-    if (size > this.maxBytes) {
-      dropped.push(message);
-    } else {
-      while (this.items.length >= this.maxCount || this.bytes + size > this.maxBytes) {
-        const index = this.victim();
-        if (index < 0) break;
-        dropped.push(this.removeAt(index));
+  add(topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean): Message | undefined {
+    const message = this.fill(this.take(), topic, payload, qos, retain);
+    const size = topic.length + message.length;
+    while (this.items.length >= this.maxCount || this.bytes + size > this.maxBytes) {
+      const index = size > this.maxBytes ? -1 : this.victim();
+      if (index < 0) {
+        this.recycle(message);
+        this.dropped++;
+        this.onDrop(topic, qos);
+        return undefined;
       }
-      if (this.items.length < this.maxCount && this.bytes + size <= this.maxBytes) {
-        this.items.push(message);
-        this.bytes += size;
-      } else {
-        dropped.push(message);
-      }
+      const old = this.items[index];
+      const oldTopic = old.topic;
+      const oldQos = old.qos;
+      this.removeAt(index);
+      this.dropped++;
+      this.onDrop(oldTopic, oldQos);
     }
-    this.dropped += dropped.length;
-    return dropped;
+    this.items.push(message);
+    this.bytes += size;
+    return message;
   }
 
   /** Index of the message with this packet id, or -1. */
@@ -70,9 +91,55 @@ export class Outbox {
     return -1;
   }
 
-  removeAt(index: number): Message {
-    const [message] = this.items.splice(index, 1);
-    this.bytes -= sizeOf(message);
+  /** Removes the message at `index`; its record goes back to the pool. */
+  removeAt(index: number): void {
+    const items = this.items;
+    const message = items[index];
+    for (let i = index + 1; i < items.length; i++) items[i - 1] = items[i];
+    items.length--;
+    this.bytes -= message.topic.length + message.length;
+    this.recycle(message);
+  }
+
+  /** Keeps the record for reuse; a buffer grown for a large message is let go. */
+  private recycle(message: Message): void {
+    if (this.pool.length >= this.maxCount) return;
+    if (message.views.buffer.length > RECORD_BYTES) message.views = new Views(new Uint8Array(RECORD_BYTES), 8);
+    this.pool.push(message);
+  }
+
+  private take(): Message {
+    return (
+      this.pool.pop() ?? {
+        topic: EMPTY,
+        length: 0,
+        views: new Views(new Uint8Array(RECORD_BYTES), 8),
+        qos: 0,
+        retain: false,
+        packetId: 0,
+        sent: false,
+        inflight: false,
+        released: false,
+      }
+    );
+  }
+
+  /** Copies the payload into the record's buffer, growing it if needed. */
+  private fill(message: Message, topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean): Message {
+    // A string is encoded straight into the buffer (boxed once: see codec).
+    const text = typeof payload === "string" ? boxed(payload) : undefined;
+    const room = text ? utf8Length(text) : (payload as Uint8Array).length;
+    if (room > message.views.buffer.length) message.views = new Views(new Uint8Array(Math.max(room, 2 * message.views.buffer.length)), 8);
+    if (text) message.length = writeUtf8(message.views.buffer, 0, text);
+    else {
+      message.views.buffer.set(payload as Uint8Array);
+      message.length = (payload as Uint8Array).length;
+    }
+    message.topic = topic;
+    message.qos = qos;
+    message.retain = retain;
+    message.packetId = 0;
+    message.sent = message.inflight = message.released = false;
     return message;
   }
 
@@ -82,8 +149,4 @@ export class Outbox {
     for (let i = 0; i < items.length; i++) if (items[i].qos === 1) return i;
     return -1;
   }
-}
-
-function sizeOf(message: Message): number {
-  return message.topic.length + message.payload.length;
 }
