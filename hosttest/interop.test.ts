@@ -108,10 +108,13 @@ test("every QoS in both directions through aedes", { timeout: 30000 }, async () 
   }
 });
 
-test("a broker restarted mid-stream loses no QoS 1/2 message in either direction", { timeout: 90000 }, async () => {
+test("a broker restarted mid-stream loses no QoS 1/2 message and duplicates no QoS 2 message, in either direction", { timeout: 90000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mosquitto-data-"));
   fs.chmodSync(dir, 0o777);
-  const broker = await startMosquitto(["persistence true", `persistence_location ${dir}/`, "autosave_interval 1", "max_inflight_messages 0"] /* unlimited: mosquitto 2.0 can lose messages queued beyond the window across a restart */);
+  // mosquitto 2.0 restores a session's QoS 1/2 messages as queued when its in-flight window is unlimited (0),
+  // and then resends a QoS 2 flow that was past PUBREL as a new PUBLISH; with the default window (20) it
+  // mishandles the messages queued beyond the window. A large finite window keeps every flow in flight.
+  const broker = await startMosquitto(["persistence true", `persistence_location ${dir}/`, "autosave_interval 1", "max_inflight_messages 1000"]);
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const N = 200;
   // The sink: mosquitto_sub with a persistent session at QoS 2 (it reconnects by itself).
@@ -161,18 +164,11 @@ test("a broker restarted mid-stream loses no QoS 1/2 message in either direction
     const q2 = count("stream/q2");
     for (let i = 1; i <= N; i++) {
       assert.ok(count("stream/q1").get(String(i))! >= 1, `QoS 1 message ${i} lost`);
-      assert.ok((q2.get(String(i)) ?? 0) >= 1, `QoS 2 message ${i} lost`);
+      assert.equal(q2.get(String(i)), 1, `QoS 2 message ${i} arrived ${q2.get(String(i)) ?? 0} times`);
     }
-    // The QoS 2 flow cut by the restart may be repeated once by the broker's restored session.
-    const twice = [...q2.entries()].filter(([, n]) => n > 1);
-    assert.ok(twice.length <= 2, `QoS 2 messages that arrived more than once: ${twice.map(([k, n]) => `${k}×${n}`).join(" ")}`);
     const inbound = new Map<string, number>();
     for (const m of ours.inbound) inbound.set(m.text, (inbound.get(m.text) ?? 0) + 1);
-    // Inbound, nothing is lost. The one QoS 2 flow from the broker that the restart cuts can arrive
-    // twice: mosquitto 2.0 resends it after restoring its session (not yet pinned down which side errs).
-    for (let i = 1; i <= N; i++) assert.ok((inbound.get(String(i)) ?? 0) >= 1, `inbound QoS 2 message ${i} lost`);
-    const repeated = [...inbound.entries()].filter(([, n]) => n > 1);
-    assert.ok(repeated.length <= 2, `inbound QoS 2 messages delivered more than once: ${repeated.map(([k, n]) => `${k}×${n}`).join(" ")}`);
+    for (let i = 1; i <= N; i++) assert.equal(inbound.get(String(i)), 1, `inbound QoS 2 message ${i} delivered ${inbound.get(String(i)) ?? 0} times`);
     assert.ok(ours.connects() >= 2, "our client reconnected");
     assert.equal(ours.client.dropped, 0);
   } finally {

@@ -221,7 +221,7 @@ results.dht_node = { framesPerSecond: dhtNode, usPerFrame: 1e6 / dhtNode };
 const xs = await XSProbe.start();
 const xsOps: Record<string, XSOpResult> = {};
 try {
-  for (const op of ["pub0", "pub1", "pub0pre", "pub1pre", "rx0", "rx1", "dhtRead", "dhtDecode", "utf8topic", "utf8payload", "sliceBytes", "subarray", "object", "array", "closure", "decodeTopic"])
+  for (const op of ["pub0", "pub1", "pub0pre", "pub1pre", "rx0", "rx1", "appState", "dhtRead", "dhtDecode", "utf8topic", "utf8payload", "sliceBytes", "subarray", "object", "array", "closure", "decodeTopic"])
     xsOps[op] = await xs.measure(op);
 } finally {
   await xs.close();
@@ -279,6 +279,14 @@ rows.push(
     ratio: "-",
     goal: zero("rx1"),
     note: "as q0, PUBACK written from a cached view",
+  },
+  {
+    metric: "XS app: reading → state publish (q0)",
+    ours: slots("appState"),
+    peer: "-",
+    ratio: "-",
+    goal: zero("appState"),
+    note: "payload written into reused bytes (no JSON.stringify), topic bytes cached",
   },
   {
     metric: "DHT decode per frame",

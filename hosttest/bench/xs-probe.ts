@@ -10,6 +10,8 @@
  * last chunk; reads copy from one prepared buffer.
  */
 import { MqttClient } from "../../src/mqtt/client";
+import { App } from "../../src/app/app";
+import { buildConfig } from "../../src/app/config";
 import { utf8 } from "../../src/mqtt/codec";
 import { decodeUtf8 } from "../../src/utf8";
 import type { Socket, SocketOptions } from "../../src/ports";
@@ -113,6 +115,19 @@ const sensor = createDhtSensor(
 );
 const decoded = createDecoded();
 
+// The app's telemetry path: a fresh reading → state payload → publish (QoS 0), through its own connection.
+let appSocket: LeanSocket | undefined;
+const app = new App(
+  buildConfig({ qos: 0, discovery: "off" }).config,
+  { clock, socket: (o) => (appSocket = new LeanSocket(o)), led: { write() {} }, sensor, log: () => {} },
+  { id: "esp32-01", broker: { tls: false, host: "broker", port: 1883 } },
+);
+app.start();
+appSocket!.options.onWritable(1 << 30);
+appSocket!.feed(connack(false, 0));
+if (!app.client.connected) throw new Error("probe: app not connected");
+const appReading = (app as unknown as { reading(temp: number, hum: number): void }).reading.bind(app);
+
 const ops: Record<string, () => void> = {
   pub0: () => pub(0, false),
   pub1: () => pub(1, false),
@@ -120,6 +135,7 @@ const ops: Record<string, () => void> = {
   pub1pre: () => pub(1, true),
   rx0: () => sock.feed(rx0),
   rx1: () => sock.feed(rx1),
+  appState: () => appReading(23.5, 41),
   // pieces
   utf8topic: () => void utf8(TOPIC),
   utf8payload: () => void utf8(PAYLOAD),

@@ -10,6 +10,8 @@
 import type { Clock, DigitalOut, Log, Sensor, SocketFactory, Store, TimerId } from "../ports";
 import { MqttClient } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
+import { Views } from "../mqtt/views";
+import { STATE_MAX, writeState } from "./state";
 import type { QoS } from "../mqtt/packet";
 import { Sampler } from "../dht/sampler";
 import { parseLedCommand, parseLosantCommand, MAX_COMMAND, type LedCommand } from "./command";
@@ -65,6 +67,7 @@ export class App {
   private diagTimer: TimerId | undefined;
   private readonly losant: boolean;
   private dropsUnreported = 0;
+  private readonly stateViews = new Views(new Uint8Array(STATE_MAX), 8);
   private reportingDrops = false;
 
   constructor(config: Config, ports: AppPorts, options: AppOptions) {
@@ -205,12 +208,14 @@ export class App {
     }
   }
 
+  /** A fresh reading: published without building an object or a string. */
   private reading(temp: number, hum: number): void {
-    const data: Record<string, unknown> = { temp: round1(temp), hum: round1(hum) };
-    if (this.losant) data.led = this.led ? "ON" : "OFF";
-    this.lastReading = { temp: data.temp as number, hum: data.hum as number };
+    const last = (this.lastReading ??= { temp: 0, hum: 0 });
+    last.temp = round1(temp);
+    last.hum = round1(hum);
     this.readings++;
-    this.client.publish(this.topics.state, JSON.stringify({ data }), this.config.qos);
+    const length = writeState(this.stateViews.buffer, temp, hum, this.losant ? this.led : undefined);
+    this.client.publish(this.topics.state, this.stateViews.get(0, length), this.config.qos);
     this.changed();
   }
 
