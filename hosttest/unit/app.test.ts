@@ -541,6 +541,19 @@ describe("app: while the broker is unreachable", () => {
     },
   );
 
+  it("on reconnecting, online and the LED state go out before the readings queued meanwhile", () => {
+    const t = setup({ discovery: "off" });
+    t.app.start();
+    t.app.hold();
+    t.clock.advance(5000); // a reading or two, queued
+    assert.ok(t.app.client.queued >= 1);
+    t.app.resume();
+    t.socket.open();
+    const sent = summary(serve(t.socket)).filter((line) => line.startsWith("PUBLISH"));
+    assert.deepEqual(sent.slice(0, 2), [`PUBLISH q1 r ${BASE}/status online`, `PUBLISH q1 r ${BASE}/led OFF`]);
+    assert.ok(sent.some((line) => line.startsWith(`PUBLISH q1 ${BASE}/state `)));
+  });
+
   it("hold() stops connecting, resume() connects at once", () => {
     const t = setup();
     t.online();

@@ -68,7 +68,6 @@ export class App {
   private readonly losant: boolean;
   private dropsUnreported = 0;
   private readonly stateViews = new Views(new Uint8Array(STATE_MAX), 8);
-  private reportingDrops = false;
 
   constructor(config: Config, ports: AppPorts, options: AppOptions) {
     this.ports = ports;
@@ -103,6 +102,7 @@ export class App {
         },
         onMessage: (topic, payload) => this.message(topic, payload),
         onDrop: () => this.dropped(),
+        onDrain: () => this.reportDrops(),
         onSubscribeFailed: (filter) => this.error("subscribe", `broker refused subscription to ${filter}`),
         onHandlerError: (error) => ports.log(`app: ${error instanceof Error ? error.message : String(error)}`),
       },
@@ -187,24 +187,20 @@ export class App {
   }
 
   /**
-   * The outbound queue overflowed. Reported as one `queue-full` error once
-   * connected, never from inside the overflow itself (the report could
-   * overflow the queue again).
+   * The outbound queue overflowed. Counted, and reported as one `queue-full`
+   * error when the queue has room for it: the report never displaces a message.
    */
   private dropped(): void {
     this.dropsUnreported++;
-    if (!this.reportingDrops && this.client.connected) this.reportDrops();
   }
 
   private reportDrops(): void {
     const n = this.dropsUnreported;
-    if (n === 0 || this.reportingDrops) return;
-    this.dropsUnreported = 0;
-    this.reportingDrops = true;
-    try {
-      this.error("queue-full", `outbound queue full: dropped ${n} message${n === 1 ? "" : "s"}`);
-    } finally {
-      this.reportingDrops = false;
+    if (n === 0 || !this.topics.error || !this.client.connected) return;
+    const detail = `outbound queue full: dropped ${n} message${n === 1 ? "" : "s"}`;
+    if (this.client.publish(this.topics.error, JSON.stringify({ error: "queue-full", detail }), 0, false, false)) {
+      this.dropsUnreported = 0;
+      this.ports.log(`error: queue-full: ${detail}`);
     }
   }
 
@@ -214,6 +210,7 @@ export class App {
     last.temp = round1(temp);
     last.hum = round1(hum);
     this.readings++;
+    this.reportDrops();
     const length = writeState(this.stateViews.buffer, temp, hum, this.losant ? this.led : undefined);
     this.client.publish(this.topics.state, this.stateViews.get(0, length), this.config.qos);
     this.changed();

@@ -89,6 +89,8 @@ export interface ClientHandler {
   onMessage?(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): void;
   /** A message was dropped because the outbound store was full. */
   onDrop?(topic: string, qos: QoS): void;
+  /** Everything stored has been sent and acknowledged: the outbox is empty again. */
+  onDrain?(): void;
   /** The broker refused a subscription (SUBACK 0x80). */
   onSubscribeFailed?(filter: string): void;
   /** A handler threw; the client carried on. */
@@ -144,6 +146,10 @@ export class MqttClient {
   private connectedAt = 0;
   private everConnected = false;
   private nextId = 0;
+  /** While onConnect runs: where the next message is inserted in the outbox; else -1. */
+  private front = -1;
+  /** The outbox was empty when last looked at (for onDrain). */
+  private idle = true;
   private closed: (() => void) | undefined;
 
   constructor(options: ClientOptions, handler: ClientHandler = {}) {
@@ -201,8 +207,10 @@ export class MqttClient {
   /**
    * Publishes a message. While disconnected it waits in the bounded outbound
    * store. Returns false if the message was refused (bad topic, or no room).
+   * With `evict` false it never drops older messages to make room: it is
+   * refused instead, silently (for reports about the store itself).
    */
-  publish(topic: string | Uint8Array, payload: string | Uint8Array, qos: QoS = 0, retain = false): boolean {
+  publish(topic: string | Uint8Array, payload: string | Uint8Array, qos: QoS = 0, retain = false, evict = true): boolean {
     if (this.state === "closed") return false;
     const name = typeof topic === "string" ? this.topicBytes(topic) : topic;
     if (!name) return false;
@@ -213,7 +221,8 @@ export class MqttClient {
         return true;
       }
     }
-    const message = this.outbox.add(name, payload, qos, retain);
+    const message = this.outbox.add(name, payload, qos, retain, this.front, evict);
+    if (this.front >= 0 && message) this.front = Math.min(this.front + 1, this.outbox.length);
     if (!message) return false;
     if (qos > 0) message.packetId = this.allocateId();
     this.flush();
@@ -349,8 +358,12 @@ export class MqttClient {
       this.inboundQos2.length = 0;
       if (this.subscriptions.length) this.sendSubscribe(this.subscriptions.slice());
     }
-    this.flush();
+    // What the app announces on connecting (online, LED state…) goes ahead of
+    // anything queued while offline.
+    this.front = 0;
     this.call(() => this.handler.onConnect?.(packet.sessionPresent));
+    this.front = -1;
+    this.flush();
   }
 
   /** Closes the connection with a reason and, unless ending, retries after a backoff. */
@@ -536,8 +549,27 @@ export class MqttClient {
 
   // ---- sending -------------------------------------------------------------
 
+  /** Writes what waits in the outbox, as far as the socket takes it; reports when it ran empty. */
   private flush(): void {
-    if (this.state !== "connected" && this.state !== "closing") return;
+    this.writeQueued();
+    const empty = this.outbox.length === 0;
+    if (empty && !this.idle && this.state === "connected") {
+      this.idle = true;
+      const onDrain = this.handler.onDrain;
+      if (onDrain) {
+        try {
+          onDrain();
+        } catch (error) {
+          this.handlerFailed(error);
+        }
+      }
+    } else if (!empty) {
+      this.idle = false;
+    }
+  }
+
+  private writeQueued(): void {
+    if ((this.state !== "connected" && this.state !== "closing") || this.front >= 0) return;
     const items = this.outbox.items;
     for (let i = 0; i < items.length; i++) {
       const message = items[i];

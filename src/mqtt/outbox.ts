@@ -28,6 +28,8 @@ export interface Message {
   inflight: boolean;
   /** QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP. */
   released: boolean;
+  /** Order of arrival: drops take the oldest, wherever it stands in the queue. */
+  seq: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -44,6 +46,7 @@ export class Outbox {
   bytes = 0;
   dropped = 0;
   private readonly pool: Message[] = [];
+  private seq = 0;
 
   constructor(
     readonly maxCount: number,
@@ -57,16 +60,21 @@ export class Outbox {
   }
 
   /**
-   * Stores a copy of the payload at the end, dropping older messages if
-   * needed. Returns the stored message, or undefined if it was refused
-   * (reported through `onDrop` like any drop).
+   * Stores a copy of the payload at the end (or at `position`), dropping
+   * older messages if needed (unless `evict` is false). Returns the stored
+   * message, or undefined if it was refused: reported through `onDrop` like
+   * any drop, except when `evict` is false.
    */
-  add(topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean): Message | undefined {
+  add(topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean, position = -1, evict = true): Message | undefined {
     const message = this.fill(this.take(), topic, payload, qos, retain);
     const size = topic.length + message.length;
     while (this.items.length >= this.maxCount || this.bytes + size > this.maxBytes) {
-      const index = size > this.maxBytes ? -1 : this.victim();
+      const index = size > this.maxBytes || !evict ? -1 : this.victim();
       if (index < 0) {
+        if (!evict) {
+          this.recycle(message);
+          return undefined;
+        }
         this.recycle(message);
         this.dropped++;
         this.onDrop(topic, qos);
@@ -79,7 +87,12 @@ export class Outbox {
       this.dropped++;
       this.onDrop(oldTopic, oldQos);
     }
-    this.items.push(message);
+    const items = this.items;
+    items.push(message);
+    if (position >= 0 && position < items.length - 1) {
+      for (let i = items.length - 1; i > position; i--) items[i] = items[i - 1];
+      items[position] = message;
+    }
     this.bytes += size;
     return message;
   }
@@ -120,6 +133,7 @@ export class Outbox {
         sent: false,
         inflight: false,
         released: false,
+        seq: 0,
       }
     );
   }
@@ -140,13 +154,19 @@ export class Outbox {
     message.retain = retain;
     message.packetId = 0;
     message.sent = message.inflight = message.released = false;
+    message.seq = this.seq++;
     return message;
   }
 
+  /** The oldest QoS 0 message, else the oldest QoS 1 message, else -1. */
   private victim(): number {
     const items = this.items;
-    for (let i = 0; i < items.length; i++) if (items[i].qos === 0) return i;
-    for (let i = 0; i < items.length; i++) if (items[i].qos === 1) return i;
-    return -1;
+    let best = -1;
+    for (let qos = 0; qos <= 1 && best < 0; qos++) {
+      for (let i = 0; i < items.length; i++) {
+        if (items[i].qos === qos && (best < 0 || items[i].seq < items[best].seq)) best = i;
+      }
+    }
+    return best;
   }
 }
