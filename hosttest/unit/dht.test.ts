@@ -483,15 +483,15 @@ describe("dht sampling policy", () => {
     assert.deepEqual(sensor.reads, [1000, 3000, 5000, 7000]);
   });
 
-  it("setInterval at run time reschedules from the last read", () => {
+  it("changeInterval at run time reschedules from the last read", () => {
     const clock = new FakeClock();
     const sensor = scripted(clock, [GOOD(21, 40)]);
     const { s, warnings } = sampler(clock, sensor, 60000);
     s.start();
     clock.advance(2000); // read at 1000
-    s.setInterval(4000);
+    s.changeInterval(4000);
     clock.advance(8000); // reads at 5000, 9000
-    s.setInterval(100);
+    s.changeInterval(100);
     assert.equal(warnings.length, 1);
     clock.advance(4000); // reads at 11000, 13000
     assert.deepEqual(sensor.reads, [1000, 5000, 9000, 11000, 13000]);

@@ -274,7 +274,7 @@ export class App {
     if (values.qos !== undefined) this.config.qos = values.qos as QoS;
     if (values.interval !== undefined) {
       this.config.interval = values.interval as number;
-      this.sampler?.setInterval(this.config.interval);
+      this.sampler?.changeInterval(this.config.interval);
     }
   }
 

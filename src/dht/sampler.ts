@@ -52,7 +52,7 @@ export class Sampler {
     const poweredAt = options.poweredAt ?? this.clock.now();
     this.earliest = poweredAt + (options.powerUpDelay ?? 1000);
     this.limit = options.failureLimit ?? 3;
-    this.setInterval(options.interval);
+    this.changeInterval(options.interval);
   }
 
   /** Failed reads since start-up. */
@@ -75,7 +75,7 @@ export class Sampler {
   }
 
   /** Changes the interval; takes effect from the last read. Warns when raised. */
-  setInterval(ms: number): void {
+  changeInterval(ms: number): void {
     const min = this.sensor.minInterval;
     if (ms >= min) {
       this.effective = ms;
