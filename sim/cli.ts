@@ -4,7 +4,7 @@
  * same names in an optional `device.json`.
  */
 import fs from "node:fs";
-import { buildConfig, CONFIG_KEYS, isConfigKey, parseBroker, type BrokerAddress, type Config } from "../src/app/config";
+import { buildConfig, CONFIG_KEYS, isConfigKey, likelyKey, parseBroker, type BrokerAddress, type Config } from "../src/app/config";
 
 export interface Faults {
   /** Share of sensor reads that fail, 0–1. */
@@ -60,7 +60,10 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
       if (value === undefined || (value.startsWith("--") && value.length > 2)) throw new Error(`--${name} needs a value`);
       i++;
     }
-    if (!isFlag(name)) throw new Error(`unknown flag --${name} (see --help)`);
+    if (!isFlag(name)) {
+      const meant = likelyKey(name);
+      throw new Error(`unknown flag --${name} (${meant ? `did you mean --${meant}? ` : ""}see --help)`);
+    }
     flags[name] = value;
   }
 

@@ -4,7 +4,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CONFIG_KEYS, DEFAULTS, buildConfig, isConfigKey, parseBroker, parseValue } from "../../src/app/config";
+import { CONFIG_KEYS, DEFAULTS, buildConfig, isConfigKey, likelyKey, parseBroker, parseValue } from "../../src/app/config";
 
 function value(key: string, v: unknown): unknown {
   const r = parseValue(key, v);
@@ -189,4 +189,27 @@ describe("config: parseBroker", () => {
       assert.deepEqual(parseBroker(url), expected);
     });
   }
+});
+
+describe("config: misspelt keys", () => {
+  it("names the key that was probably meant", () => {
+    assert.equal(likelyKey("intervall"), "interval");
+    assert.equal(likelyKey("Broker"), "broker");
+    assert.equal(likelyKey("ledpin"), "ledPin");
+    assert.equal(likelyKey("keepAlive"), "keepalive");
+    assert.equal(likelyKey("prefx"), "prefix");
+    assert.equal(likelyKey("ID"), "id");
+  });
+
+  it("leaves the SDK's own mc/config keys alone", () => {
+    for (const key of ["file", "tls", "sntp", "format", "rotation", "led", "led1", "touch", "screen", "i2c", "io", "parity", "button"]) {
+      assert.equal(likelyKey(key), undefined, key);
+    }
+  });
+
+  it("an unknown key's error suggests the likely one", () => {
+    const { errors } = buildConfig({ intervall: 2000 });
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], /^unknown key "intervall" \(did you mean "interval"\? known keys: ssid, /);
+  });
 });

@@ -96,6 +96,47 @@ const KEYS: { [K in keyof Config]: [Parse, string] } = {
 
 export const CONFIG_KEYS = Object.keys(KEYS) as (keyof Config)[];
 
+/**
+ * The configuration key `key` was probably meant to be (same letters in
+ * another case, or an edit or two away: none for keys of up to 3 letters, one
+ * up to 5, two beyond), or undefined.
+ */
+export function likelyKey(key: string): keyof Config | undefined {
+  const lower = key.toLowerCase();
+  let best: keyof Config | undefined;
+  let bestDistance = Infinity;
+  for (const known of CONFIG_KEYS) {
+    const target = known.toLowerCase();
+    const limit = target.length <= 3 ? 1 : target.length <= 5 ? 2 : 3;
+    const distance = target === lower ? 0 : editDistance(lower, target, limit);
+    if (distance < limit && distance < bestDistance) {
+      best = known;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, or `limit` when it is at least that. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let previous: number[] = [];
+  for (let j = 0; j <= b.length; j++) previous.push(j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      const value = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
+      current.push(value);
+      if (value < rowMin) rowMin = value;
+    }
+    if (rowMin >= limit) return limit;
+    previous = current;
+  }
+  return Math.min(previous[b.length], limit);
+}
+
 export function isConfigKey(key: string): key is keyof Config {
   return Object.prototype.hasOwnProperty.call(KEYS, key);
 }
@@ -105,7 +146,10 @@ export function isConfigKey(key: string): key is keyof Config {
  * naming the key and the allowed values.
  */
 export function parseValue(key: string, value: unknown): { value: unknown } | { error: string } {
-  if (!isConfigKey(key)) return { error: `unknown key "${key}" (known keys: ${CONFIG_KEYS.join(", ")})` };
+  if (!isConfigKey(key)) {
+    const meant = likelyKey(key);
+    return { error: `unknown key "${key}" (${meant ? `did you mean "${meant}"? ` : ""}known keys: ${CONFIG_KEYS.join(", ")})` };
+  }
   const [parse, allowed] = KEYS[key];
   const parsed = parse(value);
   if (parsed === undefined) return { error: `bad value ${JSON.stringify(value)} for "${key}": expected ${allowed}` };

@@ -7,7 +7,7 @@
  */
 import mcConfig from "mc/config";
 import { App, VERSION } from "../app/app";
-import { buildConfig, CONFIG_KEYS, parseBroker } from "../app/config";
+import { buildConfig, CONFIG_KEYS, isConfigKey, likelyKey, parseBroker } from "../app/config";
 import { createDhtSensor } from "../dht/sensor";
 import { WiFiSupervisor } from "../wifi/supervisor";
 import { BOARD, FALLBACK_RSSI, NEEDS_SSID, defaultId, freeHeap, makeCapture, makeLed } from "device/board";
@@ -19,11 +19,19 @@ import { moddableWiFi } from "./wifi";
 const log = (line: string): void => trace(line + "\n");
 
 function start(): void {
-  // mc/config also carries the SDK's own settings: take only ours.
+  // mc/config also carries the SDK's own settings: take ours, and refuse
+  // what looks like a misspelling of ours (`intervall=`, `Broker=`).
   const source = mcConfig as Record<string, unknown>;
   const layer: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) if (source[key] !== undefined) layer[key] = source[key];
-  const { config, errors } = buildConfig(layer);
+  const typos: string[] = [];
+  for (const key of Object.keys(source)) {
+    const meant = isConfigKey(key) ? undefined : likelyKey(key);
+    if (meant) typos.push(`unknown key "${key}" (did you mean "${meant}"?)`);
+  }
+  const built = buildConfig(layer);
+  const { config } = built;
+  const errors = typos.concat(built.errors);
   for (const error of errors) log(`config: ${error}`);
 
   const broker = config.broker ? parseBroker(config.broker) : undefined;
