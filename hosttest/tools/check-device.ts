@@ -23,6 +23,7 @@ import assert from "node:assert/strict";
 import { freePort, startMosquitto, type Mosquitto } from "../support/mosquitto";
 import { connectPeer, type Peer } from "../support/peer";
 import { BAD_COMMANDS, GOOD_COMMANDS } from "../support/acceptance";
+import { makeCertificates } from "../support/tls";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MODDABLE = process.env.MODDABLE;
@@ -128,15 +129,6 @@ function sdkEnv(shim: string, extra: Record<string, string> = {}): NodeJS.Proces
 async function checkSimulator(shim: string, out: string): Promise<void> {
   const broker: Mosquitto = await startMosquitto();
   step(`mosquitto on 127.0.0.1:${broker.port}`);
-  const xsbugPort = await freePort();
-  const args = ["-dl", "-m", "-p", "lin", "-o", out, "-x", `localhost:${xsbugPort}`, `broker=mqtt://127.0.0.1:${broker.port}`, "interval=2000"];
-  let command = "mcconfig";
-  let commandArgs = args;
-  if (!process.env.DISPLAY || process.env.DISPLAY !== ":2") {
-    if (!which("xvfb-run")) throw new Error("no X display :2 and no xvfb-run: apt-get install -y xvfb");
-    command = "xvfb-run";
-    commandArgs = ["-n", "2", "mcconfig", ...args];
-  }
   const url = `mqtt://127.0.0.1:${broker.port}`;
   // Listen before the device starts: diag and the first state come right after its connect.
   let peer: Peer;
@@ -146,8 +138,14 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
     await broker.stop();
     throw error;
   }
-  step(`${command} ${commandArgs.join(" ")}`);
-  const sim = launch(command, commandArgs, { cwd: root, env: sdkEnv(shim, { XSBUG_LOG_PORT: String(xsbugPort) }) });
+  let sim: Running;
+  try {
+    sim = await startSimulator(shim, out, undefined, [`broker=mqtt://127.0.0.1:${broker.port}`, "interval=2000"]);
+  } catch (error) {
+    await peer.end().catch(() => {});
+    await broker.stop();
+    throw error;
+  }
   let late: Peer | undefined;
   let failed = false;
   try {
@@ -225,6 +223,110 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
   }
 }
 
+/** Runs `mcconfig -dl -m -p lin` (under xvfb-run without display :2) for `manifest`, with the config `args`. */
+async function startSimulator(shim: string, out: string, manifest: string | undefined, args: string[]): Promise<Running> {
+  const xsbugPort = await freePort();
+  const mcArgs = ["-dl", "-m", "-p", "lin", "-o", out, "-x", `localhost:${xsbugPort}`, ...(manifest ? [manifest] : []), ...args];
+  let command = "mcconfig";
+  let commandArgs = mcArgs;
+  if (!process.env.DISPLAY || process.env.DISPLAY !== ":2") {
+    if (!which("xvfb-run")) throw new Error("no X display :2 and no xvfb-run: apt-get install -y xvfb");
+    command = "xvfb-run";
+    commandArgs = ["-n", "2", "mcconfig", ...mcArgs];
+  }
+  step(`${command} ${commandArgs.join(" ")}`);
+  return launch(command, commandArgs, { cwd: root, env: sdkEnv(shim, { XSBUG_LOG_PORT: String(xsbugPort) }) });
+}
+
+/**
+ * mqtts:// through the device's socket adapter and the SDK's TLS: a throw-away
+ * CA signs the broker's certificate for 127.0.0.1; its DER file is built in as
+ * a resource (a manifest in the build folder that includes the project's and
+ * adds it to "data"), and the device gets `ca=<resource>`. The same broker has
+ * a plain listener for the probe. A second run with a CA that did not sign the
+ * certificate must not connect and must trace the TLS error.
+ *
+ * The broker sends its certificate followed by the CA's: the SDK's TLS checks
+ * the server name (subjectAltName) only while walking a chain of two
+ * certificates or more, so a lone server certificate is refused
+ * ("subjectAltName match failed for 127.0.0.1") whatever the CA.
+ */
+async function checkTls(shim: string, out: string): Promise<void> {
+  const began = Date.now();
+  const certs = makeCertificates();
+  const chain = path.join(certs.dir, "chain.pem");
+  fs.writeFileSync(chain, fs.readFileSync(certs.cert, "utf8") + fs.readFileSync(certs.ca, "utf8"), { mode: 0o644 });
+  const data = path.join(out, "..", "tls");
+  fs.mkdirSync(data, { recursive: true });
+  const der = (pem: string, name: string) => {
+    const r = spawnSync("openssl", ["x509", "-in", pem, "-outform", "DER", "-out", path.join(data, `${name}.der`)], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`openssl could not convert ${pem} to DER: ${r.stderr}`);
+    return `${name}.der`;
+  };
+  const goodCa = der(certs.ca, "check-ca");
+  const otherCa = der(certs.otherCa, "check-other-ca");
+  const manifest = path.join(data, "manifest.json");
+  fs.writeFileSync(manifest, JSON.stringify({ include: [path.join(root, "manifest.json")], data: { "*": ["./check-ca", "./check-other-ca"] } }, null, "\t") + "\n");
+
+  const tlsPort = await freePort();
+  const broker = await startMosquitto([`listener ${tlsPort} 127.0.0.1`, `certfile ${chain}`, `keyfile ${certs.key}`]);
+  step(`mosquitto on 127.0.0.1:${broker.port} (plain) and 127.0.0.1:${tlsPort} (TLS, certificate for 127.0.0.1 from a throw-away CA)`);
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+  const mqtts = `broker=mqtts://127.0.0.1:${tlsPort}`;
+  let peer: Peer | undefined;
+  let sim: Running | undefined;
+  const traces: string[] = [];
+  let failed = false;
+  try {
+    peer = await connectPeer(url, ["devices/#"]);
+    const good = await startSimulator(shim, out, manifest, [mqtts, `ca=${goodCa}`]);
+    sim = good;
+    const started = await good.waitFor(/device: [^\n]*, id ([^,\s]+),/, BUILD_MS);
+    const base = `devices/${started[1]}`;
+    await good.waitFor(/mqtt: connected as /, 30_000).catch((error: Error) => {
+      throw new Error(`with ca=${goodCa} (the CA that signed the broker's certificate) the device did not connect over mqtts:// (${error.message})`);
+    });
+    assert.equal((await peer.next(`${base}/status`, (m) => m.text === "online", 10_000)).text, "online");
+    const state = await peer.next(`${base}/state`, () => true, 15_000);
+    assert.deepEqual(Object.keys((JSON.parse(state.text) as { data: Record<string, unknown> }).data).sort(), ["hum", "temp"]);
+    for (const command of ["ON", "OFF"]) {
+      const from: number = peer.messages.length;
+      await peer.publish(`${base}/led/set`, command);
+      assert.equal((await peer.next(`${base}/led`, () => true, 5000, from)).text, command, `LED command ${command} over mqtts://`);
+    }
+    step(`mqtts:// with ca=${goodCa}: online, state ${state.text}, LED commands obeyed`);
+    await good.stop();
+    traces.push(...traceLines(good.output()));
+    sim = undefined;
+
+    const bad = await startSimulator(shim, out, manifest, [mqtts, `ca=${otherCa}`]);
+    sim = bad;
+    const from: number = peer.messages.length;
+    const refused = await bad.waitFor(/mqtt: disconnected \((TLS handshake[^\n]*)\); retrying/, BUILD_MS).catch((error: Error) => {
+      throw new Error(`with ca=${otherCa} (a CA that did not sign the broker's certificate) the device traced no TLS handshake failure (${error.message})`);
+    });
+    if (/mqtt: connected as /.test(stripAnsi(bad.output()))) throw new Error(`with ca=${otherCa} (a CA that did not sign the broker's certificate) the device connected over mqtts://`);
+    if (!/certificate/.test(refused[1])) throw new Error(`with ca=${otherCa} the device's TLS failure does not name the certificate: ${refused[1]}`);
+    assert.equal(peer.messages.slice(from).filter((m) => m.topic === `${base}/status` && m.text === "online").length, 0, "online published with a CA that did not sign the certificate");
+    step(`mqtts:// with ca=${otherCa}: refused (${refused[1]})`);
+    await bad.stop();
+    traces.push(...traceLines(bad.output()));
+    sim = undefined;
+    step(`TLS phase took ${((Date.now() - began) / 1000).toFixed(1)} s`);
+  } catch (error) {
+    failed = true;
+    if (sim) traces.push(...traceLines(sim.output()));
+    throw new Error(`TLS phase: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  } finally {
+    await peer?.end().catch(() => {});
+    await sim?.stop();
+    if (failed && sim) process.stdout.write(`--- build/simulator output (tail) ---\n${stripAnsi(sim.output()).split("\n").slice(-60).join("\n")}\n`);
+    process.stdout.write(`--- device trace (TLS) ---\n${traces.join("\n")}\n---\n`);
+    await broker.stop();
+    fs.rmSync(certs.dir, { recursive: true, force: true });
+  }
+}
+
 function checkEsp32(shim: string, out: string): void {
   const idf = fs.mkdtempSync(path.join(os.tmpdir(), "no-idf-"));
   const args = ["-d", "-p", "esp32", "-o", out, "ssid=check", "password=check-password", "broker=mqtt://192.0.2.1"];
@@ -258,6 +360,7 @@ async function main(): Promise<number> {
   try {
     for (const dir of ["lin", "esp32"]) fs.mkdirSync(path.join(work, dir));
     await checkSimulator(shim, path.join(work, "lin"));
+    await checkTls(shim, path.join(work, "lin"));
     checkEsp32(shim, path.join(work, "esp32"));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -8,6 +8,8 @@
  *   socket throws when asked for more than is buffered.
  * - `write()` never throws "would block": what does not fit in the socket's
  *   writable space waits in a small queue and leaves on the next `onWritable`.
+ * - A TLS failure (e.g. an untrusted certificate) is reported through
+ *   `onError`; it never escapes from a socket callback.
  */
 import TCP from "embedded:io/socket/tcp";
 import TLSSocket from "embedded:io/socket/tcp/tls";
@@ -23,6 +25,11 @@ interface Stream {
   close(): void;
 }
 
+/** Added to the 32 bytes the TLS socket's write() already keeps back: 96 in all, as in its onWritable. */
+const TLS_MARGIN = 64;
+/** The most data the TLS socket takes in one write (one record). */
+const MAX_RECORD = 16384;
+
 const DOTTED = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 class DeviceSocket implements Socket {
@@ -35,6 +42,10 @@ class DeviceSocket implements Socket {
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
   private connected = false;
+  /** The pending hand-over of TLS data to the reader (see onReadable). */
+  private deliver: Timer | undefined;
+  /** The pending encryption of what was written over TLS (see write). */
+  private flushing: Timer | undefined;
 
   constructor(options: SocketOptions) {
     this.options = options;
@@ -68,6 +79,17 @@ class DeviceSocket implements Socket {
 
   write(bytes: Uint8Array): void {
     if (this.closed || !this.stream) return;
+    if (this.options.tls) {
+      // Encrypting needs as much stack again as the caller's own frames take:
+      // it runs from a fresh stack, in one record for all written meanwhile.
+      this.queue.push(bytes.slice());
+      this.queued += bytes.length;
+      this.flushing ??= Timer.set(() => {
+        this.flushing = undefined;
+        this.flush();
+      }, 0);
+      return;
+    }
     if (this.queued === 0 && bytes.length <= this.space) {
       this.send(bytes);
       return;
@@ -82,6 +104,9 @@ class DeviceSocket implements Socket {
     this.closed = true;
     this.queue.length = 0;
     this.queued = 0;
+    Timer.clear(this.deliver);
+    Timer.clear(this.flushing);
+    this.deliver = this.flushing = undefined;
     const stream = this.stream;
     this.stream = undefined;
     try {
@@ -107,7 +132,7 @@ class DeviceSocket implements Socket {
           host: options.host,
           port: options.port,
           secure,
-          TCP: { io: TCP, nodelay: options.nodelay },
+          TCP: { io: this.guardedTCP(), nodelay: options.nodelay },
           ...callbacks,
         } as never) as unknown as Stream;
       } else {
@@ -118,10 +143,42 @@ class DeviceSocket implements Socket {
     }
   }
 
+  /**
+   * The TCP class handed to the TLS socket. The TLS socket runs the handshake
+   * and decrypts records inside the TCP callbacks, so a TLS failure (a
+   * certificate no trusted CA signed, a name that does not match, an alert)
+   * throws out of a socket callback, where nothing catches it and XS aborts.
+   * Here it closes this socket and reports the error instead.
+   */
+  private guardedTCP(): unknown {
+    const guard = (callback: (count: number) => void) => (count: number) => {
+      try {
+        callback(count);
+      } catch (e) {
+        const options = this.options;
+        this.fail(this.connected ? `connection closed (${String(e)})` : `TLS handshake with ${options.host}:${options.port} failed (${String(e)})`);
+      }
+    };
+    // A plain function: the TLS socket calls it with `new`, and the TCP socket it returns is the result.
+    return function GuardedTCP(tcpOptions: { onReadable(count: number): void; onWritable(count: number): void }) {
+      return new TCP({ ...tcpOptions, onReadable: guard(tcpOptions.onReadable), onWritable: guard(tcpOptions.onWritable) } as never);
+    };
+  }
+
   private onReadable(count: number): void {
     if (this.closed) return;
     this.readable = count;
-    this.options.onReadable(count);
+    if (!this.options.tls) {
+      this.options.onReadable(count);
+      return;
+    }
+    // The TLS socket announces a record from deep inside its own callbacks;
+    // what the reader does next (parse, answer, encrypt the answer) needs the
+    // stack those frames take, so the data is handed over from a fresh one.
+    this.deliver ??= Timer.set(() => {
+      this.deliver = undefined;
+      if (!this.closed && this.readable > 0) this.options.onReadable(this.readable);
+    }, 0);
   }
 
   private onWritable(count: number): void {
@@ -134,6 +191,10 @@ class DeviceSocket implements Socket {
 
   /** Sends queued bytes while there is room, splitting a chunk larger than the room. */
   private flush(): void {
+    if (this.options.tls) {
+      this.flushRecords();
+      return;
+    }
     while (this.queue.length && this.space > 0 && !this.closed) {
       const head = this.queue[0];
       const part = head.length <= this.space ? head : head.subarray(0, this.space);
@@ -144,10 +205,36 @@ class DeviceSocket implements Socket {
     }
   }
 
+  /** TLS: the queued bytes as few records as the room allows (each costs header, IV, MAC and padding). */
+  private flushRecords(): void {
+    while (this.queued > 0 && this.space > 0 && !this.closed) {
+      let size = this.queued < this.space ? this.queued : this.space;
+      if (size > MAX_RECORD) size = MAX_RECORD;
+      const record = new Uint8Array(size);
+      let filled = 0;
+      while (filled < size) {
+        const head = this.queue[0];
+        const take = head.length <= size - filled ? head.length : size - filled;
+        record.set(take === head.length ? head : head.subarray(0, take), filled);
+        if (take === head.length) this.queue.shift();
+        else this.queue[0] = head.subarray(take);
+        filled += take;
+      }
+      this.queued -= size;
+      this.send(record);
+    }
+  }
+
   private send(bytes: Uint8Array): void {
     try {
       const left = this.stream!.write(bytes);
-      this.space = typeof left === "number" && !this.options.tls ? left : this.space - bytes.length;
+      // TCP returns the room left. The TLS socket returns the TCP room left
+      // minus 32 bytes, but a record costs up to 69 bytes more than its data
+      // (header, IV, HMAC-SHA256, padding of the CBC suites): keep the 96-byte
+      // margin its onWritable keeps, or the next record can make TCP throw
+      // "would block".
+      if (typeof left !== "number") this.space -= bytes.length;
+      else this.space = this.options.tls ? Math.max(0, left - TLS_MARGIN) : left;
     } catch (e) {
       this.fail(`write failed (${String(e)})`);
     }
