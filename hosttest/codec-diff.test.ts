@@ -152,6 +152,16 @@ function decode(stream: Buffer, rnd: () => number, max = 1 << 20): Fields[] {
 
 // ---------------------------------------------------------------- encoders
 
+
+/** The 4-byte acknowledgements, with mqtt-packet's names. */
+const ACKS = [
+  [PUBACK, "puback"],
+  [PUBREC, "pubrec"],
+  [PUBREL, "pubrel"],
+  [PUBCOMP, "pubcomp"],
+  [UNSUBACK, "unsuback"],
+] as const;
+
 describe("encoders = mqtt-packet generate()", () => {
   it("CONNECT", () => {
     const g = gen(1);
@@ -218,15 +228,8 @@ describe("encoders = mqtt-packet generate()", () => {
 
   it("PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK-shaped", () => {
     const g = gen(3);
-    const types = [
-      [PUBACK, "puback"],
-      [PUBREC, "pubrec"],
-      [PUBREL, "pubrel"],
-      [PUBCOMP, "pubcomp"],
-      [UNSUBACK, "unsuback"],
-    ] as const;
     for (let n = 0; n < CASES; n++) {
-      const [type, cmd] = g.pick(types);
+      const [type, cmd] = g.pick(ACKS);
       const messageId = g.id();
       const theirs = mqttPacket.generate({ cmd, messageId } as mqttPacket.Packet, V4);
       assert.deepEqual(encode(4, (out, at) => writeAck(out, at, type, messageId)), theirs, cmd);
@@ -322,15 +325,8 @@ describe("mqtt-packet generate() → our parser", () => {
 
   it("PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK", () => {
     const g = gen(13);
-    const types = [
-      [PUBACK, "puback"],
-      [PUBREC, "pubrec"],
-      [PUBREL, "pubrel"],
-      [PUBCOMP, "pubcomp"],
-      [UNSUBACK, "unsuback"],
-    ] as const;
     for (let n = 0; n < CASES; n++) {
-      const [type, cmd] = g.pick(types);
+      const [type, cmd] = g.pick(ACKS);
       const messageId = g.id();
       const bytes = mqttPacket.generate({ cmd, messageId } as mqttPacket.Packet, V4);
       assert.deepEqual(decode(bytes, g.rnd), [expect({ type, packetId: messageId })], cmd);
