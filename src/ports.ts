@@ -6,7 +6,7 @@
  * Nothing in here may name Node, the DOM or Moddable.
  */
 
-/** Opaque timer handle, as returned by Moddable's `Timer.set` or Node's `setTimeout`. */
+/** Opaque timer handle, as returned by Moddable's `Timer.set` or Node's timer functions. */
 export type TimerId = unknown;
 
 /** Monotonic time and one-shot/repeating timers (Moddable `Timer`). */
