@@ -21,6 +21,12 @@ export interface SimOptions {
   http: number;
   devices: number;
   faults: Faults;
+  /** Folder under which each device keeps its flash (`<data>/<id>/`); default `data`. */
+  data: string;
+  /** Start every device from nothing. */
+  fresh: boolean;
+  /** Readings that count up, for tests that count loss, duplicates and order. */
+  sequence: boolean;
   help: boolean;
 }
 
@@ -33,6 +39,9 @@ Runs virtual ESP32 devices (DHT sensor, LED, Wi-Fi) against an MQTT broker.
   --http N          dashboard and MQTT-over-WebSocket port (default 8080; 0: none)
   --devices N       run N devices, ids sim-1 … sim-N (default 1)
   --faults SPEC     inject faults: sensor=0.2 (20 % failed reads), wifi=30s (drop Wi-Fi every 30 s)
+  --data DIR        where each device keeps what a real one keeps in flash (settings, LED state): DIR/<id>/ (default data)
+  --fresh           start every device from nothing (deletes what --data kept)
+  --sequence        readings count up (temp = (n mod 500)/10, hum = 20 + ⌊n/500⌋ mod 70), for counting loss and order
   --config FILE     read settings from FILE (default ./device.json if present)
   --KEY VALUE       any configuration key: ${CONFIG_KEYS.filter((k) => k !== "ssid" && k !== "password").join(", ")}
   --help            show this text
@@ -46,6 +55,10 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
     const arg = argv[i];
     if (arg === "--help" || arg === "-h") {
       help = true;
+      continue;
+    }
+    if (arg === "--fresh" || arg === "--sequence") {
+      flags[arg.slice(2)] = "true";
       continue;
     }
     if (!arg.startsWith("--") || arg.length < 3) throw new Error(`unexpected argument "${arg}" (flags look like --key value; see --help)`);
@@ -97,12 +110,15 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
     http: number("http", flags.http, 8080, 0, 65535),
     devices: number("devices", flags.devices, 1, 1, 1000),
     faults: parseFaults(flags.faults ?? ""),
+    data: flags.data ?? "data",
+    fresh: flags.fresh === "true",
+    sequence: flags.sequence === "true",
     help,
   };
 }
 
 function isFlag(name: string): boolean {
-  return isConfigKey(name) || name === "port" || name === "http" || name === "devices" || name === "faults" || name === "config";
+  return isConfigKey(name) || ["port", "http", "devices", "faults", "config", "data"].indexOf(name) >= 0;
 }
 
 function number(name: string, value: string | undefined, fallback: number, min: number, max: number): number {

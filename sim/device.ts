@@ -1,17 +1,22 @@
 /**
- * One virtual device: the core's App with Node ports, a virtual DHT that
- * produces pulse trains, a virtual LED and a virtual Wi-Fi link.
+ * One virtual device: the core's boot path with Node ports, a virtual DHT
+ * that produces pulse trains, a virtual LED, a virtual Wi-Fi link that
+ * `--faults wifi=…` drops, and a store kept in a file under `--data`.
  */
-import type { DigitalOut } from "../src/ports";
-import { App } from "../src/app/app";
+import fs from "node:fs";
+import path from "node:path";
+import type { DigitalOut, WiFiEvent, WiFiPort } from "../src/ports";
+import type { App } from "../src/app/app";
 import type { BrokerAddress, Config } from "../src/app/config";
-import { createDhtSensor } from "../src/dht/sensor";
+import { boot } from "../src/boot";
 import { fileStore, nodeClock, nodeSocket } from "./node-ports";
 import { VirtualDht } from "./virtual-dht";
 import type { Faults } from "./cli";
 
 /** How long a Wi-Fi drop injected by `--faults wifi=…` lasts, ms. */
 const WIFI_OUTAGE_MS = 5000;
+/** How long the virtual radio takes to associate and get an address, ms. */
+const ASSOCIATE_MS = 50;
 
 export class VirtualLed implements DigitalOut {
   value: 0 | 1 = 0;
@@ -22,59 +27,131 @@ export class VirtualLed implements DigitalOut {
   }
 }
 
+/** A station link whose access point can be taken away and given back. */
+export class VirtualWiFi implements WiFiPort {
+  onEvent: ((event: WiFiEvent) => void) | undefined;
+  /** The link has an address. */
+  up = false;
+  /** The access point is in range. */
+  available = true;
+  private signal = -52 - Math.round(Math.random() * 12);
+  private pending: NodeJS.Timeout | undefined;
+
+  connect(): void {
+    clearTimeout(this.pending);
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      if (!this.available) {
+        this.emit("disconnected"); // no access point found
+        return;
+      }
+      this.up = true;
+      this.emit("connected");
+      this.emit("gotIP");
+    }, ASSOCIATE_MS);
+  }
+
+  disconnect(): void {
+    clearTimeout(this.pending);
+    this.pending = undefined;
+    this.up = false;
+  }
+
+  rssi(): number | undefined {
+    if (!this.up) return undefined;
+    this.signal = Math.max(-90, Math.min(-30, this.signal + Math.round(Math.random() * 2 - 1)));
+    return this.signal;
+  }
+
+  /** The access point goes away: the link drops. */
+  drop(): void {
+    this.available = false;
+    if (this.up) {
+      this.up = false;
+      this.emit("disconnected");
+    }
+  }
+
+  /** The access point is back: the supervisor's next attempt succeeds. */
+  restore(): void {
+    this.available = true;
+  }
+
+  private emit(event: WiFiEvent): void {
+    this.onEvent?.(event);
+  }
+}
+
+export interface DeviceOptions {
+  /** Folder for what a real device keeps in flash; undefined: nothing is kept. */
+  dataDir?: string;
+  /** Start from nothing: what was kept in `dataDir` is deleted first. */
+  fresh?: boolean;
+  /** Readings that count up (see virtual-dht's `sequenceReading`). */
+  sequence?: boolean;
+  faults: Faults;
+}
+
 export interface VirtualDevice {
   app: App;
   led: VirtualLed;
-  wifiUp(): boolean;
+  dht: VirtualDht;
+  wifi: VirtualWiFi;
   stop(): Promise<void>;
 }
 
-export function createDevice(config: Config, id: string, broker: BrokerAddress, faults: Faults, log: (line: string) => void): VirtualDevice {
+/** The file that holds a virtual device's store. */
+export function storeFile(dataDir: string): string {
+  return path.join(dataDir, "store.json");
+}
+
+export function createDevice(config: Config, id: string, broker: BrokerAddress, options: DeviceOptions, log: (line: string) => void): VirtualDevice {
   const led = new VirtualLed();
-  const dht = new VirtualDht({ model: config.sensor, faultRate: faults.sensor });
-  let rssi = -52 - Math.round(Math.random() * 12);
-  let wifi = true;
-  const app = new App(
-    config,
+  const dht = new VirtualDht({ model: config.sensor, faultRate: options.faults.sensor, sequence: options.sequence });
+  const wifi = new VirtualWiFi();
+  const say = (line: string) => log(`${id}: ${line}`);
+  let file: string | undefined;
+  if (options.dataDir) {
+    file = storeFile(options.dataDir);
+    if (options.fresh) fs.rmSync(file, { force: true });
+    say(fs.existsSync(file) ? `data: resuming from ${file}` : `data: starting fresh in ${options.dataDir}`);
+  }
+  const device = boot(
+    { ...config, id },
+    [],
     {
       clock: nodeClock,
       socket: nodeSocket,
-      led,
-      sensor: createDhtSensor(dht, config.sensor),
-      log: (line) => log(`${id}: ${line}`),
-      store: fileStore(undefined),
+      wifi,
+      log: say,
+      store: fileStore(file),
+      led: () => led,
+      capture: () => dht,
       heap: () => process.memoryUsage().heapUsed,
-      rssi: () => (wifi ? (rssi += Math.round(Math.random() * 2 - 1)) : undefined),
     },
-    { id, broker, model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)` },
+    { board: "Node simulator", defaultId: () => id, needsSsid: false, defaultBroker: broker, model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)` },
   );
+  if (!device) throw new Error(`${id}: cannot start`);
 
   const timers: NodeJS.Timeout[] = [];
-  if (faults.wifi > 0) {
+  if (options.faults.wifi > 0) {
     timers.push(
       setInterval(() => {
-        wifi = false;
-        log(`${id}: wifi: dropped (fault injection)`);
-        app.hold();
-        timers.push(
-          setTimeout(() => {
-            wifi = true;
-            log(`${id}: wifi: back`);
-            app.resume();
-          }, WIFI_OUTAGE_MS),
-        );
-      }, faults.wifi),
+        say("wifi: access point gone (fault injection)");
+        wifi.drop();
+        timers.push(setTimeout(() => wifi.restore(), WIFI_OUTAGE_MS));
+      }, options.faults.wifi),
     );
   }
-  app.start();
   return {
-    app,
+    app: device.app,
     led,
-    wifiUp: () => wifi,
+    dht,
+    wifi,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
-        app.stop(resolve);
+        device.stop(resolve);
       }),
   };
 }

@@ -5,6 +5,7 @@
  * disconnects cleanly, and the process exits 0.
  */
 import net from "node:net";
+import path from "node:path";
 import { parseArgs, USAGE, type SimOptions } from "./cli";
 import { startBroker, type RunningBroker } from "./broker";
 import { createDevice, type VirtualDevice } from "./device";
@@ -86,7 +87,8 @@ async function main(): Promise<void> {
   for (let i = 1; i <= options.devices; i++) {
     const base = options.config.id || "sim";
     const id = options.config.id && options.devices === 1 ? base : `${base}-${i}`;
-    devices.push(createDevice(options.config, id, address, options.faults, log));
+    const dataDir = path.join(options.data, id);
+    devices.push(createDevice(options.config, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults }, log));
   }
 
   let last = "";

@@ -5,6 +5,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import fs from "node:fs";
+import path from "node:path";
 import type { Clock, Socket, SocketFactory, SocketOptions, Store } from "../src/ports";
 
 export const nodeClock: Clock = {
@@ -41,11 +42,11 @@ export const nodeSocket: SocketFactory = (options: SocketOptions): Socket => {
     : net.connect({ host: options.host, port: options.port });
   if (options.nodelay) stream.setNoDelay(true);
 
-  const fail = (message: string) => {
+  const fail = (message: string, lasting = false) => {
     if (closed) return;
     closed = true;
     stream.destroy();
-    options.onError(message);
+    options.onError(message, lasting);
   };
   const signalWritable = () => {
     if (writablePending || closed) return;
@@ -67,7 +68,7 @@ export const nodeSocket: SocketFactory = (options: SocketOptions): Socket => {
     options.onReadable(available);
   });
   stream.on("drain", signalWritable);
-  stream.on("error", (error: NodeJS.ErrnoException) => fail(describe(error, options)));
+  stream.on("error", (error: NodeJS.ErrnoException) => fail(describe(error, options), UNTRUSTED.indexOf(error.code ?? "") >= 0));
   stream.on("end", () => fail(connected ? "connection closed by the broker" : "connection refused"));
   stream.on("close", () => fail("connection closed"));
 
@@ -98,6 +99,16 @@ export const nodeSocket: SocketFactory = (options: SocketOptions): Socket => {
   };
 };
 
+/** Certificate errors: retrying soon cannot cure them. */
+const UNTRUSTED = [
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+];
+
 function describe(error: NodeJS.ErrnoException, options: SocketOptions): string {
   const where = `${options.host}:${options.port}`;
   switch (error.code) {
@@ -110,33 +121,37 @@ function describe(error: NodeJS.ErrnoException, options: SocketOptions): string 
       return `connection to ${where} timed out`;
     case "ECONNRESET":
       return `connection reset by ${where}`;
-    case "SELF_SIGNED_CERT_IN_CHAIN":
-    case "DEPTH_ZERO_SELF_SIGNED_CERT":
-    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
-    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
-    case "CERT_HAS_EXPIRED":
-    case "ERR_TLS_CERT_ALTNAME_INVALID":
-      return `TLS: the certificate of ${where} is not trusted (${error.code}: ${error.message}); check the ca setting`;
     default:
-      return error.message;
+      if (UNTRUSTED.indexOf(error.code ?? "") < 0) return error.message;
+      return `TLS: the certificate of ${where} is not trusted (${error.code}: ${error.message}); check the ca setting`;
   }
 }
 
-/** Settings kept in a JSON file, like Moddable's `Preference` on the device. */
-export function fileStore(path: string | undefined): Store {
+/**
+ * What a device keeps in flash (settings, LED state), in a JSON file. Each
+ * change is written to a temporary file and renamed over the old one, so a
+ * killed process leaves the old or the new contents, never a torn file.
+ */
+export function fileStore(file: string | undefined): Store {
   let values: Record<string, string> = {};
-  if (path) {
+  if (file) {
     try {
-      values = JSON.parse(fs.readFileSync(path, "utf8"));
+      const parsed: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) values = parsed as Record<string, string>;
     } catch {
       values = {};
     }
   }
   return {
-    get: (key) => (Object.prototype.hasOwnProperty.call(values, key) ? values[key] : undefined),
+    get: (key) => (Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : undefined),
     set: (key, value) => {
+      if (values[key] === value) return;
       values[key] = value;
-      if (path) fs.writeFileSync(path, JSON.stringify(values, null, 2) + "\n");
+      if (!file) return;
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const temporary = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(temporary, JSON.stringify(values, null, 2) + "\n");
+      fs.renameSync(temporary, file);
     },
   };
 }

@@ -41,6 +41,18 @@ export interface VirtualDhtOptions {
   dht11Tenths?: boolean;
   /** Peak pulse jitter, µs. Default 4. */
   jitterUs?: number;
+  /** Readings that count up instead of drifting (see `sequenceReading`), for tests that count loss and order. */
+  sequence?: boolean;
+}
+
+/** Readings a `sequence` sensor gives: n = 1, 2, … as distinct values valid for both models (n < 35000). */
+export function sequenceReading(n: number): { temp: number; hum: number } {
+  return { temp: (n % 500) / 10, hum: 20 + (Math.floor(n / 500) % 70) };
+}
+
+/** The n of a `sequence` reading. */
+export function sequenceNumber(temp: number, hum: number): number {
+  return (hum - 20) * 500 + Math.round(temp * 10);
 }
 
 /** Index of the first bit's low pulse in an encoded train (after release high and response). */
@@ -64,6 +76,9 @@ export class VirtualDht implements PulseCapture {
   private readonly jitterUs: number;
   private readonly bytes = new Uint8Array(FRAME_BYTES);
   private readonly phase: number;
+  private readonly sequence: boolean;
+  /** Readings produced so far in `sequence` mode. */
+  count = 0;
   private readonly jitter = (): number => Math.round((this.random() * 2 - 1) * this.jitterUs);
 
   constructor(options: VirtualDhtOptions) {
@@ -73,6 +88,7 @@ export class VirtualDht implements PulseCapture {
     this.now = options.now ?? Date.now;
     this.tenths = options.dht11Tenths ?? true;
     this.jitterUs = options.jitterUs ?? 4;
+    this.sequence = options.sequence ?? false;
     this.phase = this.random() * 2 * Math.PI;
   }
 
@@ -108,6 +124,12 @@ export class VirtualDht implements PulseCapture {
 
   /** Slow sinusoidal drift (tens of minutes) plus a little noise: ~22–26 °C, ~40–60 %RH. */
   private drift(): void {
+    if (this.sequence) {
+      const { temp, hum } = sequenceReading(++this.count);
+      this.temp = temp;
+      this.hum = hum;
+      return;
+    }
     const a = this.phase + (this.now() / 1_200_000) * 2 * Math.PI;
     this.temp = 24 + 1.8 * Math.sin(a) + (this.random() - 0.5) * 0.2;
     this.hum = 50 - 8 * Math.sin(a + 0.5) + (this.random() - 0.5) * 1;

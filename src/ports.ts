@@ -34,8 +34,11 @@ export interface SocketOptions {
   onReadable(count: number): void;
   /** `count` bytes can be written now. The first call means: connected. */
   onWritable(count: number): void;
-  /** The connection failed or was closed by the peer. No callback follows. */
-  onError(message: string): void;
+  /**
+   * The connection failed or was closed by the peer. No callback follows.
+   * `lasting`: retrying soon cannot help (e.g. the server's certificate is not trusted).
+   */
+  onError(message: string, lasting?: boolean): void;
 }
 
 /** An open stream socket (ECMA-419 `TCP` instance, read into a caller-owned buffer). */
@@ -44,7 +47,15 @@ export interface Socket {
   read(into: Uint8Array): number;
   /**
    * Queues bytes for sending. The bytes are copied: the caller may reuse its
-   * buffer at once. Callers keep within the budget `onWritable` reported.
+   * buffer at once.
+   *
+   * Flow control belongs to the socket adapter: `write` never throws "would
+   * block"; bytes beyond what the transport takes now wait in the adapter's
+   * queue and leave in order. `onWritable(count)` reports the room left after
+   * that queue. The MQTT session only reads it as a hint: it writes small
+   * control packets (acknowledgements, PINGREQ) at once, but takes a message
+   * out of its outbound store only when it fits the room, so that a slow
+   * link keeps messages where they can still be dropped by policy.
    */
   write(bytes: Uint8Array): void;
   /** Closes at once; no callback follows. */

@@ -2,6 +2,8 @@
  * Runs the simulator's real command line as a child process, for tests.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,8 +18,10 @@ export interface SimProcess {
   waitFor(text: string | RegExp, ms?: number): Promise<void>;
 }
 
+/** Runs the simulator; unless `args` name a `--data` folder, each run keeps its devices' flash in a new temporary one. */
 export function runSim(args: string[]): SimProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "sim/main.ts"), ...args], {
+  const data = args.indexOf("--data") >= 0 ? [] : ["--data", fs.mkdtempSync(path.join(os.tmpdir(), "sim-data-"))];
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "sim/main.ts"), ...data, ...args], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -5,7 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { App } from "../../src/app/app";
+import { App, VERSION } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
 import {
   FakeClock,
@@ -190,12 +190,13 @@ describe("app: on connect", () => {
     assert.equal(publishes(ha.online()).filter((p) => p.topic!.startsWith("ha/")).length, 3);
   });
 
-  it("diag has exactly the keys uptime, rssi, heap, reconnects, sensorErrors, dropped, queued", () => {
+  it("diag has exactly the keys version, uptime, rssi, heap, reconnects, sensorErrors, dropped, queued", () => {
     const t = setup();
     const [diag] = publishes(t.online()).filter((p) => p.topic === `${BASE}/diag`);
     const d = json(diag);
-    assert.deepEqual(Object.keys(d).sort(), ["dropped", "heap", "queued", "reconnects", "rssi", "sensorErrors", "uptime"]);
-    for (const k of Object.keys(d)) assert.equal(typeof d[k], "number", k);
+    assert.deepEqual(Object.keys(d).sort(), ["dropped", "heap", "queued", "reconnects", "rssi", "sensorErrors", "uptime", "version"]);
+    assert.equal(d.version, VERSION);
+    for (const k of Object.keys(d)) if (k !== "version") assert.equal(typeof d[k], "number", k);
     assert.equal(d.rssi, -61);
     assert.equal(d.heap, 123456);
     assert.equal(d.reconnects, 0);
@@ -215,7 +216,7 @@ describe("app: on connect", () => {
     t.app.command("ON");
     serve(t.socket);
     t.socket.drop("reset");
-    t.clock.advance(0);
+    t.clock.fireNext();
     t.socket.open();
     const again = publishes(serve(t.socket));
     const lines = summary(again).filter((l) => !l.includes("homeassistant/"));

@@ -68,6 +68,8 @@ const TABLE: { key: string; good: [unknown, unknown][]; bad: unknown[]; allowed:
   },
   { key: "discovery", good: [["homeassistant", "homeassistant"], ["off", "off"], ["ha", "ha"]], bad: ["", "a/b", "#", "ha\u0000", 0], allowed: "a topic prefix such as homeassistant, or off" },
   { key: "profile", good: [["default", "default"], ["losant", "losant"], ["Losant", "losant"]], bad: ["aws", "", 1], allowed: "default or losant" },
+  { key: "session", good: [["persistent", "persistent"], ["clean", "clean"], [" Clean ", "clean"]], bad: ["", "keep", true, 0], allowed: "persistent or clean" },
+  { key: "ledRestore", good: [["last", "last"], ["on", "on"], ["OFF", "off"]], bad: ["", "previous", true, 1], allowed: "last, on or off" },
 ];
 
 describe("config: parseValue", () => {

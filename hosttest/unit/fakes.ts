@@ -107,6 +107,15 @@ export class FakeClock implements Clock {
     return due;
   }
 
+  /** Moves time to the next timer due (e.g. the end of a reconnect backoff) and fires it; returns how far time moved. */
+  fireNext(): number {
+    const due = this.nextDue;
+    if (due === undefined) return 0;
+    const step = due - this.time;
+    this.advance(step);
+    return step;
+  }
+
   /**
    * Moves time forward by `ms`, firing every timer that falls due on the way
    * in time order (ties in creation order), including timers that callbacks set.
@@ -202,10 +211,10 @@ export class FakeSocket implements Socket {
     }
   }
 
-  /** The peer closed or the network failed. */
-  drop(message = "connection reset"): void {
+  /** The peer closed or the network failed (`lasting`: a failure retrying soon cannot cure). */
+  drop(message = "connection reset", lasting = false): void {
     this.closed = true;
-    this.options.onError(message);
+    this.options.onError(message, lasting);
   }
 
   /** Everything written, as one byte string. */

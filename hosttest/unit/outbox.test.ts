@@ -6,9 +6,9 @@ import { decodeUtf8 } from "../../src/utf8";
 
 const topic = utf8("t");
 
-function box(count = 4, bytes = 1000) {
+function box(count = 4, bytes = 1000, control = { count: 4, bytes: 1000 }) {
   const drops: string[] = [];
-  const outbox = new Outbox(count, bytes, (t, qos) => drops.push(`${decodeUtf8(t)}@${qos}`));
+  const outbox = new Outbox({ count, bytes }, control, (t, qos) => drops.push(`${decodeUtf8(t)}@${qos}`));
   const texts = () => outbox.items.map((m) => decodeUtf8(payloadOf(m)));
   return { outbox, drops, texts };
 }
@@ -37,23 +37,45 @@ describe("outbox", () => {
     assert.equal(outbox.dropped, 2);
   });
 
-  it("a message inserted at the front is still the newest when room is made", () => {
-    const { outbox, texts } = box(3);
-    outbox.add(topic, "old-a", 1, false);
-    outbox.add(topic, "old-b", 1, false);
-    outbox.add(topic, "online", 1, false, 0);
-    outbox.add(topic, "led", 1, false, 1);
-    assert.deepEqual(texts(), ["online", "led", "old-b"]);
-  });
-
-  it("with evict false a message that does not fit is refused silently and nothing is dropped", () => {
-    const { outbox, drops, texts } = box(2);
-    outbox.add(topic, "a", 0, false);
-    outbox.add(topic, "b", 0, false);
-    assert.equal(outbox.add(topic, "report", 0, false, -1, false), undefined);
-    assert.deepEqual(texts(), ["a", "b"]);
+  it("control messages go ahead of readings not yet written, and never displace one", () => {
+    const { outbox, drops, texts } = box(2, 1000, { count: 3, bytes: 1000 });
+    outbox.add(topic, "r1", 1, false);
+    outbox.items[0].sent = true; // written: it stays where it is
+    outbox.add(topic, "r2", 1, false);
+    outbox.add(utf8("status"), "online", 1, true, "latest");
+    outbox.add(utf8("led"), "ON", 1, true, "latest");
+    assert.deepEqual(texts(), ["r1", "online", "ON", "r2"]);
+    outbox.add(utf8("error"), "e1", 0, false, "event");
+    assert.equal(outbox.add(utf8("error"), "e2", 0, false, "event"), undefined, "the control lane is full: the event is refused");
+    assert.deepEqual(texts(), ["r1", "online", "ON", "e1", "r2"]);
     assert.deepEqual(drops, []);
     assert.equal(outbox.dropped, 0);
+  });
+
+  it("a newer state replaces one never written on the same topic; when the lane is full it takes the oldest event's place", () => {
+    const { outbox, texts } = box(4, 1000, { count: 3, bytes: 1000 });
+    outbox.add(utf8("led"), "ON", 1, true, "latest");
+    outbox.add(utf8("led"), "OFF", 1, true, "latest");
+    assert.deepEqual(texts(), ["OFF"]);
+    outbox.items[0].sent = true;
+    outbox.add(utf8("led"), "ON", 1, true, "latest");
+    assert.deepEqual(texts(), ["OFF", "ON"], "a written message is never replaced");
+    outbox.add(utf8("error"), "e1", 0, false, "event");
+    outbox.add(utf8("diag"), "d1", 0, false, "latest");
+    assert.deepEqual(texts(), ["OFF", "ON", "d1"]);
+  });
+
+  it("a reading already written is never a victim: the new one is refused and counted", () => {
+    const { outbox, drops, texts } = box(2);
+    outbox.add(topic, "a", 1, false);
+    outbox.add(topic, "b", 1, false);
+    for (const m of outbox.items) m.sent = m.inflight = true;
+    assert.equal(outbox.add(topic, "c", 1, false), undefined);
+    assert.deepEqual(texts(), ["a", "b"]);
+    assert.deepEqual(drops, ["t@1"]);
+    outbox.items[1].inflight = false; // b was written on a connection that is gone: it may have arrived
+    assert.equal(outbox.add(topic, "d", 1, false), undefined);
+    assert.equal(outbox.dropped, 2);
   });
 
   it("refuses, and reports, a message larger than the byte bound", () => {

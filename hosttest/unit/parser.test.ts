@@ -282,6 +282,34 @@ describe("Parser: valid packets", () => {
     assert.deepEqual(types, [PINGRESP, PINGRESP]);
   });
 
+  it("a PUBLISH over the limit is read through: header, topic and id kept, the rest discarded, marked truncated", () => {
+    // QoS 1 PUBLISH to "a/b", id 10, a 20-byte payload (29 bytes in all), then PINGRESP; limit 12.
+    const stream = concat([bytes("321b 0003612f62 000a"), new Uint8Array(20).fill(0x78), bytes("d000")]);
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const seen: string[] = [];
+      const parser = new Parser(
+        {
+          onPacket: (p) => seen.push(`${p.type} ${p.qos} ${p.packetId} ${hex(p.buf, p.topicStart, p.topicEnd)} ${p.size} ${p.truncated} ${p.payloadEnd - p.payloadStart}`),
+          onError: (fault) => seen.push(`error ${fault}`),
+        },
+        12,
+      );
+      parser.push(stream, 0, cut);
+      parser.push(stream, cut, stream.length);
+      assert.deepEqual(seen, ["3 1 10 612f62 29 true 3", "13 0 0  2 false 0"], `split at ${cut}`);
+    }
+  });
+
+  it("a huge PUBLISH (256 MiB announced) is skipped in bounded memory, chunk by chunk", () => {
+    const seen: string[] = [];
+    const parser = new Parser({ onPacket: (p) => seen.push(`${p.type} ${p.size} ${p.truncated}`), onError: (f) => seen.push(f) }, 64);
+    parser.push(bytes("30 ffffff7f 0001 74"));
+    const chunk = new Uint8Array(65536);
+    for (let left = 268435455 - 3; left > 0; left -= chunk.length) parser.push(chunk, 0, Math.min(left, chunk.length));
+    parser.push(bytes("d000"));
+    assert.deepEqual(seen, ["3 268435460 true", "13 2 false"]);
+  });
+
   it("rejects a maxPacketSize below 2", () => {
     assert.throws(() => new Parser({ onPacket() {}, onError() {} }, 1), RangeError);
   });
@@ -310,12 +338,16 @@ describe("Parser: malformed input", () => {
     rejects("3805 0003612f62", "DUP set on QoS 0 PUBLISH");
   });
 
-  it("remaining length: more than 4 bytes, too large", () => {
+  it("remaining length: more than 4 bytes; a packet other than PUBLISH too large", () => {
     rejects("30 ffffffff01", "remaining length exceeds 4 bytes");
     rejects("30 80808080", "remaining length exceeds 4 bytes");
-    rejects("30 ffffff7f", "packet too large (268435460 > 4096)");
-    rejects("30 fd1f", "packet too large (4096 > 4095)", 4095);
-    rejects("3009 0001 74 010203040506", "packet too large (11 > 10)", 10);
+    rejects("90 ffffff7f", "packet too large (268435460 > 4096)");
+    rejects("90 fd1f", "packet too large (4096 > 4095)", 4095);
+    rejects("9009 000a 00000000000000", "packet too large (11 > 10)", 10);
+  });
+
+  it("a PUBLISH whose topic does not fit the limit cannot be acknowledged: an error", () => {
+    rejects("3210 000c 612f622f632f642f652f6630 000a 00", "PUBLISH topic of 12 bytes exceeds the packet limit 10", 10);
   });
 
   it("wrong remaining length for the type", () => {

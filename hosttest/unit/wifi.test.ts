@@ -54,8 +54,8 @@ function setup(extra: Partial<WiFiSupervisorOptions> = {}) {
     onUp: () => events.push("up"),
     onDown: () => events.push("down"),
     log: (line) => lines.push(line),
-    // random 0.5: delays are half the ceiling (500, 1000, 2000, …), floored at minDelay
-    backoff: new Backoff(1000, 8000, fixedRandom(0.5)),
+    // random 0: delays are half the ceiling (500, 1000, 2000, …), the floor of equal jitter
+    backoff: new Backoff(1000, 8000, fixedRandom(0)),
     ...extra,
   });
   return { clock, wifi, events, lines, supervisor };
@@ -163,7 +163,7 @@ describe("Wi-Fi supervisor", () => {
     assert.equal(dropAfter(1000), 1000);
     assert.equal(dropAfter(1000), 2000);
     assert.equal(dropAfter(1000), 4000);
-    assert.equal(dropAfter(1000), 4000, "capped (8000 × 0.5)");
+    assert.equal(dropAfter(1000), 4000, "capped (half of 8000)");
     assert.equal(dropAfter(30000), 500, "stable link: backoff reset");
   });
 

@@ -22,6 +22,10 @@ export const VERSION = "0.1.0";
 const DIAG_MS = 60000;
 /** Keys `config/set` may change. */
 const SETTABLE = ["interval", "qos"];
+/** Largest PUBLISH the device takes in, bytes; larger ones are read through and reported. */
+export const PACKET_LIMIT = 4096;
+/** Where the last accepted LED state is kept (`ledRestore` `last`). */
+const LED_KEY = "led";
 
 export interface AppPorts {
   clock: Clock;
@@ -29,7 +33,7 @@ export interface AppPorts {
   led: DigitalOut;
   sensor: Sensor;
   log: Log;
-  /** Persisted settings (`config/set`); optional. */
+  /** What survives a restart: `config/set` settings and the LED state. */
   store?: Store;
   /** Free heap in bytes, for diag. */
   heap?: () => number;
@@ -67,6 +71,8 @@ export class App {
   private diagTimer: TimerId | undefined;
   private readonly losant: boolean;
   private dropsUnreported = 0;
+  /** Refused settings, reported on the error topic after the next connect. */
+  private configErrors: string[] = [];
   private readonly stateViews = new Views(new Uint8Array(STATE_MAX), 8);
 
   constructor(config: Config, ports: AppPorts, options: AppOptions) {
@@ -78,6 +84,7 @@ export class App {
     this.topics = topicsFor(this.config, this.id);
     this.startedAt = ports.clock.now();
     this.loadSettings();
+    this.led = this.restoreLed();
     const broker = options.broker;
     const retain = this.config.retain;
     this.client = new MqttClient(
@@ -89,6 +96,8 @@ export class App {
         username: config.mqttUser || undefined,
         password: config.mqttPassword || undefined,
         keepalive: config.keepalive,
+        cleanSession: config.session === "clean",
+        maxPacketSize: PACKET_LIMIT,
         will: this.topics.status ? { topic: this.topics.status, payload: "offline", qos: 1, retain } : undefined,
         socket: ports.socket,
         clock: ports.clock,
@@ -100,7 +109,8 @@ export class App {
           ports.log(`mqtt: disconnected (${reason}); retrying`);
           this.changed();
         },
-        onMessage: (topic, payload) => this.message(topic, payload),
+        onMessage: (topic, payload, _qos, retain) => this.message(topic, payload, retain),
+        onTooLarge: (topic, size) => this.badCommand(`message of ${size} bytes on ${topic} is over the device's limit of ${PACKET_LIMIT} bytes; ignored`),
         onDrop: () => this.dropped(),
         onDrain: () => this.reportDrops(),
         onSubscribeFailed: (filter) => this.error("subscribe", `broker refused subscription to ${filter}`),
@@ -117,12 +127,17 @@ export class App {
     });
   }
 
-  start(): void {
+  /**
+   * Drives the LED to its restored state and starts sampling; connects at
+   * once unless `connect` is false (then `resume()` connects, when the
+   * network is up).
+   */
+  start(connect = true): void {
     this.ports.led.write(this.led ? 1 : 0);
     // The client sends these again whenever the broker has no session for us.
     this.client.subscribe(this.topics.command, 1);
     if (this.topics.configSet) this.client.subscribe(this.topics.configSet, 1);
-    this.client.start();
+    if (connect) this.client.start();
     this.sampler.start();
     if (this.topics.diag) this.diagTimer = this.ports.clock.repeat(() => this.diag(), DIAG_MS);
   }
@@ -132,7 +147,7 @@ export class App {
     this.sampler.stop();
     this.ports.clock.clear(this.diagTimer);
     this.diagTimer = undefined;
-    if (this.client.connected && this.topics.status) this.client.publish(this.topics.status, "offline", 1, this.config.retain);
+    if (this.client.connected && this.topics.status) this.client.publish(this.topics.status, "offline", 1, this.config.retain, "latest");
     this.client.end(() => {
       this.changed();
       done?.();
@@ -145,22 +160,32 @@ export class App {
     this.changed();
   }
 
-  /** Wi-Fi is back: resume MQTT at once. */
+  /** The network is up (again): connect at once. */
   resume(): void {
-    this.client.resume();
+    if (this.client.state === "idle") this.client.start();
+    else this.client.resume();
   }
 
-  /** Applies an LED command, drives the pin and reports the state. */
+  /** Applies an LED command, drives the pin, keeps the state (for `ledRestore` `last`) and reports it. */
   command(command: LedCommand): void {
-    this.led = command === "TOGGLE" ? !this.led : command === "ON";
+    const led = command === "TOGGLE" ? !this.led : command === "ON";
     this.commands++;
-    this.ports.led.write(this.led ? 1 : 0);
+    this.ports.led.write(led ? 1 : 0);
+    if (led !== this.led && this.config.ledRestore === "last") this.keep(LED_KEY, led ? "ON" : "OFF");
+    this.led = led;
     this.reportLed();
     this.changed();
   }
 
-  diagnostics(): Record<string, number> {
+  /** Settings that were refused at start: each is published once as a `config` error after connecting. */
+  reportConfigErrors(errors: string[]): void {
+    this.configErrors = this.configErrors.concat(errors);
+    if (this.client.connected) this.publishConfigErrors();
+  }
+
+  diagnostics(): Record<string, number | string> {
     return {
+      version: VERSION,
       uptime: Math.floor((this.ports.clock.now() - this.startedAt) / 1000),
       rssi: this.ports.rssi?.() ?? 0,
       heap: this.ports.heap?.() ?? 0,
@@ -176,19 +201,27 @@ export class App {
   private connected(): void {
     const { topics, config, client } = this;
     this.ports.log(`mqtt: connected as ${this.id}`);
-    if (topics.status) client.publish(topics.status, "online", 1, config.retain);
+    if (topics.status) client.publish(topics.status, "online", 1, config.retain, "latest");
     this.reportLed();
     for (const m of discoveryMessages(config, topics, { id: this.id, model: this.model, version: VERSION })) {
-      client.publish(m.topic, m.payload, 1, true);
+      client.publish(m.topic, m.payload, 1, true, "latest");
     }
     this.diag();
     this.reportDrops();
+    this.publishConfigErrors();
     this.changed();
   }
 
+  private publishConfigErrors(): void {
+    const errors = this.configErrors;
+    this.configErrors = [];
+    for (const detail of errors) if (this.topics.error) this.client.publish(this.topics.error, JSON.stringify({ error: "config", detail }), 0, false, "event");
+  }
+
   /**
-   * The outbound queue overflowed. Counted, and reported as one `queue-full`
-   * error when the queue has room for it: the report never displaces a message.
+   * A reading was dropped from the full outbound queue. Counted, and reported
+   * as one `queue-full` error; errors have their own lane, so the report never
+   * displaces a reading.
    */
   private dropped(): void {
     this.dropsUnreported++;
@@ -197,8 +230,8 @@ export class App {
   private reportDrops(): void {
     const n = this.dropsUnreported;
     if (n === 0 || !this.topics.error || !this.client.connected) return;
-    const detail = `outbound queue full: dropped ${n} message${n === 1 ? "" : "s"}`;
-    if (this.client.publish(this.topics.error, JSON.stringify({ error: "queue-full", detail }), 0, false, false)) {
+    const detail = `outbound queue full: dropped ${n} reading${n === 1 ? "" : "s"}`;
+    if (this.client.publish(this.topics.error, JSON.stringify({ error: "queue-full", detail }), 0, false, "event")) {
       this.dropsUnreported = 0;
       this.ports.log(`error: queue-full: ${detail}`);
     }
@@ -216,7 +249,7 @@ export class App {
     this.changed();
   }
 
-  private message(topic: string, payload: Uint8Array): void {
+  private message(topic: string, payload: Uint8Array, retain: boolean): void {
     if (payload.length > MAX_COMMAND * 4) {
       this.badCommand(`command too long (${payload.length} bytes)`);
       return;
@@ -227,6 +260,8 @@ export class App {
     } else if (topic === this.topics.command) {
       const parsed = this.losant ? parseLosantCommand(text) : parseLedCommand(text);
       if ("error" in parsed) this.badCommand(parsed.error);
+      // Retained commands come again at every connect: only idempotent ones apply.
+      else if (retain && parsed.command === "TOGGLE") this.badCommand("a retained TOGGLE is ignored (it would flip the LED at every connect): send it without retain, or retain ON or OFF");
       else this.command(parsed.command);
     } else if (topic === this.topics.configSet) {
       this.configure(text);
@@ -265,8 +300,8 @@ export class App {
       values[key] = result.value;
     }
     this.apply(values);
-    for (const key of keys) this.ports.store?.set(key, String(values[key]));
-    this.client.publish(this.topics.config, JSON.stringify({ interval: this.config.interval, qos: this.config.qos }), 1, this.config.retain);
+    for (const key of keys) this.keep(key, String(values[key]));
+    this.client.publish(this.topics.config, JSON.stringify({ interval: this.config.interval, qos: this.config.qos }), 1, this.config.retain, "latest");
     this.changed();
   }
 
@@ -278,23 +313,55 @@ export class App {
     }
   }
 
+  /** Applies the settings kept by `config/set`, and says which. */
   private loadSettings(): void {
     const store = this.ports.store;
     if (!store) return;
     const values: Record<string, unknown> = {};
+    const applied: string[] = [];
     for (const key of SETTABLE) {
-      const saved = store.get(key);
+      const saved = this.read(key);
       if (saved === undefined) continue;
       const result = parseValue(key, saved);
-      if ("value" in result) values[key] = result.value;
+      if ("value" in result) {
+        values[key] = result.value;
+        applied.push(`${key}=${saved}`);
+      } else this.ports.log(`store: ignored ${result.error}`);
     }
     this.apply(values);
+    if (applied.length) this.ports.log(`store: applied ${applied.join(", ")} (set by config/set)`);
+  }
+
+  /** The LED state at power-up, as `ledRestore` says. */
+  private restoreLed(): boolean {
+    const mode = this.config.ledRestore;
+    if (mode !== "last") return mode === "on";
+    const saved = this.read(LED_KEY);
+    if (saved === "ON" || saved === "OFF") this.ports.log(`store: restored led ${saved}`);
+    return saved === "ON";
+  }
+
+  private read(key: string): string | undefined {
+    try {
+      return this.ports.store?.get(key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Writes a value to the store; a store that fails is logged, never fatal. */
+  private keep(key: string, value: string): void {
+    try {
+      this.ports.store?.set(key, value);
+    } catch (error) {
+      this.ports.log(`store: cannot keep ${key} (${error instanceof Error ? error.message : String(error)})`);
+    }
   }
 
   private reportLed(): void {
     const state = this.led ? "ON" : "OFF";
-    if (this.topics.led) this.client.publish(this.topics.led, state, 1, this.config.retain);
-    else this.client.publish(this.topics.state, `{"data":{"led":"${state}"}}`, 1);
+    if (this.topics.led) this.client.publish(this.topics.led, state, 1, this.config.retain, "latest");
+    else this.client.publish(this.topics.state, `{"data":{"led":"${state}"}}`, 1, false, "latest");
   }
 
   private badCommand(detail: string): void {
@@ -305,11 +372,11 @@ export class App {
 
   private error(code: string, detail: string): void {
     this.ports.log(`error: ${code}: ${detail}`);
-    if (this.topics.error) this.client.publish(this.topics.error, JSON.stringify({ error: code, detail }), 0);
+    if (this.topics.error) this.client.publish(this.topics.error, JSON.stringify({ error: code, detail }), 0, false, "event");
   }
 
   private diag(): void {
-    if (this.topics.diag && this.client.connected) this.client.publish(this.topics.diag, JSON.stringify(this.diagnostics()), 0);
+    if (this.topics.diag && this.client.connected) this.client.publish(this.topics.diag, JSON.stringify(this.diagnostics()), 0, false, "latest");
   }
 
   private changed(): void {

@@ -7,6 +7,8 @@
 
 export type SensorModel = "dht11" | "dht22";
 export type Profile = "default" | "losant";
+export type SessionMode = "persistent" | "clean";
+export type LedRestore = "last" | "on" | "off";
 
 export interface Config {
   ssid: string;
@@ -28,6 +30,10 @@ export interface Config {
   retain: boolean;
   discovery: string;
   profile: Profile;
+  /** `persistent`: cleanSession 0, so QoS 1 commands sent while offline arrive after reconnecting. */
+  session: SessionMode;
+  /** LED state after power-up: the last accepted command (kept in the store), on or off. */
+  ledRestore: LedRestore;
 }
 
 export const DEFAULTS: Readonly<Config> = {
@@ -48,6 +54,8 @@ export const DEFAULTS: Readonly<Config> = {
   retain: true,
   discovery: "homeassistant",
   profile: "default",
+  session: "persistent",
+  ledRestore: "last",
 };
 
 type Parse = (value: unknown) => unknown;
@@ -92,6 +100,8 @@ const KEYS: { [K in keyof Config]: [Parse, string] } = {
   retain: [bool, "true or false"],
   discovery: [(v) => (v === "off" ? v : topicLevel(v)), "a topic prefix such as homeassistant, or off"],
   profile: [oneOf("default", "losant"), "default or losant"],
+  session: [oneOf("persistent", "clean"), "persistent or clean"],
+  ledRestore: [oneOf("last", "on", "off"), "last, on or off"],
 };
 
 export const CONFIG_KEYS = Object.keys(KEYS) as (keyof Config)[];

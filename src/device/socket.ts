@@ -156,7 +156,9 @@ class DeviceSocket implements Socket {
         callback(count);
       } catch (e) {
         const options = this.options;
-        this.fail(this.connected ? `connection closed (${String(e)})` : `TLS handshake with ${options.host}:${options.port} failed (${String(e)})`);
+        // A failed handshake (untrusted certificate, wrong name) will fail again: it waits the longest.
+        if (this.connected) this.fail(`connection closed (${String(e)})`);
+        else this.fail(`TLS handshake with ${options.host}:${options.port} failed (${String(e)})`, true);
       }
     };
     // A plain function: the TLS socket calls it with `new`, and the TCP socket it returns is the result.
@@ -240,10 +242,10 @@ class DeviceSocket implements Socket {
     }
   }
 
-  private fail(message: string): void {
+  private fail(message: string, lasting = false): void {
     if (this.closed) return;
     this.close();
-    this.options.onError(message);
+    this.options.onError(message, lasting);
   }
 
   /** Reports a failure from inside the constructor after the caller has the socket. */

@@ -1,8 +1,12 @@
 /**
- * Reconnect delays: exponential backoff with full jitter.
+ * Reconnect delays: exponential backoff with "equal jitter".
  *
- * delay = random(0, min(cap, base × 2^attempt)). The attempt count resets when
- * a connection stayed up long enough to be called stable.
+ * After n failures in a row the ceiling is min(cap, base × 2^n) and the delay
+ * lies in [ceiling / 2, ceiling): never below half the ceiling, so a long
+ * outage never turns into quick retries, and still spread so that many
+ * devices do not return at once. Refusals a retry cannot cure soon wait the
+ * longest: from 3/4 of the cap to the cap. `reset()` when a connection is
+ * accepted.
  */
 export class Backoff {
   attempt = 0;
@@ -12,17 +16,22 @@ export class Backoff {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** The next delay in ms; each call counts as one more failed attempt. */
-  next(): number {
-    const ceiling = Math.min(this.cap, this.base * 2 ** Math.min(this.attempt, 30));
-    this.attempt++;
-    return Math.floor(this.random() * ceiling);
+  /** The ceiling of the next delay. */
+  ceiling(): number {
+    return Math.min(this.cap, this.base * 2 ** Math.min(this.attempt, 30));
   }
 
-  /** A long wait for refusals that retrying soon will not fix (bad credentials…): between cap/2 and cap. */
-  refused(): number {
+  /** The next delay in ms; each call counts as one more failed attempt. */
+  next(): number {
+    const ceiling = this.ceiling();
     this.attempt++;
-    return Math.floor(this.cap / 2 + (this.random() * this.cap) / 2);
+    return Math.floor(ceiling / 2 + (this.random() * ceiling) / 2);
+  }
+
+  /** For refusals that retrying soon will not fix (bad credentials, untrusted certificate): between 3/4 of the cap and the cap. */
+  longest(): number {
+    this.attempt++;
+    return Math.floor((this.cap * 3) / 4 + (this.random() * this.cap) / 4);
   }
 
   reset(): void {

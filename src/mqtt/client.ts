@@ -10,10 +10,16 @@
  *
  * Nothing thrown by a handler escapes into the socket callbacks, and no
  * malformed input from the broker throws: it closes the connection with a
- * protocol error naming the fault, and the session reconnects.
+ * protocol error naming the fault, and the session reconnects. A PUBLISH
+ * over the packet limit is not an error: it is read through, acknowledged as
+ * its QoS requires, reported through `onTooLarge`, and the connection stays.
+ *
+ * Keepalive lives in ./keepalive, delays in ./backoff, the outbound store
+ * (what to keep, what to drop) in ./outbox.
  */
 import type { Clock, Socket, SocketFactory, TimerId } from "../ports";
 import { Backoff } from "./backoff";
+import { Keepalive, KEEPALIVE_DEAD, KEEPALIVE_PING } from "./keepalive";
 import {
   checkTopicFilter,
   checkTopicName,
@@ -30,7 +36,7 @@ import {
   writeSubscribe,
   writeUnsubscribe,
 } from "./codec";
-import { Outbox, payloadOf, type Message } from "./outbox";
+import { CONTROL_BOUNDS, Outbox, payloadOf, type Message, type MessageKind } from "./outbox";
 import { Views } from "./views";
 import {
   CONNACK,
@@ -68,7 +74,7 @@ export interface ClientOptions {
   random?: () => number;
   /** Largest packet accepted from the broker, bytes. */
   maxPacketSize?: number;
-  /** Outbound store bounds: messages and bytes (topic + payload). */
+  /** Bounds of the outbound store's data lane (readings): messages and bytes (topic + payload). */
   queueCount?: number;
   queueBytes?: number;
   /** Time allowed from opening the socket to CONNACK, ms. */
@@ -87,7 +93,9 @@ export interface ClientHandler {
   onDisconnect?(reason: string): void;
   /** An application message. `payload` is valid only during the call: copy what you keep. */
   onMessage?(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): void;
-  /** A message was dropped because the outbound store was full. */
+  /** A PUBLISH larger than `maxPacketSize` arrived: it was acknowledged and discarded, unseen. */
+  onTooLarge?(topic: string, size: number, retain: boolean): void;
+  /** A message of kind `data` was dropped, never written, because its lane of the outbound store was full. */
   onDrop?(topic: string, qos: QoS): void;
   /** Everything stored has been sent and acknowledged: the outbox is empty again. */
   onDrain?(): void;
@@ -108,11 +116,10 @@ interface PendingRequest {
   subscriptions: Subscription[];
 }
 
-/** Connections that stayed up this long reset the backoff. */
-const STABLE_MS = 30000;
 /** String topics remembered with their encoded bytes. */
 const TOPIC_CACHE = 16;
-const TICK_MS = 1000;
+/** CONNACK refusals that a quick retry cannot cure: wrong protocol, identifier rejected, bad credentials, not authorised. */
+const LASTING_REFUSALS = [1, 2, 4, 5];
 
 export class MqttClient {
   state: ClientState = "idle";
@@ -127,7 +134,7 @@ export class MqttClient {
   private readonly backoff: Backoff;
   private readonly parser: Parser;
   private readonly outbox: Outbox;
-  private readonly keepaliveMs: number;
+  private readonly keepalive: Keepalive;
   private readonly connectTimeout: number;
   private readonly rx = new Uint8Array(512);
   private readonly scratch = new Uint8Array(128);
@@ -141,13 +148,12 @@ export class MqttClient {
   private timer: TimerId | undefined;
   private ticker: TimerId | undefined;
   private writable = 0;
-  private lastSent = 0;
-  private lastReceived = 0;
-  private connectedAt = 0;
   private everConnected = false;
+  /** The backoff's attempt count before the last connection was accepted (see fail). */
+  private attemptsBefore = 0;
   private nextId = 0;
-  /** While onConnect runs: where the next message is inserted in the outbox; else -1. */
-  private front = -1;
+  /** While onConnect runs: nothing is written, so what it announces goes ahead of readings queued offline. */
+  private announcing = false;
   /** The outbox was empty when last looked at (for onDrain). */
   private idle = true;
   private closed: (() => void) | undefined;
@@ -156,10 +162,12 @@ export class MqttClient {
     this.options = options;
     this.handler = handler;
     this.clock = options.clock;
-    this.keepaliveMs = (options.keepalive ?? 30) * 1000;
+    this.keepalive = new Keepalive((options.keepalive ?? 30) * 1000);
     this.connectTimeout = options.connectTimeout ?? 10000;
     this.backoff = new Backoff(1000, 60000, options.random);
-    this.outbox = new Outbox(options.queueCount ?? 16, options.queueBytes ?? 4096, (topic, qos) => this.call(() => this.handler.onDrop?.(decode(topic), qos)));
+    this.outbox = new Outbox({ count: options.queueCount ?? 16, bytes: options.queueBytes ?? 4096 }, CONTROL_BOUNDS, (topic, qos) =>
+      this.call(() => this.handler.onDrop?.(decode(topic), qos)),
+    );
     this.parser = new Parser(
       {
         onPacket: (packet) => this.receive(packet),
@@ -174,7 +182,7 @@ export class MqttClient {
     return this.outbox.length;
   }
 
-  /** Messages dropped because the outbound store was full. */
+  /** Messages of kind `data` dropped, never written, because the outbound store was full. */
   get dropped(): number {
     return this.outbox.dropped;
   }
@@ -206,11 +214,11 @@ export class MqttClient {
 
   /**
    * Publishes a message. While disconnected it waits in the bounded outbound
-   * store. Returns false if the message was refused (bad topic, or no room).
-   * With `evict` false it never drops older messages to make room: it is
-   * refused instead, silently (for reports about the store itself).
+   * store, in the lane of its `kind` (see ./outbox: readings are `data`,
+   * announcements of state `latest`, errors `event`). Returns false if the
+   * message was refused (bad topic, or no room).
    */
-  publish(topic: string | Uint8Array, payload: string | Uint8Array, qos: QoS = 0, retain = false, evict = true): boolean {
+  publish(topic: string | Uint8Array, payload: string | Uint8Array, qos: QoS = 0, retain = false, kind: MessageKind = "data"): boolean {
     if (this.state === "closed") return false;
     const name = typeof topic === "string" ? this.topicBytes(topic) : topic;
     if (!name) return false;
@@ -221,8 +229,7 @@ export class MqttClient {
         return true;
       }
     }
-    const message = this.outbox.add(name, payload, qos, retain, this.front, evict);
-    if (this.front >= 0 && message) this.front = Math.min(this.front + 1, this.outbox.length);
+    const message = this.outbox.add(name, payload, qos, retain, kind);
     if (!message) return false;
     if (qos > 0) message.packetId = this.allocateId();
     this.flush();
@@ -293,6 +300,7 @@ export class MqttClient {
     this.state = "connecting";
     this.writable = 0;
     this.parser.reset();
+    this.keepalive.start(this.clock.now());
     this.timer = this.clock.set(() => this.fail("connect timeout"), this.connectTimeout);
     try {
       this.socket = options.socket({
@@ -302,7 +310,7 @@ export class MqttClient {
         tls: options.tls,
         onReadable: (count) => this.readable(count),
         onWritable: (count) => this.writableNow(count),
-        onError: (message) => this.fail(message || "connection closed"),
+        onError: (message, lasting) => this.fail(message || "connection closed", lasting),
       });
     } catch (error) {
       this.socket = undefined;
@@ -314,7 +322,7 @@ export class MqttClient {
     this.writable = count;
     if (this.state === "connecting") {
       this.state = "handshake";
-      this.lastReceived = this.clock.now();
+      this.keepalive.start(this.clock.now());
       this.sendConnect();
     } else {
       this.flush();
@@ -326,8 +334,8 @@ export class MqttClient {
     const o = this.options;
     const connect: ConnectOptions = {
       clientId: o.clientId,
-      keepalive: this.keepaliveMs / 1000,
-      cleanSession: o.cleanSession ?? true,
+      keepalive: this.keepalive.period / 1000,
+      cleanSession: this.cleanSession,
       username: o.username,
       password: o.password,
     };
@@ -340,46 +348,60 @@ export class MqttClient {
     this.send(bytes);
   }
 
+  private get cleanSession(): boolean {
+    return this.options.cleanSession ?? true;
+  }
+
   private connack(packet: Packet): void {
-    if (packet.returnCode !== 0) {
-      const reason = CONNACK_REASONS[packet.returnCode] ?? `code ${packet.returnCode}`;
+    const code = packet.returnCode;
+    if (code !== 0) {
+      const reason = CONNACK_REASONS[code] ?? `code ${code}`;
       this.teardown(`connection refused: ${reason}`, true);
-      this.schedule(this.backoff.refused());
+      this.schedule(LASTING_REFUSALS.indexOf(code) >= 0 ? this.backoff.longest() : this.backoff.next());
       return;
     }
     this.clock.clear(this.timer);
     this.timer = undefined;
     this.state = "connected";
-    this.connectedAt = this.clock.now();
+    this.attemptsBefore = this.backoff.attempt;
+    this.backoff.reset();
+    // A session is trusted only when one can exist: never after asking for a
+    // clean one [MQTT-3.2.2-1], and not on the first connection after a
+    // (re)boot, when this process cannot know what the broker kept.
+    const session = packet.sessionPresent && !this.cleanSession && this.everConnected;
     if (this.everConnected) this.reconnects++;
     this.everConnected = true;
-    this.ticker = this.clock.repeat(() => this.tick(), TICK_MS);
-    if (!packet.sessionPresent) {
+    if (this.keepalive.tick > 0) this.ticker = this.clock.repeat(() => this.tick(), this.keepalive.tick);
+    if (!session) {
       this.inboundQos2.length = 0;
       if (this.subscriptions.length) this.sendSubscribe(this.subscriptions.slice());
     }
-    // What the app announces on connecting (online, LED state…) goes ahead of
-    // anything queued while offline.
-    this.front = 0;
-    this.call(() => this.handler.onConnect?.(packet.sessionPresent));
-    this.front = -1;
+    this.announcing = true;
+    this.call(() => this.handler.onConnect?.(session));
+    this.announcing = false;
     this.flush();
   }
 
-  /** Closes the connection with a reason and, unless ending, retries after a backoff. */
-  private fail(reason: string): void {
+  /**
+   * Closes the connection with a reason and, unless ending, retries after a
+   * backoff: the longest one when retrying soon cannot help (`lasting`). A
+   * connection accepted and then ended by a protocol error does not count as
+   * accepted, so a broker that accepts and then sends garbage is retried ever
+   * more slowly.
+   */
+  private fail(reason: string, lasting = false): void {
     if (this.state === "closing") {
       this.state = "waiting"; // the connection is gone: finish without writing DISCONNECT to it
       this.finish();
       return;
     }
     if (this.state === "idle" || this.state === "closed" || this.state === "waiting" || this.state === "paused") return;
+    if (this.state === "connected" && reason.startsWith("protocol error")) this.backoff.attempt = this.attemptsBefore;
     this.teardown(reason, true);
-    this.schedule(this.backoff.next());
+    this.schedule(lasting ? this.backoff.longest() : this.backoff.next());
   }
 
   private teardown(reason: string, report: boolean): void {
-    const wasUp = this.state === "connected";
     this.clock.clear(this.timer);
     this.clock.clear(this.ticker);
     this.timer = this.ticker = undefined;
@@ -400,7 +422,6 @@ export class MqttClient {
       if (items[i].qos === 0 && items[i].sent) this.outbox.removeAt(i);
       else items[i].inflight = false;
     }
-    if (wasUp && this.clock.now() - this.connectedAt >= STABLE_MS) this.backoff.reset();
     this.lastError = reason;
     this.state = "waiting";
     if (report) this.call(() => this.handler.onDisconnect?.(reason));
@@ -432,12 +453,13 @@ export class MqttClient {
 
   private tick(): void {
     const now = this.clock.now();
-    if (this.keepaliveMs === 0) return;
-    if (now - this.lastReceived >= this.keepaliveMs * 1.5) {
-      this.fail("keepalive timeout: no answer from the broker");
-    } else if (now - this.lastSent >= this.keepaliveMs) {
+    const action = this.keepalive.check(now);
+    if (action === KEEPALIVE_DEAD) {
+      this.fail("keepalive timeout: PINGREQ unanswered");
+    } else if (action === KEEPALIVE_PING) {
       const n = writePingreq(this.scratch, 0);
       this.send(this.scratchViews.get(0, n));
+      this.keepalive.pinged(now);
     }
   }
 
@@ -449,7 +471,7 @@ export class MqttClient {
       const n = socket.read(this.rx);
       if (n <= 0) break;
       count -= n;
-      this.lastReceived = this.clock.now();
+      this.keepalive.received(this.clock.now());
       this.parser.push(this.rx, 0, n);
     }
   }
@@ -497,13 +519,21 @@ export class MqttClient {
       if (this.inboundQos2.indexOf(packetId) < 0) {
         if (this.inboundQos2.length >= (this.options.maxInboundQos2 ?? 64)) this.inboundQos2.shift();
         this.inboundQos2.push(packetId);
-        this.deliver(packet);
+        if (packet.truncated) this.tooLarge(packet);
+        else this.deliver(packet);
       }
       this.ack(PUBREC, packetId);
       return;
     }
-    this.deliver(packet);
+    if (packet.truncated) this.tooLarge(packet);
+    else this.deliver(packet);
     if (qos === 1) this.ack(PUBACK, packetId);
+  }
+
+  private tooLarge(packet: Packet): void {
+    const topic = decodeUtf8(packet.buf, packet.topicStart, packet.topicEnd) ?? "";
+    const { size, retain } = packet;
+    this.call(() => this.handler.onTooLarge?.(topic, size, retain));
   }
 
   private deliver(packet: Packet): void {
@@ -569,7 +599,7 @@ export class MqttClient {
   }
 
   private writeQueued(): void {
-    if ((this.state !== "connected" && this.state !== "closing") || this.front >= 0) return;
+    if ((this.state !== "connected" && this.state !== "closing") || this.announcing) return;
     const items = this.outbox.items;
     for (let i = 0; i < items.length; i++) {
       const message = items[i];
@@ -627,7 +657,7 @@ export class MqttClient {
     const socket = this.socket;
     if (!socket) return;
     this.writable -= bytes.length;
-    this.lastSent = this.clock.now();
+    this.keepalive.sent(this.clock.now());
     try {
       socket.write(bytes);
     } catch (error) {

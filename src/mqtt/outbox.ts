@@ -1,10 +1,21 @@
 /**
  * The bounded outbound store: messages waiting to be sent and QoS 1/2 messages
- * waiting for their acknowledgement, in order. Bounded by count and by bytes.
+ * waiting for their acknowledgement, in sending order.
  *
- * When full, room is made by dropping the oldest QoS 0 message, then the
- * oldest QoS 1 message; QoS 2 messages are never dropped once accepted, so a
- * new message that still does not fit is refused. Every drop is reported.
+ * Two lanes, each bounded by count and bytes, so that one kind of message
+ * can never crowd out the other:
+ * - `data` (readings): when the lane is full, the oldest reading that was
+ *   never written to any connection is dropped (QoS 0 before QoS 1, never
+ *   QoS 2), counted and reported. A message already written may have reached
+ *   the broker: it is never a victim.
+ * - control: announcements of state (`latest`: availability, LED state,
+ *   discovery, diag, config) and events (`event`: errors). They go ahead of
+ *   readings not yet written, and never displace a reading. A `latest`
+ *   message replaces a never-written one on the same topic (the newer state
+ *   says all the older did); when the lane is full it takes the place of the
+ *   oldest never-written event, else it is refused. An `event` is refused
+ *   when the lane is full. Control messages refused are not counted in
+ *   `dropped`, which counts readings only.
  *
  * Message records and their payload buffers are pooled: once warm, storing
  * and removing a message allocates nothing.
@@ -13,6 +24,9 @@ import { boxed, utf8Length, writeUtf8 } from "./codec";
 import type { QoS } from "./packet";
 import { Views } from "./views";
 
+/** What a message is, which decides what may make room for it. */
+export type MessageKind = "data" | "latest" | "event";
+
 export interface Message {
   topic: Uint8Array;
   /** The payload's bytes: the first `length` bytes of `views.buffer`. */
@@ -20,6 +34,7 @@ export interface Message {
   views: Views;
   qos: QoS;
   retain: boolean;
+  kind: MessageKind;
   /** 0 for QoS 0. */
   packetId: number;
   /** Written to a connection at least once (resends carry DUP). */
@@ -28,9 +43,16 @@ export interface Message {
   inflight: boolean;
   /** QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP. */
   released: boolean;
-  /** Order of arrival: drops take the oldest, wherever it stands in the queue. */
-  seq: number;
 }
+
+/** Bounds of a lane: messages and bytes (topic + payload). */
+export interface LaneBounds {
+  count: number;
+  bytes: number;
+}
+
+/** Room for the control lane: status, LED, three discovery configs, diag, config echo and a few errors. */
+export const CONTROL_BOUNDS: LaneBounds = { count: 12, bytes: 4096 };
 
 const EMPTY = new Uint8Array(0);
 /** Payload buffer a pooled record keeps: telemetry fits, discovery configs do not. */
@@ -41,17 +63,27 @@ export function payloadOf(message: Message): Uint8Array {
   return message.views.get(0, message.length);
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class Outbox {
   readonly items: Message[] = [];
-  bytes = 0;
+  /** Readings dropped because their lane was full: they never reached any connection. */
   dropped = 0;
+  private dataCount = 0;
+  private dataBytes = 0;
+  private controlCount = 0;
+  private controlBytes = 0;
   private readonly pool: Message[] = [];
-  private seq = 0;
 
   constructor(
-    readonly maxCount: number,
-    readonly maxBytes: number,
-    /** Called after the store is consistent again, so it may publish. */
+    readonly data: LaneBounds,
+    readonly control: LaneBounds,
+    /** Called for each reading dropped, after the store is consistent again, so it may publish. */
     private readonly onDrop: (topic: Uint8Array, qos: QoS) => void,
   ) {}
 
@@ -59,41 +91,64 @@ export class Outbox {
     return this.items.length;
   }
 
-  /**
-   * Stores a copy of the payload at the end (or at `position`), dropping
-   * older messages if needed (unless `evict` is false). Returns the stored
-   * message, or undefined if it was refused: reported through `onDrop` like
-   * any drop, except when `evict` is false.
-   */
-  add(topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean, position = -1, evict = true): Message | undefined {
-    const message = this.fill(this.take(), topic, payload, qos, retain);
+  /** Bytes (topics + payloads) stored in both lanes. */
+  get bytes(): number {
+    return this.dataBytes + this.controlBytes;
+  }
+
+  /** Stores a copy of the payload, making room as its kind allows. Returns the message, or undefined if it was refused. */
+  add(topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean, kind: MessageKind = "data"): Message | undefined {
+    const message = this.fill(this.take(), topic, payload, qos, retain, kind);
     const size = topic.length + message.length;
-    while (this.items.length >= this.maxCount || this.bytes + size > this.maxBytes) {
-      const index = size > this.maxBytes || !evict ? -1 : this.victim();
-      if (index < 0) {
-        if (!evict) {
+    if (kind === "data") {
+      const { count, bytes } = this.data;
+      while (this.dataCount >= count || this.dataBytes + size > bytes) {
+        const index = size > bytes ? -1 : this.oldest("data");
+        if (index < 0) {
           this.recycle(message);
+          this.dropped++;
+          this.onDrop(topic, qos);
           return undefined;
         }
-        this.recycle(message);
+        const old = this.items[index];
+        const oldTopic = old.topic;
+        const oldQos = old.qos;
+        this.removeAt(index);
         this.dropped++;
-        this.onDrop(topic, qos);
+        this.onDrop(oldTopic, oldQos);
+      }
+      this.items.push(message);
+      this.dataCount++;
+      this.dataBytes += size;
+      return message;
+    }
+    if (kind === "latest") {
+      const index = this.unwritten(topic);
+      if (index >= 0) this.removeAt(index);
+    }
+    const { count, bytes } = this.control;
+    while (this.controlCount >= count || this.controlBytes + size > bytes) {
+      const index = kind === "latest" && size <= bytes ? this.oldest("event") : -1;
+      if (index < 0) {
+        this.recycle(message);
         return undefined;
       }
-      const old = this.items[index];
-      const oldTopic = old.topic;
-      const oldQos = old.qos;
       this.removeAt(index);
-      this.dropped++;
-      this.onDrop(oldTopic, oldQos);
     }
+    // Ahead of every reading not yet written.
     const items = this.items;
-    items.push(message);
-    if (position >= 0 && position < items.length - 1) {
-      for (let i = items.length - 1; i > position; i--) items[i] = items[i - 1];
-      items[position] = message;
+    let at = items.length;
+    for (let i = 0; i < items.length; i++) {
+      if (items[i].kind === "data" && !items[i].sent) {
+        at = i;
+        break;
+      }
     }
-    this.bytes += size;
+    items.push(message);
+    for (let i = items.length - 1; i > at; i--) items[i] = items[i - 1];
+    items[at] = message;
+    this.controlCount++;
+    this.controlBytes += size;
     return message;
   }
 
@@ -110,13 +165,42 @@ export class Outbox {
     const message = items[index];
     for (let i = index + 1; i < items.length; i++) items[i - 1] = items[i];
     items.length--;
-    this.bytes -= message.topic.length + message.length;
+    const size = message.topic.length + message.length;
+    if (message.kind === "data") {
+      this.dataCount--;
+      this.dataBytes -= size;
+    } else {
+      this.controlCount--;
+      this.controlBytes -= size;
+    }
     this.recycle(message);
+  }
+
+  /**
+   * The oldest message of this kind never written to a connection, or -1:
+   * QoS 0 first, then QoS 1; QoS 2 (exactly once) is never dropped once accepted.
+   */
+  private oldest(kind: MessageKind): number {
+    const items = this.items;
+    for (let qos = 0; qos <= 1; qos++) {
+      for (let i = 0; i < items.length; i++) if (items[i].kind === kind && items[i].qos === qos && !items[i].sent) return i;
+    }
+    return -1;
+  }
+
+  /** A control message on `topic` never written to a connection, or -1. */
+  private unwritten(topic: Uint8Array): number {
+    const items = this.items;
+    for (let i = 0; i < items.length; i++) {
+      const m = items[i];
+      if (m.kind === "latest" && !m.sent && sameBytes(m.topic, topic)) return i;
+    }
+    return -1;
   }
 
   /** Keeps the record for reuse; a buffer grown for a large message is let go. */
   private recycle(message: Message): void {
-    if (this.pool.length >= this.maxCount) return;
+    if (this.pool.length >= this.data.count + this.control.count) return;
     if (message.views.buffer.length > RECORD_BYTES) message.views = new Views(new Uint8Array(RECORD_BYTES), 8);
     this.pool.push(message);
   }
@@ -129,17 +213,17 @@ export class Outbox {
         views: new Views(new Uint8Array(RECORD_BYTES), 8),
         qos: 0,
         retain: false,
+        kind: "data",
         packetId: 0,
         sent: false,
         inflight: false,
         released: false,
-        seq: 0,
       }
     );
   }
 
   /** Copies the payload into the record's buffer, growing it if needed. */
-  private fill(message: Message, topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean): Message {
+  private fill(message: Message, topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean, kind: MessageKind): Message {
     // A string is encoded straight into the buffer (boxed once: see codec).
     const text = typeof payload === "string" ? boxed(payload) : undefined;
     const room = text ? utf8Length(text) : (payload as Uint8Array).length;
@@ -152,21 +236,9 @@ export class Outbox {
     message.topic = topic;
     message.qos = qos;
     message.retain = retain;
+    message.kind = kind;
     message.packetId = 0;
     message.sent = message.inflight = message.released = false;
-    message.seq = this.seq++;
     return message;
-  }
-
-  /** The oldest QoS 0 message, else the oldest QoS 1 message, else -1. */
-  private victim(): number {
-    const items = this.items;
-    let best = -1;
-    for (let qos = 0; qos <= 1 && best < 0; qos++) {
-      for (let i = 0; i < items.length; i++) {
-        if (items[i].qos === qos && (best < 0 || items[i].seq < items[best].seq)) best = i;
-      }
-    }
-    return best;
   }
 }

@@ -68,4 +68,12 @@ export interface Packet {
   /** PUBLISH payload, or SUBACK return codes. */
   payloadStart: number;
   payloadEnd: number;
+  /** The whole packet's size in bytes, fixed header included. */
+  size: number;
+  /**
+   * A PUBLISH larger than the parser's limit: its header, topic and packet id
+   * are valid, but the payload was read through and discarded (`payloadEnd`
+   * marks what was kept). Never delivered; acknowledged as its QoS requires.
+   */
+  truncated: boolean;
 }

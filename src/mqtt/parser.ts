@@ -5,6 +5,11 @@
  * is copied into one buffer allocated at construction, validated, and handed
  * to the handler as one reused `Packet` whose byte ranges point into that
  * buffer; nothing is allocated per packet.
+ *
+ * A PUBLISH larger than the limit does not end the stream: its first bytes
+ * (header, topic, packet id) are kept, the rest is read through and
+ * discarded, and it is handed out marked `truncated`, so that the session can
+ * acknowledge it and stay connected while memory stays bounded.
  */
 import {
   CONNACK,
@@ -31,7 +36,8 @@ const NAMES = ["", "", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBC
 const HEADER = 0; // expecting the first byte
 const LENGTH = 1; // reading the Remaining Length field
 const BODY = 2; // copying the rest of the packet
-const DEAD = 3; // after an error, until reset()
+const SKIP = 3; // reading through the part of an oversized PUBLISH that is not kept
+const DEAD = 4; // after an error, until reset()
 
 export class Parser {
   #handler: ParserHandler;
@@ -47,6 +53,8 @@ export class Parser {
   /** Fixed header size and whole size of the current packet, once its Remaining Length is read. */
   #headerSize = 0;
   #size = 0;
+  /** Bytes of the current packet kept in #buf: #size, or #max for an oversized PUBLISH. */
+  #kept = 0;
   #count = 0;
   /** Bumped by reset(), so that push() notices a reset made from a handler. */
   #epoch = 0;
@@ -70,6 +78,8 @@ export class Parser {
       topicEnd: 0,
       payloadStart: 0,
       payloadEnd: 0,
+      size: 0,
+      truncated: false,
     };
   }
 
@@ -119,8 +129,12 @@ export class Parser {
           const size = this.#at + remaining;
           this.#headerSize = this.#at;
           this.#size = size;
+          this.#kept = size;
           let fault = checkRemaining(buf[0], remaining);
-          if (!fault && size > this.#max) fault = `packet too large (${size} > ${this.#max})`;
+          if (!fault && size > this.#max) {
+            if (buf[0] >> 4 === PUBLISH) this.#kept = this.#max;
+            else fault = `packet too large (${size} > ${this.#max})`;
+          }
           if (fault) this.#fail(fault);
           else if (remaining === 0) this.#finish();
           else this.#state = BODY;
@@ -128,11 +142,19 @@ export class Parser {
         }
         case BODY: {
           // A plain loop: buf.set(chunk.subarray(…)) would allocate a view per chunk.
-          const size = this.#size;
+          const kept = this.#kept;
           let at = this.#at;
-          while (at < size && i < end) buf[at++] = chunk[i++];
+          while (at < kept && i < end) buf[at++] = chunk[i++];
           this.#at = at;
-          if (at === size) this.#finish();
+          if (at === this.#size) this.#finish();
+          else if (at === kept) this.#state = SKIP;
+          break;
+        }
+        case SKIP: {
+          const take = Math.min(end - i, this.#size - this.#at);
+          i += take;
+          this.#at += take;
+          if (this.#at === this.#size) this.#finish();
           break;
         }
         default:
@@ -151,7 +173,8 @@ export class Parser {
     const buf = this.#buf;
     const p = this.#packet;
     const h = this.#headerSize;
-    const end = this.#size;
+    const end = this.#kept;
+    const truncated = end < this.#size;
     const type = buf[0] >> 4;
     p.type = type;
     p.flags = buf[0] & 0x0f;
@@ -162,6 +185,8 @@ export class Parser {
     p.sessionPresent = false;
     p.returnCode = 0;
     p.topicStart = p.topicEnd = p.payloadStart = p.payloadEnd = 0;
+    p.size = this.#size;
+    p.truncated = truncated;
     this.#state = HEADER;
 
     let fault: string | null = null;
@@ -185,7 +210,7 @@ export class Parser {
         p.retain = (p.flags & 0x01) !== 0;
         p.dup = (p.flags & 0x08) !== 0;
         if (payloadStart > end) {
-          fault = `topic length ${topicLength} exceeds remaining length`;
+          fault = truncated ? `PUBLISH topic of ${topicLength} bytes exceeds the packet limit ${this.#max}` : `topic length ${topicLength} exceeds remaining length`;
           break;
         }
         p.topicStart = h + 2;

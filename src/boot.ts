@@ -1,0 +1,115 @@
+/**
+ * The one boot path: configuration → store → Wi-Fi supervisor → MQTT session
+ * → app. The ESP32, the Moddable simulator and every virtual device of the
+ * Node simulator call it; only the ports and the platform's few facts differ.
+ *
+ * The LED (restored as `ledRestore` says) and sampling start at once; MQTT
+ * starts when Wi-Fi first has an address, is held while Wi-Fi is down, and
+ * resumes as soon as the link is back. Settings that were
+ * refused are traced at once and published as `config` errors after the
+ * first connect.
+ */
+import type { Clock, DigitalOut, Log, SocketFactory, Store, WiFiPort } from "./ports";
+import { App, VERSION } from "./app/app";
+import { parseBroker, type BrokerAddress, type Config } from "./app/config";
+import { createDhtSensor, type PulseCapture } from "./dht/sensor";
+import type { DhtModel } from "./dht/frame";
+import { WiFiSupervisor } from "./wifi/supervisor";
+
+/** What a platform hands the core. */
+export interface BootPorts {
+  clock: Clock;
+  socket: SocketFactory;
+  wifi: WiFiPort;
+  log: Log;
+  /** What survives a restart: settings and the LED state. */
+  store?: Store;
+  led(pin: number): DigitalOut;
+  capture(pin: number, model: DhtModel): PulseCapture;
+  /** Free heap in bytes, for diag. */
+  heap?(): number;
+  random?(): number;
+}
+
+/** The few facts that differ between platforms. */
+export interface Platform {
+  /** For the start line, e.g. "ESP32". */
+  board: string;
+  /** The id when `id` is not configured. */
+  defaultId(): string;
+  /** Whether `ssid` must be configured (a real radio). */
+  needsSsid: boolean;
+  /** Where to connect when `broker` is not configured. */
+  defaultBroker?: BrokerAddress;
+  /** Model name for Home Assistant discovery. */
+  model?: string;
+}
+
+export interface Device {
+  app: App;
+  wifi: WiFiSupervisor;
+  /** Publishes `offline`, disconnects cleanly, and lets go of Wi-Fi. */
+  stop(done?: () => void): void;
+}
+
+/**
+ * Composes and starts a device. `errors`: settings refused while building
+ * `config`. Returns undefined, after tracing why, when the configuration
+ * cannot run at all (no broker, or no ssid where one is needed).
+ */
+export function boot(config: Config, errors: string[], ports: BootPorts, platform: Platform): Device | undefined {
+  const log = ports.log;
+  for (const error of errors) log(`config: ${error}`);
+  const broker = config.broker ? parseBroker(config.broker) : platform.defaultBroker;
+  if (!broker) {
+    log("config: broker is required, e.g. broker=mqtt://192.168.1.10 (or mqtts://host:8883)");
+    return undefined;
+  }
+  if (!config.ssid && platform.needsSsid) {
+    log("config: ssid is required, e.g. ssid=MyWiFi password=secret");
+    return undefined;
+  }
+  const id = config.id || platform.defaultId();
+  log(`device: ${platform.board}, id ${id}, version ${VERSION}, broker ${broker.tls ? "mqtts" : "mqtt"}://${broker.host}:${broker.port}`);
+
+  let app: App | undefined;
+  const wifi = new WiFiSupervisor({
+    wifi: ports.wifi,
+    clock: ports.clock,
+    ssid: config.ssid,
+    password: config.password,
+    log,
+    onUp: () => app?.resume(),
+    onDown: () => app?.hold(),
+  });
+  app = new App(
+    config,
+    {
+      clock: ports.clock,
+      socket: ports.socket,
+      led: ports.led(config.ledPin),
+      sensor: createDhtSensor(ports.capture(config.dhtPin, config.sensor), config.sensor),
+      log,
+      store: ports.store,
+      heap: ports.heap,
+      rssi: () => wifi.rssi(),
+      random: ports.random,
+    },
+    { id, broker, model: platform.model },
+  );
+  app.reportConfigErrors(errors);
+  // The LED and the sensor start now; MQTT when Wi-Fi has an address.
+  app.start(false);
+  wifi.start();
+  const running = app;
+  return {
+    app: running,
+    wifi,
+    stop(done?: () => void): void {
+      running.stop(() => {
+        wifi.stop();
+        done?.();
+      });
+    },
+  };
+}
