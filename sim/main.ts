@@ -45,7 +45,7 @@ function statusLine(devices: VirtualDevice[], where: string): string {
     const r = app.lastReading;
     const reading = r ? `${r.temp.toFixed(1)} °C ${r.hum.toFixed(1)} %RH` : "no reading yet";
     const mqtt = app.client.connected ? "online" : `offline (${app.client.lastError || app.client.state})`;
-    return `${app.id} | ${where} | mqtt ${mqtt} | ${reading} | led ${app.led ? "ON" : "OFF"} | sent ${app.readings} | cmds ${app.commands} (${app.badCommands} bad) | sensor errors ${app.sampler.sensorErrors} | queued ${app.client.queued}`;
+    return `${app.id} | ${where} | mqtt ${mqtt} | ${reading} | led ${app.led ? "ON" : "OFF"} | sent ${app.readings} | cmds ${app.commands} (${app.badCommands} bad) | sensor errors ${app.sampler.sensorErrors} | queued ${app.client.queued} | dropped ${app.client.dropped}`;
   }
   const online = devices.filter((d) => d.app.client.connected).length;
   const on = devices.filter((d) => d.app.led).length;

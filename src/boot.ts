@@ -15,6 +15,7 @@ import { parseBroker, type BrokerAddress, type Config } from "./app/config";
 import { createDhtSensor, type PulseCapture } from "./dht/sensor";
 import type { DhtModel } from "./dht/frame";
 import { WiFiSupervisor } from "./wifi/supervisor";
+import { Backoff } from "./mqtt/backoff";
 
 /** What a platform hands the core. */
 export interface BootPorts {
@@ -79,6 +80,7 @@ export function boot(config: Config, errors: string[], ports: BootPorts, platfor
     ssid: config.ssid,
     password: config.password,
     log,
+    backoff: new Backoff(1000, 60000, ports.random),
     onUp: () => app?.resume(),
     onDown: () => app?.hold(),
   });

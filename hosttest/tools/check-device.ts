@@ -156,7 +156,7 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
     step(`the simulated device ${id} is connected; probing ${base}/# over MQTT`);
 
     assert.equal((await peer.next(`${base}/status`, (m) => m.text === "online", 10_000)).text, "online");
-    // A config/set from an earlier run persists (Preference): ask for a short interval first.
+    // The build sets interval=2000; config/set wins over it and is kept (forgotten at the end).
     const fast = peer.messages.length;
     await peer.publish(`${base}/config/set`, '{"interval":2000}');
     assert.equal((JSON.parse((await peer.next(`${base}/config`, () => true, 5000, fast)).text) as { interval: number }).interval, 2000);
@@ -168,6 +168,7 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
     step(`state ${state.text}`);
     const diag = JSON.parse((await peer.next(`${base}/diag`, () => true, 10_000)).text) as Record<string, unknown>;
     for (const key of ["uptime", "rssi", "heap", "reconnects", "sensorErrors", "dropped", "queued"]) assert.equal(typeof diag[key], "number", `diag.${key}`);
+    assert.equal(typeof diag.version, "string", "diag.version");
 
     let led = (await peer.next(`${base}/led`, () => true, 10_000)).text;
     for (const [command, effect] of GOOD_COMMANDS) {
@@ -344,6 +345,23 @@ function checkEsp32(shim: string, out: string): void {
   step(`ESP32 build resolved up to ${makefile}`);
 }
 
+/** Where Preference keeps the Linux simulator's settings, and our domain in it (src/device/main.ts). */
+const PREFERENCES = "/tmp/modpreferences.json";
+const DOMAIN = "dhtmqtt";
+
+/** Forgets what the app kept with Preference (settings, LED state), so that no run changes the next one. */
+function forgetPreferences(): void {
+  let all: Record<string, unknown>;
+  try {
+    all = JSON.parse(fs.readFileSync(PREFERENCES, "utf8")) as Record<string, unknown>;
+  } catch {
+    return;
+  }
+  if (!(DOMAIN in all)) return;
+  delete all[DOMAIN];
+  fs.writeFileSync(PREFERENCES, JSON.stringify(all));
+}
+
 async function main(): Promise<number> {
   if (!MODDABLE) {
     step("MODDABLE is not set: skipping (set it to a built Moddable SDK to build for the simulator and resolve the ESP32 build)");
@@ -357,6 +375,7 @@ async function main(): Promise<number> {
   const shim = path.join(work, "bin");
   fs.mkdirSync(shim);
   fs.writeFileSync(path.join(shim, "pkill"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  forgetPreferences();
   try {
     for (const dir of ["lin", "esp32"]) fs.mkdirSync(path.join(work, dir));
     await checkSimulator(shim, path.join(work, "lin"));
@@ -364,6 +383,7 @@ async function main(): Promise<number> {
     checkEsp32(shim, path.join(work, "esp32"));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+    forgetPreferences();
   }
   step("all device checks passed");
   return 0;

@@ -391,6 +391,69 @@ describe("app: LED commands", () => {
 
 // ---------------------------------------------------------------- config/set
 
+describe("app: commands that come again", () => {
+  it("a retained TOGGLE is not applied (it would flip the LED at every connect); retained ON/OFF are", () => {
+    const t = setup();
+    t.online();
+    t.socket.receive(publishPacket(`${BASE}/led/set`, "TOGGLE", { qos: 1, id: 1, retain: true }));
+    const out = publishes(serve(t.socket));
+    assert.equal(t.app.led, false);
+    assert.deepEqual(out.map((p) => p.topic), [`${BASE}/error`]);
+    assert.match(json(out[0]).detail as string, /retained TOGGLE is ignored/);
+    t.socket.receive(publishPacket(`${BASE}/led/set`, "ON", { qos: 1, id: 2, retain: true }));
+    serve(t.socket);
+    assert.equal(t.app.led, true);
+  });
+
+  it("a command over the device's packet limit is read through and answered with one bad-command naming its size", () => {
+    const t = setup();
+    t.online();
+    const big = publishPacket(`${BASE}/led/set`, "x".repeat(10240), { qos: 1, id: 3, retain: true });
+    t.socket.receive(big);
+    const out = serve(t.socket);
+    assert.ok(summary(out).includes("PUBACK 3"));
+    const errors = publishes(out).filter((p) => p.topic === `${BASE}/error`);
+    assert.equal(errors.length, 1);
+    assert.equal(json(errors[0]).error, "bad-command");
+    assert.match(json(errors[0]).detail as string, new RegExp(`message of ${big.length} bytes on ${BASE}/led/set is over the device's limit of 4096 bytes`));
+    assert.equal(t.app.client.connected, true);
+  });
+
+  it("the LED state is kept in the store only when it changes (ledRestore last), and not at all otherwise", () => {
+    const t = setup();
+    t.online();
+    for (const c of ["ON", "ON", "1", "OFF", "TOGGLE"]) t.send(`${BASE}/led/set`, c);
+    assert.equal(t.store.map.get("led"), "ON");
+    assert.equal(t.store.sets, 3, "ON, OFF, ON: one write per change");
+    const off = setup({ ledRestore: "off" });
+    off.online();
+    off.send(`${BASE}/led/set`, "ON");
+    assert.equal(off.store.map.get("led"), undefined);
+  });
+
+  it("after a restart the restored LED state is what the device reports: it never overwrites the user's last choice", () => {
+    const t = setup({}, { led: "ON" });
+    const out = publishes(t.online()).filter((p) => p.topic === `${BASE}/led`);
+    assert.deepEqual(summary(out), [`PUBLISH q1 r ${BASE}/led ON`]);
+    assert.ok(t.logs.includes("store: restored led ON"));
+  });
+
+  it("says at start which stored settings it applied", () => {
+    const t = setup({}, { interval: "5000", qos: "0" });
+    assert.ok(t.logs.includes("store: applied interval=5000, qos=0 (set by config/set)"), t.logs.join("\n"));
+    assert.equal(t.app.config.qos, 0);
+  });
+
+  it("asks for a persistent session by default, a clean one with session=clean", () => {
+    for (const [layer, clean] of [[{}, false], [{ session: "clean" }, true]] as const) {
+      const t = setup(layer);
+      t.app.start();
+      t.socket.open();
+      assert.equal(t.socket.packets()[0].connect!.cleanSession, clean);
+    }
+  });
+});
+
 describe("app: config/set", () => {
   it('{"interval":5000,"qos":0} applies, persists and is echoed retained on config', () => {
     const t = setup();

@@ -3,9 +3,10 @@ import assert from "node:assert/strict";
 import type { WiFiEvent, WiFiPort } from "../../src/ports";
 import { Backoff } from "../../src/mqtt/backoff";
 import { WiFiSupervisor, type WiFiSupervisorOptions } from "../../src/wifi/supervisor";
-import { FakeClock, FakeNetwork, FakeSensor, RecordingPin, fixedRandom, serve, summary } from "./fakes";
-import { App } from "../../src/app/app";
+import { FakeClock, FakeNetwork, MapStore, RecordingPin, fixedRandom, serve, summary } from "./fakes";
+import { boot } from "../../src/boot";
 import { buildConfig } from "../../src/app/config";
+import { virtualDht } from "../../src/device/virtual";
 
 /** A scripted radio: records calls; the test plays the driver's events. */
 class FakeWiFi implements WiFiPort {
@@ -195,38 +196,38 @@ describe("Wi-Fi supervisor", () => {
   });
 });
 
-describe("Wi-Fi supervisor with the app", () => {
-  it("holds MQTT while Wi-Fi is down and resumes it after", () => {
+describe("the boot path (src/boot.ts) with Wi-Fi", () => {
+  function booted(layer: Record<string, unknown> = {}, storeInit: Record<string, string> = {}) {
     const clock = new FakeClock(0);
     const wifi = new FakeWiFi();
     const net = new FakeNetwork();
-    const { config } = buildConfig({ discovery: "off", interval: 60000 });
-    let app: App | undefined;
-    const supervisor = new WiFiSupervisor({
-      wifi,
-      clock,
-      ssid: "home",
-      password: "pw",
-      onUp: () => app?.resume(),
-      onDown: () => app?.hold(),
-      backoff: new Backoff(1000, 8000, fixedRandom(0.5)),
-    });
-    app = new App(
+    const led = new RecordingPin();
+    const store = new MapStore(storeInit);
+    const logs: string[] = [];
+    const { config, errors } = buildConfig({ discovery: "off", interval: 60000, ssid: "home", ...layer });
+    const device = boot(
       config,
+      errors,
       {
         clock,
         socket: net.factory,
-        led: new RecordingPin(),
-        sensor: new FakeSensor(),
-        log: () => {},
-        rssi: () => supervisor.rssi(),
+        wifi,
+        log: (line) => logs.push(line),
+        store,
+        led: () => led,
+        capture: (_pin, model) => virtualDht(model, () => clock.now()),
         random: fixedRandom(0.5),
       },
-      { id: "esp32-abcdef", broker: { tls: false, host: "127.0.0.1", port: 1883 } },
+      { board: "test", defaultId: () => "esp32-abcdef", needsSsid: true, defaultBroker: { tls: false, host: "127.0.0.1", port: 1883 } },
     );
-    supervisor.start();
+    return { clock, wifi, net, led, store, logs, device };
+  }
+
+  it("holds MQTT while Wi-Fi is down and resumes it after", () => {
+    const { clock, wifi, net, device } = booted();
+    assert.ok(device);
+    assert.equal(net.count, 0, "no MQTT before Wi-Fi has an address");
     wifi.emit("gotIP");
-    app.start();
     assert.equal(net.count, 1);
     net.last.open();
     const seen = summary(serve(net.last));
@@ -236,15 +237,56 @@ describe("Wi-Fi supervisor with the app", () => {
 
     wifi.emit("disconnected");
     assert.equal(net.last.closed, true, "the socket is closed while Wi-Fi is down");
-    assert.equal(app.client.connected, false);
+    assert.equal(device.app.client.connected, false);
     clock.advance(60000);
     assert.equal(net.count, 1, "no MQTT attempt while Wi-Fi is down");
+    assert.ok(wifi.connects > 1, "the supervisor tries again");
     wifi.emit("gotIP");
     assert.equal(net.count, 2, "MQTT resumes at once when Wi-Fi is back");
     net.last.open();
     const again = summary(serve(net.last));
     assert.ok(again.includes("PUBLISH q1 r devices/esp32-abcdef/status online"), again.join("\n"));
-    assert.equal(app.client.connected, true);
-    supervisor.stop();
+    assert.equal(device.app.client.connected, true);
+    device.stop();
+  });
+
+  it("drives the LED to its restored state at power-up, before any network", () => {
+    const { led, logs } = booted({}, { led: "ON" });
+    assert.deepEqual(led.writes, [1]);
+    assert.ok(logs.includes("store: restored led ON"), logs.join("\n"));
+    assert.deepEqual(booted({ ledRestore: "off" }, { led: "ON" }).led.writes, [0]);
+    assert.deepEqual(booted({ ledRestore: "on" }).led.writes, [1]);
+  });
+
+  it("refused settings are traced at once and published once as config errors after connecting", () => {
+    const { config, errors } = buildConfig({ interval: "soon" });
+    assert.equal(errors.length, 1);
+    const { wifi, net, logs } = booted({ interval: "soon" });
+    assert.ok(logs.some((l) => l.startsWith('config: bad value "soon" for "interval"')), logs.join("\n"));
+    wifi.emit("gotIP");
+    net.last.open();
+    const seen = summary(serve(net.last)).filter((l) => l.includes("/error "));
+    assert.equal(seen.length, 1);
+    assert.ok(seen[0].includes('"error":"config"'), seen[0]);
+    void config;
+  });
+
+  it("no broker, or no ssid where one is needed: traced, nothing started", () => {
+    const clock = new FakeClock(0);
+    const logs: string[] = [];
+    const ports = {
+      clock,
+      socket: new FakeNetwork().factory,
+      wifi: new FakeWiFi(),
+      log: (line: string) => logs.push(line),
+      led: () => new RecordingPin(),
+      capture: (_pin: number, model: "dht11" | "dht22") => virtualDht(model, () => 0),
+    };
+    const { config } = buildConfig({});
+    assert.equal(boot(config, [], ports, { board: "test", defaultId: () => "x", needsSsid: false }), undefined);
+    assert.match(logs[0], /^config: broker is required/);
+    assert.equal(boot({ ...config, broker: "mqtt://h" }, [], ports, { board: "test", defaultId: () => "x", needsSsid: true }), undefined);
+    assert.match(logs[1], /^config: ssid is required/);
+    assert.equal(clock.pending, 0);
   });
 });

@@ -1,0 +1,71 @@
+/**
+ * The short chaos run (the long one is `npm run chaos`): the simulator's
+ * command line under broker kills, a faulty link, Wi-Fi drops, its own
+ * SIGKILL, garbage, a hostile broker and QoS 0 at a short keepalive, all on
+ * loopback, scenarios side by side. Each counts what it produced and what
+ * arrived (see support/chaos.ts) and asserts: no crash, nothing lost, nothing
+ * dropped inside the queue bound, reconnects within the backoff bound, one
+ * error per fault, memory back to its level.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { brokerKills, collapsed, garbage, hostile, problems, proxyFaults, qos0Keepalive, simKills, table, wifiDrops, type Outcome } from "./support/chaos";
+
+const outcomes: Outcome[] = [];
+
+function common(o: Outcome, maxReconnectMs: number): void {
+  outcomes.push(o);
+  assert.deepEqual(problems(o, maxReconnectMs), [], JSON.stringify(o));
+}
+
+describe("chaos (short)", { concurrency: true }, () => {
+  it("mosquitto SIGKILLed and restarted 3 times while the device publishes at QoS 1", async () => {
+    const o = await brokerKills(3);
+    common(o, 8000);
+    assert.equal(o.connections, 4, "one reconnect per kill");
+  });
+
+  it("a link that stalls, goes half-open, flips bits and truncates", async () => {
+    const o = await proxyFaults(1);
+    // A half-open or truncated link is noticed within 1.5 × keepalive (7.5 s), then the backoff.
+    common(o, 15000);
+    assert.ok(o.connections >= 3, `connections ${o.connections}`);
+  });
+
+  it("virtual Wi-Fi dropped every 8 s for 5 s", async () => {
+    const o = await wifiDrops(24, 8);
+    common(o, 15000);
+    assert.ok(o.connections >= 3, `connections ${o.connections}`);
+  });
+
+  it("QoS 0 at keepalive 5 s: one connection throughout", async () => {
+    const o = await qos0Keepalive(25);
+    common(o, 0);
+    assert.equal(o.connections, 1);
+  });
+
+  it("the simulator SIGKILLed twice: LED restored, TOGGLE sent while down applied after the restart", async () => {
+    const o = await simKills(2);
+    outcomes.push(o);
+    assert.equal(o.ledChecks, 2);
+  });
+
+  it("garbage and oversized payloads, retained and not: one bad-command each, no reconnect", async () => {
+    const o = await garbage();
+    outcomes.push(o);
+    assert.equal(o.errors["bad-command"], o.expectedErrors, JSON.stringify(o.errors));
+    assert.equal(o.connections, 2, "the first life, and the one after the restart: no reconnect loop");
+    assert.equal(o.lost, 0);
+  });
+
+  it("a hostile broker, 5 rounds: the process survives and the backoff never collapses", async () => {
+    const o = await hostile(5);
+    outcomes.push(o);
+    assert.equal(o.waits.length, 4, o.notes.join("; "));
+    assert.deepEqual(collapsed(o.waits), []);
+  });
+});
+
+process.on("exit", () => {
+  if (outcomes.length) process.stdout.write(`\n${table(outcomes)}\n`);
+});

@@ -1,0 +1,56 @@
+/**
+ * `npm run chaos`: the long chaos run, every scenario of support/chaos.ts side
+ * by side for about ten minutes (100 broker kills, 10 minutes of Wi-Fi drops,
+ * 5 minutes of QoS 0 at keepalive 5 s, …), all on loopback. Prints one table
+ * (`--json`: one JSON object) and exits 1 if any scenario shows a problem.
+ *
+ *   npm run chaos [-- --kills N] [--minutes M] [--json]
+ */
+import { parseArgs } from "node:util";
+import { brokerKills, collapsed, garbage, hostile, problems, proxyFaults, qos0Keepalive, simKills, table, wifiDrops, type Outcome } from "../support/chaos";
+
+const { values } = parseArgs({
+  options: { kills: { type: "string", default: "100" }, minutes: { type: "string", default: "10" }, json: { type: "boolean", default: false } },
+});
+const kills = Number(values.kills);
+const seconds = Number(values.minutes) * 60;
+
+async function main(): Promise<number> {
+  const began = Date.now();
+  if (!values.json) process.stdout.write(`chaos: ${kills} broker kills, ${seconds} s of Wi-Fi drops, scenarios side by side…\n`);
+  const [kill, proxy, wifi, qos0, restart, bad, host] = await Promise.all([
+    brokerKills(kills),
+    proxyFaults(Math.max(1, Math.round(seconds / 40))),
+    wifiDrops(seconds, 20),
+    qos0Keepalive(Math.round(seconds / 2)),
+    simKills(10),
+    garbage(),
+    hostile(12),
+  ]);
+  const found = [
+    ...problems(kill, 8000),
+    ...problems(proxy, 15000),
+    ...problems(wifi, 15000),
+    ...problems(qos0, 0),
+    ...collapsed(host.waits),
+  ];
+  if (kill.connections !== kills + 1) found.push(`broker kills: ${kill.connections} connections for ${kills} kills`);
+  if (qos0.connections !== 1) found.push(`QoS 0: ${qos0.connections} connections`);
+  if (restart.ledChecks !== 10) found.push(`simulator restarts: the LED came back right ${restart.ledChecks} times of 10`);
+  if (bad.errors["bad-command"] !== bad.expectedErrors) found.push(`garbage: ${bad.errors["bad-command"]} bad-command errors for ${bad.expectedErrors} bad payloads`);
+  const outcomes: Outcome[] = [kill, proxy, wifi, qos0, restart, bad, host];
+  const minutes = Math.round((Date.now() - began) / 6000) / 10;
+  if (values.json) process.stdout.write(JSON.stringify({ minutes, outcomes, problems: found }) + "\n");
+  else {
+    process.stdout.write(`${table(outcomes)}\n\nhostile broker: ${host.notes.join("; ")}\n${minutes} minutes; ${found.length ? `problems:\n- ${found.join("\n- ")}` : "no problems"}\n`);
+  }
+  return found.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`chaos: FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
