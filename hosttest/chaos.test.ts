@@ -15,7 +15,8 @@ const outcomes: Outcome[] = [];
 
 function common(o: Outcome, maxReconnectMs: number): void {
   outcomes.push(o);
-  assert.deepEqual(problems(o, maxReconnectMs), [], JSON.stringify(o));
+  const { trace, ...figures } = o;
+  assert.deepEqual(problems(o, maxReconnectMs), [], `${JSON.stringify(figures)}\n${trace.join("\n")}`);
 }
 
 describe("chaos (short)", { concurrency: true }, () => {
@@ -32,8 +33,8 @@ describe("chaos (short)", { concurrency: true }, () => {
     assert.ok(o.connections >= 3, `connections ${o.connections}`);
   });
 
-  it("virtual Wi-Fi dropped every 8 s for 5 s", async () => {
-    const o = await wifiDrops(24, 8);
+  it("virtual Wi-Fi dropped every 12 s for 5 s", async () => {
+    const o = await wifiDrops(36, 12);
     common(o, 15000);
     assert.ok(o.connections >= 3, `connections ${o.connections}`);
   });
@@ -48,6 +49,7 @@ describe("chaos (short)", { concurrency: true }, () => {
     const o = await simKills(2);
     outcomes.push(o);
     assert.equal(o.ledChecks, 2);
+    assert.ok(o.alive);
   });
 
   it("garbage and oversized payloads, retained and not: one bad-command each, no reconnect", async () => {
@@ -56,6 +58,7 @@ describe("chaos (short)", { concurrency: true }, () => {
     assert.equal(o.errors["bad-command"], o.expectedErrors, JSON.stringify(o.errors));
     assert.equal(o.connections, 2, "the first life, and the one after the restart: no reconnect loop");
     assert.equal(o.lost, 0);
+    assert.ok(o.alive);
   });
 
   it("a hostile broker, 5 rounds: the process survives and the backoff never collapses", async () => {
@@ -63,6 +66,7 @@ describe("chaos (short)", { concurrency: true }, () => {
     outcomes.push(o);
     assert.equal(o.waits.length, 4, o.notes.join("; "));
     assert.deepEqual(collapsed(o.waits), []);
+    assert.ok(o.alive, "the simulator survived the hostile broker");
   });
 });
 

@@ -15,7 +15,7 @@ import path from "node:path";
 import { connectPeer, type Peer } from "./peer";
 import { runSim, type SimProcess } from "./sim";
 import { startMosquitto, type Mosquitto } from "./mosquitto";
-import { startProxy, type ProxyMode } from "./proxy";
+import { startProxy, type ProxyMode, type Tap } from "./proxy";
 import { startHostileBroker, type Hostility } from "./hostile-broker";
 import { sequenceNumber } from "../../sim/virtual-dht";
 
@@ -25,7 +25,10 @@ export interface Outcome {
   produced: number;
   delivered: number;
   dropped: number;
+  /** Readings neither delivered nor counted as dropped, that the broker never acknowledged: the device's fault. */
   lost: number;
+  /** Readings the broker acknowledged (PUBACK seen on the wire) and then never delivered: the broker's loss. */
+  brokerLost: number;
   duplicates: number;
   outOfOrder: number;
   connections: number;
@@ -33,16 +36,67 @@ export interface Outcome {
   maxReconnectMs: number;
   rssBeforeMiB: number;
   rssAfterMiB: number;
+  /** The simulator process was still running when the scenario ended. */
+  alive: boolean;
+  /** Why connections ended or attempts failed, as the device traced it, with counts. */
+  reasons: Record<string, number>;
   errors: Record<string, number>;
   notes: string[];
+  /** False where nothing can be delivered (a hostile broker): delivered and lost mean nothing. */
+  counted: boolean;
+  /** The device's last trace lines (status lines left out), for a failure message. */
+  trace: string[];
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Watches a proxy's traffic: the device's QoS 1 state PUBLISH packets and the
+ * broker's PUBACKs, so that a reading the broker acknowledged and then lost
+ * is told apart from one the device lost.
+ */
+export class AckTap {
+  /** Sequence numbers of readings the broker acknowledged. */
+  readonly acknowledged = new Set<number>();
+  private readonly rest = new Map<string, Buffer>();
+  private readonly inflight = new Map<number, Map<number, number>>();
+
+  readonly tap: Tap = (connection, direction, chunk) => {
+    const key = `${connection} ${direction}`;
+    let buf = Buffer.concat([this.rest.get(key) ?? Buffer.alloc(0), chunk]);
+    for (;;) {
+      let length = 0;
+      let i = 1;
+      for (let multiplier = 1; i < 5 && i < buf.length; i++, multiplier *= 128) {
+        length += (buf[i] & 127) * multiplier;
+        if (!(buf[i] & 128)) break;
+      }
+      if (buf.length < 2 || i >= buf.length || buf.length < i + 1 + length) break;
+      this.packet(connection, direction, buf[0], buf.subarray(i + 1, i + 1 + length));
+      buf = buf.subarray(i + 1 + length);
+    }
+    this.rest.set(key, buf);
+  };
+
+  private packet(connection: number, direction: "up" | "down", first: number, body: Buffer): void {
+    const ids = this.inflight.get(connection) ?? new Map<number, number>();
+    this.inflight.set(connection, ids);
+    if (direction === "up" && first >> 4 === 3 && ((first >> 1) & 3) === 1) {
+      const topicLength = body.readUInt16BE(0);
+      if (!body.subarray(2, 2 + topicLength).toString().endsWith("/state")) return;
+      const { data } = JSON.parse(body.subarray(4 + topicLength).toString()) as { data: { temp: number; hum: number } };
+      ids.set(body.readUInt16BE(2 + topicLength), sequenceNumber(data.temp, data.hum));
+    } else if (direction === "down" && first >> 4 === 4) {
+      const n = ids.get(body.readUInt16BE(0));
+      if (n !== undefined) this.acknowledged.add(n);
+    }
+  }
+}
+
 /** mosquitto with persistence saved after every change, so a SIGKILL loses nothing it acknowledged. */
 export function persistentMosquitto(): Promise<Mosquitto> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chaos-db-"));
-  return startMosquitto(["persistence true", `persistence_location ${dir}/`, "autosave_interval 1", "autosave_on_changes true", "max_queued_messages 100000", "set_tcp_nodelay true"]);
+  return startMosquitto(["persistence true", `persistence_location ${dir}/`, "autosave_interval 1", "autosave_on_changes true", "max_queued_messages 100000", "max_inflight_messages 1000", "set_tcp_nodelay true"]);
 }
 
 function rssMiB(pid: number | undefined): number {
@@ -150,8 +204,8 @@ export class Subject {
     }
   }
 
-  /** Counts the outcome. `firstProduced`: readings before it belong to an earlier life of the process. */
-  outcome(scenario: string, notes: string[] = []): Outcome {
+  /** Counts the outcome; `acknowledged`: readings the broker is known to have acknowledged (see AckTap). */
+  outcome(scenario: string, notes: string[] = [], acknowledged?: Set<number>): Outcome {
     const produced = this.status("sent");
     const dropped = this.status("dropped");
     const sequences = this.sequences();
@@ -166,11 +220,21 @@ export class Subject {
       if (n > last) last = n;
     }
     let delivered = 0;
-    for (let n = 1; n <= produced; n++) if (seen.has(n)) delivered++;
+    let brokerLost = 0;
+    for (let n = 1; n <= produced; n++) {
+      if (seen.has(n)) delivered++;
+      else if (acknowledged?.has(n)) brokerLost++;
+    }
     let connections = 0;
     let maxReconnectMs = 0;
     let downAt = -1;
+    const reasons: Record<string, number> = {};
     for (const line of this.lines) {
+      const why = /mqtt: disconnected \((.*)\); retrying/.exec(line.text);
+      if (why) {
+        const reason = why[1].replace(/\d+\.\d+\.\d+\.\d+:\d+/g, "broker").replace(/\d+/g, "N");
+        reasons[reason] = (reasons[reason] ?? 0) + 1;
+      }
       if (line.text.includes("mqtt: connected as")) {
         connections++;
         if (downAt >= 0) maxReconnectMs = Math.max(maxReconnectMs, line.at - downAt);
@@ -183,15 +247,20 @@ export class Subject {
       produced,
       delivered,
       dropped,
-      lost: produced - delivered - dropped,
+      lost: produced - delivered - dropped - brokerLost,
+      brokerLost,
       duplicates,
       outOfOrder,
       connections,
       maxReconnectMs,
       rssBeforeMiB: this.rssBefore,
       rssAfterMiB: rssMiB(this.sim.child.pid),
+      alive: this.sim.child.exitCode === null && this.sim.child.signalCode === null,
+      reasons,
       errors: this.errors(),
       notes,
+      counted: this.connectedPeer !== undefined,
+      trace: this.lines.filter((l) => !l.text.includes(" | ")).slice(-40).map((l) => `${new Date(l.at).toISOString().slice(11, 23)} ${l.text}`),
     };
   }
 
@@ -209,7 +278,10 @@ export class Subject {
 export async function brokerKills(kills: number, upMs = 2500): Promise<Outcome> {
   const broker = await persistentMosquitto();
   const url = `mqtt://127.0.0.1:${broker.port}`;
-  const s = new Subject("chaos-kill", url, url, ["--qos", "1", "--keepalive", "5"]);
+  // The device reaches the broker through a proxy that only watches (AckTap).
+  const watch = new AckTap();
+  const proxy = await startProxy({ host: "127.0.0.1", port: broker.port }, { tap: watch.tap });
+  const s = new Subject("chaos-kill", `mqtt://127.0.0.1:${proxy.port}`, url, ["--qos", "1", "--keepalive", "5"]);
   try {
     await s.start();
     await sleep(1500);
@@ -221,9 +293,10 @@ export async function brokerKills(kills: number, upMs = 2500): Promise<Outcome> 
       await sleep(upMs);
     }
     await s.settle();
-    return s.outcome(`mosquitto SIGKILLed and restarted ×${kills}`);
+    return s.outcome(`mosquitto SIGKILLed and restarted ×${kills}`, [], watch.acknowledged);
   } finally {
     await s.stop();
+    await proxy.close();
     await broker.stop();
   }
 }
@@ -349,7 +422,11 @@ export async function garbage(): Promise<Outcome & { expectedErrors: number }> {
     await s.sim.waitFor("mqtt: connected", 20000);
     expectedErrors++;
     await sleep(5000);
-    await s.peer.publish(`${base}/led/set`, "", 1, true); // clear it
+    await s.peer.publish(`${base}/led/set`, "", 1, true); // clears it; delivered too, as an empty command
+    expectedErrors++;
+    const until = Date.now() + 10000;
+    while ((s.errors()["bad-command"] ?? 0) < expectedErrors && Date.now() < until) await sleep(100);
+    await sleep(1000); // and no more than that
     await s.settle(5000);
     return { ...s.outcome("garbage and oversized payloads, retained and not"), expectedErrors };
   } finally {
@@ -360,7 +437,7 @@ export async function garbage(): Promise<Outcome & { expectedErrors: number }> {
 
 /** A hostile broker, one kind of hostility per connection, `rounds` connections: the backoff never collapses. */
 export async function hostile(rounds: number): Promise<Outcome & { waits: number[] }> {
-  const kinds: Hostility[] = ["bad-connack", "long-length", "wildcard-topic", "packet-id-0", "type-0", "type-15", "truncated", "no-pingresp", "refuse", "silent"];
+  const kinds: Hostility[] = ["bad-connack", "long-length", "wildcard-topic", "packet-id-0", "type-0", "type-15", "truncated", "no-pingresp", "refuse", "refuse", "silent"];
   const broker = await startHostileBroker(kinds[0]);
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const s = new Subject("chaos-hostile", url, url, ["--qos", "1", "--keepalive", "5"]);
@@ -393,6 +470,7 @@ export async function hostile(rounds: number): Promise<Outcome & { waits: number
  */
 export function problems(o: Outcome, maxReconnectMs: number): string[] {
   const found: string[] = [];
+  if (!o.alive) found.push("the simulator process died");
   if (o.produced === 0) found.push("produced nothing");
   if (o.lost !== 0) found.push(`${o.lost} readings lost`);
   if (o.dropped !== 0) found.push(`${o.dropped} readings dropped inside the queue bound`);
@@ -414,14 +492,15 @@ export function collapsed(waits: number[]): string[] {
 }
 
 export function table(outcomes: Outcome[]): string {
-  const head = ["scenario", "s", "produced", "delivered", "dropped", "lost", "dups", "out of order", "connections", "max reconnect s", "RSS MiB before → after", "errors"];
+  const head = ["scenario", "s", "produced", "delivered", "dropped", "lost", "lost by the broker", "dups", "out of order", "connections", "max reconnect s", "RSS MiB before → after", "errors"];
   const rows = outcomes.map((o) => [
     o.scenario,
     String(o.seconds),
     String(o.produced),
-    String(o.delivered),
+    o.counted ? String(o.delivered) : "-",
     String(o.dropped),
-    String(o.lost),
+    o.counted ? String(o.lost) : "-",
+    String(o.brokerLost),
     String(o.duplicates),
     String(o.outOfOrder),
     String(o.connections),

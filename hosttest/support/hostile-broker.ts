@@ -9,6 +9,7 @@
  * from the client closes that connection. Bad bytes are written by hand.
  */
 import net from "node:net";
+import { listenOnLoopback } from "./listen";
 
 export type Hostility =
   | "good" // CONNACK accepted, PINGRESP, SUBACK with the requested QoS, PUBACK / PUBREC / PUBCOMP
@@ -189,18 +190,10 @@ export async function startHostileBroker(initial: Hostility = "good"): Promise<H
       }
     });
   });
-  server.on("error", () => {}); // after listen, nothing to report
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const port = await listenOnLoopback(server);
 
   const broker: HostileBroker = {
-    port: (server.address() as net.AddressInfo).port,
+    port,
     connects: [],
     received: [],
     setHostility(h, code = 5) {

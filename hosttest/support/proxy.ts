@@ -18,6 +18,7 @@
  *   A one-byte chunk cannot be cut, so it is forwarded and the next one is cut.
  */
 import net from "node:net";
+import { listenOnLoopback } from "./listen";
 
 export type ProxyMode = "pass" | "stall" | "blackhole" | "flip" | "truncate";
 
@@ -47,14 +48,18 @@ interface Flow {
 }
 
 interface Pair {
+  id: number;
   up: Flow; // client -> broker
   down: Flow; // broker -> client
   silent: boolean; // after a truncation: nothing more is forwarded
 }
 
+/** Sees every chunk as it arrives, before any fault: `up` is client → broker. */
+export type Tap = (connection: number, direction: "up" | "down", chunk: Buffer) => void;
+
 export async function startProxy(
   target: { host: string; port: number },
-  options: { flipEvery?: number; random?: () => number } = {},
+  options: { flipEvery?: number; random?: () => number; tap?: Tap } = {},
 ): Promise<FaultProxy> {
   const flipEvery = Math.max(1, options.flipEvery ?? 50);
   const random = options.random ?? Math.random;
@@ -123,6 +128,7 @@ export async function startProxy(
     proxy.open++;
     const upstream = net.connect({ host: target.host, port: target.port });
     const pair: Pair = {
+      id: proxy.connections,
       up: { from: client, to: upstream, held: [], heldBytes: 0, ended: false },
       down: { from: upstream, to: client, held: [], heldBytes: 0, ended: false },
       silent: false,
@@ -131,7 +137,10 @@ export async function startProxy(
     for (const flow of [pair.up, pair.down]) {
       flow.from.setNoDelay(true);
       flow.from.on("error", () => destroyPair(pair));
-      flow.from.on("data", (chunk: Buffer) => onData(pair, flow, chunk));
+      flow.from.on("data", (chunk: Buffer) => {
+        options.tap?.(pair.id, flow === pair.up ? "up" : "down", chunk);
+        onData(pair, flow, chunk);
+      });
     }
     client.on("end", () => {
       pair.up.ended = true;
@@ -151,18 +160,10 @@ export async function startProxy(
       if (client.destroyed) pairs.delete(pair);
     });
   });
-  server.on("error", () => {}); // after listen, nothing to report
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const port = await listenOnLoopback(server);
 
   const proxy: FaultProxy = {
-    port: (server.address() as net.AddressInfo).port,
+    port,
     connections: 0,
     open: 0,
     setMode(next) {

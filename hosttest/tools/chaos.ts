@@ -34,6 +34,7 @@ async function main(): Promise<number> {
     ...problems(qos0, 0),
     ...collapsed(host.waits),
   ];
+  for (const o of [restart, bad, host]) if (!o.alive) found.push(`${o.scenario}: the simulator process died`);
   if (kill.connections !== kills + 1) found.push(`broker kills: ${kill.connections} connections for ${kills} kills`);
   if (qos0.connections !== 1) found.push(`QoS 0: ${qos0.connections} connections`);
   if (restart.ledChecks !== 10) found.push(`simulator restarts: the LED came back right ${restart.ledChecks} times of 10`);
@@ -42,7 +43,8 @@ async function main(): Promise<number> {
   const minutes = Math.round((Date.now() - began) / 6000) / 10;
   if (values.json) process.stdout.write(JSON.stringify({ minutes, outcomes, problems: found }) + "\n");
   else {
-    process.stdout.write(`${table(outcomes)}\n\nhostile broker: ${host.notes.join("; ")}\n${minutes} minutes; ${found.length ? `problems:\n- ${found.join("\n- ")}` : "no problems"}\n`);
+    const reasons = outcomes.map((o) => `- ${o.scenario}: ${Object.entries(o.reasons).map(([r, n]) => `${r} ×${n}`).join("; ") || "none"}`).join("\n");
+    process.stdout.write(`${table(outcomes)}\n\nwhy connections ended (device trace):\n${reasons}\n\nhostile broker: ${host.notes.join("; ")}\n${minutes} minutes; ${found.length ? `problems:\n- ${found.join("\n- ")}` : "no problems"}\n`);
   }
   return found.length ? 1 : 0;
 }

@@ -198,17 +198,23 @@ describe("client: CONNACK", () => {
     assert.equal(client.reconnects, 1);
   });
 
-  it("does not resend subscriptions when sessionPresent is true", () => {
-    const { client, connect, clock, net, events } = setup({ cleanSession: false });
-    client.subscribe("a/b", 1);
-    connect(false).drop("reset");
-    clock.fireNext();
-    net.last.open();
-    net.last.take();
-    net.last.receive(connack(true));
-    assert.deepEqual(summary(net.last.take()), []);
-    assert.deepEqual(events.slice(-1), ["connect true"]);
-  });
+  // On a reconnect, a session present is trusted only if one can exist: not after asking for a clean one [MQTT-3.2.2-1].
+  for (const [cleanSession, expected, event] of [
+    [false, [], "connect true"],
+    [true, ["SUBSCRIBE a/b@1"], "connect false"],
+  ] as const) {
+    it(`after a reconnect with cleanSession ${cleanSession}, a CONNACK with a session: ${expected.length ? "subscribes again" : "subscriptions are not resent"}`, () => {
+      const { client, connect, clock, net, events } = setup({ cleanSession });
+      client.subscribe("a/b", 1);
+      connect(false).drop("reset");
+      clock.fireNext();
+      net.last.open();
+      net.last.take();
+      net.last.receive(connack(true));
+      assert.deepEqual(summary(net.last.take()), expected);
+      assert.deepEqual(events.slice(-1), [event]);
+    });
+  }
 
   it("the first CONNACK after start claiming a session is not trusted: subscriptions are sent", () => {
     const { client, connect, events } = setup({ cleanSession: false });
@@ -216,18 +222,6 @@ describe("client: CONNACK", () => {
     const s = connect(true);
     assert.deepEqual(summary(s.take()), ["SUBSCRIBE a/b@1"]);
     assert.deepEqual(events, ["connect false"]);
-  });
-
-  it("a session claimed after asking for a clean one [MQTT-3.2.2-1] is treated as none", () => {
-    const { client, connect, clock, net, events } = setup({ cleanSession: true });
-    client.subscribe("a/b", 1);
-    connect(false).drop("reset");
-    clock.fireNext();
-    net.last.open();
-    net.last.take();
-    net.last.receive(connack(true));
-    assert.deepEqual(summary(net.last.take()), ["SUBSCRIBE a/b@1"]);
-    assert.deepEqual(events.slice(-1), ["connect false"]);
   });
 
   it("CONNECT asks for a persistent session when cleanSession is false", () => {
@@ -1095,6 +1089,26 @@ describe("backoff", () => {
     }
     assert.deepEqual(waits, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
     assert.equal(net.count, 9);
+  });
+
+  it("a connection that goes silent (unanswered PINGREQ) within a minute of CONNACK does not count as accepted; a longer one does", () => {
+    const { client, clock, handshake } = setup({ random: fixedRandom(0), keepalive: 10 });
+    client.start();
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      handshake();
+      clock.advance(13000); // PINGREQ at 9 s, unanswered at 13 s
+      assert.equal(client.connected, false);
+      waits.push(clock.fireNext());
+    }
+    assert.deepEqual(waits, [500, 1000, 2000, 4000]);
+    const s = handshake();
+    for (let t = 0; t < 70; t++) {
+      clock.advance(1000);
+      for (const p of s.take()) if (p.name === "PINGREQ") s.receive(pingresp());
+    }
+    while (client.connected) clock.advance(100); // silence now: PINGREQ unanswered
+    assert.equal(clock.nextDue! - clock.now(), 500, "proven healthy for a minute: back to the base");
   });
 
   it("an untrusted certificate (a lasting socket error) waits the longest", () => {

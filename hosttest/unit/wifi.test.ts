@@ -145,27 +145,28 @@ describe("Wi-Fi supervisor", () => {
     assert.deepEqual(events, ["up", "down", "up"]);
   });
 
-  it("quick drops back off further; a stable link starts over from the base delay", () => {
-    const { clock, wifi, supervisor } = setup({ stableAfter: 30000 });
+  it("failed attempts back off further; a link that gets an address starts over from the base delay, however short it lasts", () => {
+    const { clock, wifi, supervisor } = setup({ connectTimeout: 10000 });
     supervisor.start();
-    const dropAfter = (upMs: number): number => {
-      wifi.emit("gotIP");
-      clock.advance(upMs);
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      wifi.emit("disconnected"); // attempt failed
       const before = wifi.connects;
-      wifi.emit("disconnected");
       let waited = 0;
       while (wifi.connects === before) {
         clock.advance(100);
         waited += 100;
       }
-      return waited;
-    };
-    assert.equal(dropAfter(1000), 500);
-    assert.equal(dropAfter(1000), 1000);
-    assert.equal(dropAfter(1000), 2000);
-    assert.equal(dropAfter(1000), 4000);
-    assert.equal(dropAfter(1000), 4000, "capped (half of 8000)");
-    assert.equal(dropAfter(30000), 500, "stable link: backoff reset");
+      waits.push(waited);
+    }
+    assert.deepEqual(waits, [500, 1000, 2000, 4000, 4000], "capped at half of 8000");
+    wifi.emit("gotIP");
+    clock.advance(1000);
+    wifi.emit("disconnected");
+    clock.advance(499);
+    const before = wifi.connects;
+    clock.advance(1);
+    assert.equal(wifi.connects, before + 1, "back to the base delay after the link was up");
   });
 
   it("stop() disconnects, cancels the retry and ignores later events", () => {

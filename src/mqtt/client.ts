@@ -118,6 +118,12 @@ interface PendingRequest {
 
 /** String topics remembered with their encoded bytes. */
 const TOPIC_CACHE = 16;
+/**
+ * A connection that the broker's fault ends this soon after CONNACK (a
+ * protocol error, or silence: an unanswered PINGREQ) does not count as
+ * accepted: the backoff goes on from where it was.
+ */
+const PROVEN_MS = 60000;
 /** CONNACK refusals that a quick retry cannot cure: wrong protocol, identifier rejected, bad credentials, not authorised. */
 const LASTING_REFUSALS = [1, 2, 4, 5];
 
@@ -149,8 +155,9 @@ export class MqttClient {
   private ticker: TimerId | undefined;
   private writable = 0;
   private everConnected = false;
-  /** The backoff's attempt count before the last connection was accepted (see fail). */
+  /** The backoff's attempt count before the last connection was accepted, and when (see fail). */
   private attemptsBefore = 0;
+  private acceptedAt = 0;
   private nextId = 0;
   /** While onConnect runs: nothing is written, so what it announces goes ahead of readings queued offline. */
   private announcing = false;
@@ -364,6 +371,7 @@ export class MqttClient {
     this.timer = undefined;
     this.state = "connected";
     this.attemptsBefore = this.backoff.attempt;
+    this.acceptedAt = this.clock.now();
     this.backoff.reset();
     // A session is trusted only when one can exist: never after asking for a
     // clean one [MQTT-3.2.2-1], and not on the first connection after a
@@ -385,9 +393,9 @@ export class MqttClient {
   /**
    * Closes the connection with a reason and, unless ending, retries after a
    * backoff: the longest one when retrying soon cannot help (`lasting`). A
-   * connection accepted and then ended by a protocol error does not count as
-   * accepted, so a broker that accepts and then sends garbage is retried ever
-   * more slowly.
+   * connection accepted and then ended by the broker's fault within
+   * PROVEN_MS does not count as accepted, so a broker that accepts and then
+   * sends garbage, or nothing, is retried ever more slowly.
    */
   private fail(reason: string, lasting = false): void {
     if (this.state === "closing") {
@@ -396,7 +404,9 @@ export class MqttClient {
       return;
     }
     if (this.state === "idle" || this.state === "closed" || this.state === "waiting" || this.state === "paused") return;
-    if (this.state === "connected" && reason.startsWith("protocol error")) this.backoff.attempt = this.attemptsBefore;
+    if (this.state === "connected" && (reason.startsWith("protocol error") || reason.startsWith("keepalive")) && this.clock.now() - this.acceptedAt < PROVEN_MS) {
+      this.backoff.attempt = this.attemptsBefore;
+    }
     this.teardown(reason, true);
     this.schedule(lasting ? this.backoff.longest() : this.backoff.next());
   }

@@ -27,8 +27,6 @@ export interface WiFiSupervisorOptions {
   log?: Log;
   /** Give up on one attempt when no address came within this many ms. Default 20000. */
   connectTimeout?: number;
-  /** A link up this long counts as stable: the backoff starts again from its base. Default 30000. */
-  stableAfter?: number;
   /** Backoff between attempts. Default: 1 s doubling to 60 s, full jitter. */
   backoff?: Backoff;
   /** Shortest wait between two attempts, ms. Default 500. */
@@ -42,7 +40,6 @@ export class WiFiSupervisor {
   private readonly backoff: Backoff;
   private status: WiFiState = "idle";
   private timer: TimerId | undefined;
-  private upAt = 0;
   /** Attempts started since `start()`. */
   attempts = 0;
   /** Times the link was lost after it had an address. */
@@ -109,7 +106,8 @@ export class WiFiSupervisor {
         if (event === "gotIP") {
           this.clearTimer();
           this.status = "up";
-          this.upAt = this.clock.now();
+          // As for MQTT: an accepted link starts the backoff over, so a flapping access point is rejoined at once.
+          this.backoff.reset();
           this.log("wifi: got an address");
           this.options.onUp?.();
         } else if (event === "disconnected") {
@@ -119,7 +117,6 @@ export class WiFiSupervisor {
       case "up":
         if (event === "disconnected") {
           this.drops++;
-          if (this.clock.now() - this.upAt >= (this.options.stableAfter ?? 30000)) this.backoff.reset();
           this.status = "waiting";
           this.log("wifi: link lost");
           this.options.onDown?.();
