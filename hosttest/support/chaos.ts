@@ -301,8 +301,12 @@ export async function brokerKills(kills: number, upMs = 2500): Promise<Outcome> 
   }
 }
 
-/** A TCP proxy that stalls, holds a half-open connection, flips bytes and truncates. */
-export async function proxyFaults(rounds: number, faultMs = 6000): Promise<Outcome> {
+/**
+ * A TCP proxy that stalls, holds a half-open connection, flips bytes and
+ * truncates: each fault for `faultMs`, then `healMs` of a good link; after each
+ * round, `restMs` more (a link good for over a minute lets the backoff start over).
+ */
+export async function proxyFaults(rounds: number, faultMs = 6000, healMs = 2000, restMs = 0): Promise<Outcome> {
   const broker = await persistentMosquitto();
   const proxy = await startProxy({ host: "127.0.0.1", port: broker.port }, { flipEvery: 40 });
   const s = new Subject("chaos-proxy", `mqtt://127.0.0.1:${proxy.port}`, `mqtt://127.0.0.1:${broker.port}`, ["--qos", "1", "--keepalive", "5"]);
@@ -317,8 +321,9 @@ export async function proxyFaults(rounds: number, faultMs = 6000): Promise<Outco
         await sleep(faultMs);
         proxy.setMode("pass");
         if (mode !== "stall") proxy.cutAll(); // a half-open or silent link is left to the device to notice; the next attempt goes through
-        await sleep(2000);
+        await sleep(healMs);
       }
+      await sleep(restMs);
     }
     await s.settle();
     return s.outcome(`proxy: stall, half-open, bit flips, truncation ×${rounds}`);
@@ -440,7 +445,8 @@ export async function hostile(rounds: number): Promise<Outcome & { waits: number
   const kinds: Hostility[] = ["bad-connack", "long-length", "wildcard-topic", "packet-id-0", "type-0", "type-15", "truncated", "no-pingresp", "refuse", "refuse", "silent"];
   const broker = await startHostileBroker(kinds[0]);
   const url = `mqtt://127.0.0.1:${broker.port}`;
-  const s = new Subject("chaos-hostile", url, url, ["--qos", "1", "--keepalive", "5"]);
+  // QoS 0: nothing the broker acknowledges keeps the line busy, so a broker that never answers PINGREQ is found out.
+  const s = new Subject("chaos-hostile", url, url, ["--qos", "0", "--keepalive", "5"]);
   try {
     s.launch();
     // The simulator's first connection only checks that the broker answers at all; the device's come after it.

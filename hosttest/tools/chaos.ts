@@ -1,7 +1,8 @@
 /**
  * `npm run chaos`: the long chaos run, every scenario of support/chaos.ts side
  * by side for about ten minutes (100 broker kills, 10 minutes of Wi-Fi drops,
- * 5 minutes of QoS 0 at keepalive 5 s, …), all on loopback. Prints one table
+ * rounds of link faults with a good minute between them, 5 minutes of QoS 0
+ * at keepalive 5 s, …), all on loopback. Prints one table
  * (`--json`: one JSON object) and exits 1 if any scenario shows a problem.
  *
  *   npm run chaos [-- --kills N] [--minutes M] [--json]
@@ -20,7 +21,7 @@ async function main(): Promise<number> {
   if (!values.json) process.stdout.write(`chaos: ${kills} broker kills, ${seconds} s of Wi-Fi drops, scenarios side by side…\n`);
   const [kill, proxy, wifi, qos0, restart, bad, host] = await Promise.all([
     brokerKills(kills),
-    proxyFaults(Math.max(1, Math.round(seconds / 40))),
+    proxyFaults(Math.max(1, Math.round(seconds / 170)), 6000, 20000, 65000),
     wifiDrops(seconds, 20),
     qos0Keepalive(Math.round(seconds / 2)),
     simKills(10),
@@ -45,6 +46,9 @@ async function main(): Promise<number> {
   else {
     const reasons = outcomes.map((o) => `- ${o.scenario}: ${Object.entries(o.reasons).map(([r, n]) => `${r} ×${n}`).join("; ") || "none"}`).join("\n");
     process.stdout.write(`${table(outcomes)}\n\nwhy connections ended (device trace):\n${reasons}\n\nhostile broker: ${host.notes.join("; ")}\n${minutes} minutes; ${found.length ? `problems:\n- ${found.join("\n- ")}` : "no problems"}\n`);
+  }
+  if (found.length && !values.json) {
+    for (const o of outcomes) if (found.some((f) => f.startsWith(o.scenario) || (o === host && f.startsWith("hostile")))) process.stdout.write(`\n--- ${o.scenario}: device trace (tail) ---\n${o.trace.join("\n")}\n`);
   }
   return found.length ? 1 : 0;
 }

@@ -178,7 +178,7 @@ export class MqttClient {
     this.parser = new Parser(
       {
         onPacket: (packet) => this.receive(packet),
-        onError: (fault) => this.fail(`protocol error: ${fault}`),
+        onError: (fault) => this.protocolError(fault),
       },
       options.maxPacketSize ?? 4096,
     );
@@ -393,22 +393,25 @@ export class MqttClient {
   /**
    * Closes the connection with a reason and, unless ending, retries after a
    * backoff: the longest one when retrying soon cannot help (`lasting`). A
-   * connection accepted and then ended by the broker's fault within
-   * PROVEN_MS does not count as accepted, so a broker that accepts and then
-   * sends garbage, or nothing, is retried ever more slowly.
+   * connection accepted and then ended by the broker's fault (`brokers`: a
+   * protocol error, or silence) within PROVEN_MS does not count as accepted,
+   * so a broker that accepts and then sends garbage, or nothing, is retried
+   * ever more slowly.
    */
-  private fail(reason: string, lasting = false): void {
+  private fail(reason: string, lasting = false, brokers = false): void {
     if (this.state === "closing") {
       this.state = "waiting"; // the connection is gone: finish without writing DISCONNECT to it
       this.finish();
       return;
     }
     if (this.state === "idle" || this.state === "closed" || this.state === "waiting" || this.state === "paused") return;
-    if (this.state === "connected" && (reason.startsWith("protocol error") || reason.startsWith("keepalive")) && this.clock.now() - this.acceptedAt < PROVEN_MS) {
-      this.backoff.attempt = this.attemptsBefore;
-    }
+    if (brokers && this.state === "connected" && this.clock.now() - this.acceptedAt < PROVEN_MS) this.backoff.attempt = this.attemptsBefore;
     this.teardown(reason, true);
     this.schedule(lasting ? this.backoff.longest() : this.backoff.next());
+  }
+
+  private protocolError(fault: string): void {
+    this.fail(`protocol error: ${fault}`, false, true);
   }
 
   private teardown(reason: string, report: boolean): void {
@@ -465,7 +468,7 @@ export class MqttClient {
     const now = this.clock.now();
     const action = this.keepalive.check(now);
     if (action === KEEPALIVE_DEAD) {
-      this.fail("keepalive timeout: PINGREQ unanswered");
+      this.fail("keepalive timeout: PINGREQ unanswered", false, true);
     } else if (action === KEEPALIVE_PING) {
       const n = writePingreq(this.scratch, 0);
       this.send(this.scratchViews.get(0, n));
@@ -488,12 +491,12 @@ export class MqttClient {
 
   private receive(packet: Packet): void {
     if (packet.type === CONNACK) {
-      if (this.state !== "handshake") this.fail("protocol error: unexpected CONNACK");
+      if (this.state !== "handshake") this.protocolError("unexpected CONNACK");
       else this.connack(packet);
       return;
     }
     if (this.state !== "connected" && this.state !== "closing") {
-      this.fail(`protocol error: packet type ${packet.type} before CONNACK`);
+      this.protocolError(`packet type ${packet.type} before CONNACK`);
       return;
     }
     switch (packet.type) {
