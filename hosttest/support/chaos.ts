@@ -271,6 +271,7 @@ export class Subject {
       if (this.sim.child.exitCode === null) this.sim.child.kill("SIGKILL");
     }
     await this.connectedPeer?.end().catch(() => {});
+    fs.rmSync(this.data, { recursive: true, force: true });
   }
 }
 

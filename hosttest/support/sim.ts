@@ -33,7 +33,12 @@ export function runSim(args: string[]): SimProcess {
   };
   child.stdout!.on("data", add);
   child.stderr!.on("data", add);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      if (data.length) fs.rmSync(data[1], { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => output,
