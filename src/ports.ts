@@ -101,6 +101,21 @@ export interface Sensor {
   readonly minInterval: number;
 }
 
+/**
+ * A region of NOR flash (the ECMA-419 `embedded:storage/flash` model): an
+ * erase sets a whole block to 0xFF; a write can only clear bits.
+ */
+export interface Flash {
+  /** Size of the region, a multiple of `blockLength`. */
+  readonly byteLength: number;
+  /** The erase unit. */
+  readonly blockLength: number;
+  /** Copies `into.length` bytes starting at `offset` into `into`. */
+  read(offset: number, into: Uint8Array): void;
+  write(offset: number, bytes: Uint8Array): void;
+  eraseBlock(block: number): void;
+}
+
 /** Small persistent key/value store (Moddable `Preference`). */
 export interface Store {
   get(key: string): string | undefined;
