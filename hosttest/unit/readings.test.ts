@@ -77,7 +77,7 @@ describe("offline buffer: records", () => {
     const r: LoggedReading = { time: 0, temp: 0, hum: 0 };
     for (const [time, temp, hum] of cases) {
       assert.equal(log.peek(r), true);
-      assert.deepEqual({ ...r }, { time, temp, hum });
+      assert.deepEqual({ ...r }, { time, temp, hum, timed: true });
       log.acknowledge();
     }
     assert.equal(log.peek(r), false);
@@ -131,6 +131,46 @@ describe("offline buffer: the log", () => {
     log.append(1, 2, 3);
     log.acknowledge();
     assert.equal(flash.writes - before, 2);
+  });
+});
+
+describe("offline buffer: handing readings out", () => {
+  it("take() hands out readings in order up to the end; acknowledgements come in the same order; a restart hands out again what was not acknowledged", () => {
+    const flash = new RamFlash(64, 4);
+    let log = new ReadingLog(flash);
+    for (let i = 1; i <= 9; i++) log.append(0, i / 10, 50, i > 3);
+    const r: LoggedReading = { time: 0, temp: 0, hum: 0 };
+    const taken: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      assert.equal(log.take(r), true);
+      taken.push(`${Math.round(r.temp * 10)}${r.timed ? "t" : ""}`);
+    }
+    assert.deepEqual(taken, ["1", "2", "3", "4t"]);
+    assert.equal(log.inFlight, 4);
+    log.acknowledge();
+    log.acknowledge();
+    assert.equal(log.pending, 7);
+    assert.equal(log.inFlight, 2);
+    log = new ReadingLog(flash);
+    assert.equal(log.inFlight, 0);
+    assert.equal(log.take(r), true);
+    assert.equal(Math.round(r.temp * 10), 3, "not acknowledged before the restart: handed out again");
+  });
+
+  it("a torn slot among the readings handed out is passed without stalling", () => {
+    const flash = new RamFlash(64, 4);
+    let log = new ReadingLog(flash);
+    for (let i = 1; i <= 3; i++) log.append(0, i / 10, 50);
+    flash.bytes[2 * 8 + 7] ^= 0xff; // block 0, slot 2: the second reading, its CRC spoilt as by a torn write
+    log = new ReadingLog(flash);
+    const r: LoggedReading = { time: 0, temp: 0, hum: 0 };
+    const got: number[] = [];
+    while (log.take(r)) got.push(Math.round(r.temp * 10));
+    assert.deepEqual(got, [1, 3]);
+    log.acknowledge();
+    log.acknowledge();
+    assert.equal(log.pending, 0);
+    assert.equal(log.inFlight, 0);
   });
 });
 

@@ -8,6 +8,7 @@
  *
  *   bytes 0–3  capture time, Unix seconds (0: the clock was unknown)
  *   bytes 4–6  temperature × 10 + 1024 (11 bits) · humidity × 10 (10 bits) · 3 flags
+ *              (`pending`; `timed`: send it with its capture time; a marker bit, always 1)
  *   byte  7    CRC-8 of bytes 0–6, with the `pending` flag counted as set
  *
  * `pending` (the lowest flag bit) is written as 1 and cleared in place when
@@ -31,7 +32,8 @@ export const RECORD_BYTES = 8;
 const MAGIC_0 = 0x52; // "R"
 const MAGIC_1 = 0x44; // "D"
 const PENDING = 0x01;
-const SPARE_FLAGS = 0x06;
+const TIMED = 0x02;
+const MARKER = 0x04;
 
 /** A reading as kept in the log. */
 export interface LoggedReading {
@@ -39,6 +41,8 @@ export interface LoggedReading {
   time: number;
   temp: number;
   hum: number;
+  /** It waited (the broker was unreachable, or a backlog was ahead of it): it is sent with its capture time. */
+  timed?: boolean;
 }
 
 /** CRC-8 (polynomial 0x07) of b[start, end). */
@@ -52,7 +56,7 @@ export function crc8(b: Uint8Array, start: number, end: number): number {
 }
 
 /** The record bytes for a reading, pending. Values out of range are clamped. */
-export function encodeRecord(into: Uint8Array, time: number, temp: number, hum: number): void {
+export function encodeRecord(into: Uint8Array, time: number, temp: number, hum: number, timed = true): void {
   const t = Math.max(0, Math.min(2047, Math.round(temp * 10) + 1024));
   const h = Math.max(0, Math.min(1023, Math.round(hum * 10)));
   const seconds = time > 0 && time < 0xffffffff ? Math.floor(time) : 0;
@@ -60,7 +64,7 @@ export function encodeRecord(into: Uint8Array, time: number, temp: number, hum: 
   into[1] = (seconds >>> 16) & 0xff;
   into[2] = (seconds >>> 8) & 0xff;
   into[3] = seconds & 0xff;
-  const v = (t << 13) | (h << 3) | SPARE_FLAGS | PENDING;
+  const v = (t << 13) | (h << 3) | MARKER | (timed ? TIMED : 0) | PENDING;
   into[4] = (v >>> 16) & 0xff;
   into[5] = (v >>> 8) & 0xff;
   into[6] = v & 0xff;
@@ -77,11 +81,12 @@ function recordCrc(b: Uint8Array): number {
 
 /** Decodes a record; false if the slot does not hold a valid one. */
 function decodeRecord(b: Uint8Array, out: LoggedReading): boolean {
-  if (recordCrc(b) !== b[7] || (b[6] & SPARE_FLAGS) !== SPARE_FLAGS) return false;
+  if (recordCrc(b) !== b[7] || !(b[6] & MARKER)) return false;
   out.time = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
   const v = (b[4] << 16) | (b[5] << 8) | b[6];
   out.temp = ((v >>> 13) - 1024) / 10;
   out.hum = ((v >>> 3) & 0x3ff) / 10;
+  out.timed = (b[6] & TIMED) !== 0;
   return true;
 }
 
@@ -113,6 +118,10 @@ export class ReadingLog {
   /** Physical block and slot of the oldest pending reading (meaningless when pending is 0). */
   private headBlock = 0;
   private headSlot = 1;
+  /** The next reading `take` hands out, and how many are handed out and not yet acknowledged. */
+  private sendBlock = 0;
+  private sendSlot = 1;
+  private handed = 0;
 
   constructor(flash: Flash) {
     this.flash = flash;
@@ -127,17 +136,46 @@ export class ReadingLog {
     return (this.blocks - 1) * (this.slots - 1);
   }
 
+  /** Readings handed out by `take` and not yet acknowledged. */
+  get inFlight(): number {
+    return this.handed;
+  }
+
   /** Appends a reading as pending; when full, the oldest block of readings is dropped. */
-  append(time: number, temp: number, hum: number): void {
+  append(time: number, temp: number, hum: number, timed = true): void {
     if (this.tailSlot >= this.slots) this.openBlock();
-    encodeRecord(this.record, time, temp, hum);
+    encodeRecord(this.record, time, temp, hum, timed);
     this.flash.write(this.offset(this.tailBlock, this.tailSlot), this.record);
     if (this.pending === 0) {
-      this.headBlock = this.tailBlock;
-      this.headSlot = this.tailSlot;
+      this.headBlock = this.sendBlock = this.tailBlock;
+      this.headSlot = this.sendSlot = this.tailSlot;
+      this.handed = 0;
     }
     this.tailSlot++;
     this.pending++;
+  }
+
+  /**
+   * The next pending reading not yet handed out, into `out` (reused); false
+   * when all are. Readings are acknowledged in the order they are taken.
+   */
+  take(out: LoggedReading): boolean {
+    while (this.handed < this.pending) {
+      const block = this.sendBlock;
+      const slot = this.sendSlot;
+      this.sendSlot++;
+      if (this.sendSlot >= this.slots) {
+        this.sendBlock = (this.sendBlock + 1) % this.blocks;
+        this.sendSlot = 1;
+      }
+      this.handed++;
+      this.flash.read(this.offset(block, slot), this.record);
+      if (decodeRecord(this.record, out) && this.record[6] & PENDING) return true;
+      // A torn slot: nothing to send. At the head it is passed now; else
+      // when the readings ahead of it are acknowledged (skipTorn).
+      if (this.handed === 1) this.advanceHead();
+    }
+    return false;
   }
 
   /** The oldest pending reading, into `out` (reused); false when none. */
@@ -150,17 +188,39 @@ export class ReadingLog {
     return false;
   }
 
-  /** The oldest pending reading reached the broker: it is marked, in flash, and the next becomes the oldest. */
+  /** The oldest reading handed out reached the broker: it is marked, in flash, and the next becomes the oldest. */
   acknowledge(): void {
     if (this.pending === 0) return;
     const at = this.offset(this.headBlock, this.headSlot);
     this.flash.read(at, this.record);
-    this.flag[0] = this.record[6] & ~PENDING;
-    this.flash.write(at + 6, this.flag);
+    if (this.record[6] & PENDING && this.record[6] !== 0xff) {
+      this.flag[0] = this.record[6] & ~PENDING;
+      this.flash.write(at + 6, this.flag);
+    }
     this.advanceHead();
+    this.skipTorn();
+  }
+
+  /** Passes torn slots that were handed out and now stand at the head. */
+  private skipTorn(): void {
+    while (this.pending > 0 && this.handed > 0) {
+      this.flash.read(this.offset(this.headBlock, this.headSlot), this.record);
+      if (decodeRecord(this.record, this.seen) && this.record[6] & PENDING) return;
+      this.advanceHead();
+    }
   }
 
   private advanceHead(): void {
+    if (this.handed > 0) this.handed--;
+    else {
+      // Passed without being taken (peek): the send cursor moves along.
+      this.sendBlock = this.headBlock;
+      this.sendSlot = this.headSlot + 1;
+      if (this.sendSlot >= this.slots) {
+        this.sendBlock = (this.sendBlock + 1) % this.blocks;
+        this.sendSlot = 1;
+      }
+    }
     this.pending--;
     this.headSlot++;
     if (this.headSlot >= this.slots && this.pending > 0) {
@@ -180,6 +240,12 @@ export class ReadingLog {
       this.pending -= n;
       this.headBlock = (next + 1) % this.blocks;
       this.headSlot = 1;
+      if (this.handed >= n) this.handed -= n;
+      else {
+        this.handed = 0;
+        this.sendBlock = this.headBlock;
+        this.sendSlot = 1;
+      }
     }
     this.flash.eraseBlock(next);
     this.tailSeq = (this.tailSeq + 1) >>> 0;
@@ -259,8 +325,9 @@ export class ReadingLog {
       for (let slot = 1; slot < end; slot++) {
         this.flash.read(this.offset(block, slot), this.record);
         if (!decodeRecord(this.record, this.seen) || !(this.record[6] & PENDING)) continue;
-        this.headBlock = block;
-        this.headSlot = slot;
+        this.headBlock = this.sendBlock = block;
+        this.headSlot = this.sendSlot = slot;
+        this.handed = 0;
         this.pending = this.slotsBetween(block, slot);
         return;
       }
