@@ -8,8 +8,8 @@ import path from "node:path";
 import type { DigitalOut, WiFiEvent, WiFiPort } from "../src/ports";
 import type { App } from "../src/app/app";
 import type { BrokerAddress, Config } from "../src/app/config";
-import { boot } from "../src/boot";
-import { fileStore, nodeClock, nodeSocket } from "./node-ports";
+import { boot, FLASH_BLOCK } from "../src/boot";
+import { fileFlash, fileStore, nodeClock, nodeSocket } from "./node-ports";
 import { VirtualDht } from "./virtual-dht";
 import type { Faults } from "./cli";
 
@@ -113,7 +113,10 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
   let file: string | undefined;
   if (options.dataDir) {
     file = storeFile(options.dataDir);
-    if (options.fresh) fs.rmSync(file, { force: true });
+    if (options.fresh) {
+      fs.rmSync(file, { force: true });
+      fs.rmSync(path.join(options.dataDir, "buffer.bin"), { force: true });
+    }
     say(fs.existsSync(file) ? `data: resuming from ${file}` : `data: starting fresh in ${options.dataDir}`);
   }
   const device = boot(
@@ -128,6 +131,8 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
       led: () => led,
       capture: () => dht,
       heap: () => process.memoryUsage().heapUsed,
+      flash: (byteLength) => (options.dataDir ? fileFlash(path.join(options.dataDir, "buffer.bin"), byteLength, FLASH_BLOCK) : undefined),
+      wallClock: () => Date.now(),
     },
     { board: "Node simulator", defaultId: () => id, needsSsid: false, defaultBroker: broker, model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)` },
   );

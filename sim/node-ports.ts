@@ -6,7 +6,7 @@ import net from "node:net";
 import tls from "node:tls";
 import fs from "node:fs";
 import path from "node:path";
-import type { Clock, Socket, SocketFactory, SocketOptions, Store } from "../src/ports";
+import type { Clock, Flash, Socket, SocketFactory, SocketOptions, Store } from "../src/ports";
 
 export const nodeClock: Clock = {
   now: () => performance.now(),
@@ -125,6 +125,32 @@ function describe(error: NodeJS.ErrnoException, options: SocketOptions): string 
       if (UNTRUSTED.indexOf(error.code ?? "") < 0) return error.message;
       return `TLS: the certificate of ${where} is not trusted (${error.code}: ${error.message}); check the ca setting`;
   }
+}
+
+/**
+ * A flash region in a file (the simulator's stand-in for a flash partition):
+ * `byteLength` bytes in blocks of `blockLength`; a new or resized file starts
+ * erased (0xFF). Writes go straight to the file, so a killed process keeps
+ * everything written before it died.
+ */
+export function fileFlash(file: string, byteLength: number, blockLength: number): Flash {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  let size = -1;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    size = -1;
+  }
+  if (size !== byteLength) fs.writeFileSync(file, new Uint8Array(byteLength).fill(0xff));
+  const fd = fs.openSync(file, "r+");
+  const erased = new Uint8Array(blockLength).fill(0xff);
+  return {
+    byteLength,
+    blockLength,
+    read: (offset, into) => void fs.readSync(fd, into, 0, into.length, offset),
+    write: (offset, bytes) => void fs.writeSync(fd, bytes, 0, bytes.length, offset),
+    eraseBlock: (block) => void fs.writeSync(fd, erased, 0, blockLength, block * blockLength),
+  };
 }
 
 /**

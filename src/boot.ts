@@ -9,7 +9,8 @@
  * refused are traced at once and published as `config` errors after the
  * first connect.
  */
-import type { Clock, DigitalOut, Log, SocketFactory, Store, WiFiPort } from "./ports";
+import type { Clock, DigitalOut, Flash, Log, SocketFactory, Store, WiFiPort } from "./ports";
+import { blocksFor } from "./store/readings";
 import { App, VERSION } from "./app/app";
 import { parseBroker, type BrokerAddress, type Config } from "./app/config";
 import { createDhtSensor, type PulseCapture } from "./dht/sensor";
@@ -30,7 +31,14 @@ export interface BootPorts {
   /** Free heap in bytes, for diag. */
   heap?(): number;
   random?(): number;
+  /** A flash region of `byteLength` bytes in blocks of FLASH_BLOCK, kept across restarts, for the offline buffer. */
+  flash?(byteLength: number): Flash | undefined;
+  /** Unix time in ms, once known. */
+  wallClock?(): number;
 }
+
+/** The erase unit the offline buffer is laid out for (the ESP32's flash sector). */
+export const FLASH_BLOCK = 4096;
 
 /** The few facts that differ between platforms. */
 export interface Platform {
@@ -96,6 +104,8 @@ export function boot(config: Config, errors: string[], ports: BootPorts, platfor
       heap: ports.heap,
       rssi: () => wifi.rssi(),
       random: ports.random,
+      flash: config.buffer > 0 ? ports.flash?.(blocksFor(config.buffer, FLASH_BLOCK) * FLASH_BLOCK) : undefined,
+      wallClock: ports.wallClock,
     },
     { id, broker, model: platform.model },
   );

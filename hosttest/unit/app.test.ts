@@ -5,15 +5,18 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { App, VERSION } from "../../src/app/app";
+import { App, VERSION, type AppPorts } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
 import {
   FakeClock,
   FakeNetwork,
   FakeSensor,
   MapStore,
+  RamFlash,
   RecordingPin,
   bad,
+  connack,
+  puback,
   fixedRandom,
   IN_XS,
   good,
@@ -29,7 +32,7 @@ const ID = "esp32-01";
 const BASE = `devices/${ID}`;
 const STATE_PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
 
-function setup(layer: Record<string, unknown> = {}, storeInit: Record<string, string> = {}) {
+function setup(layer: Record<string, unknown> = {}, storeInit: Record<string, string> = {}, extra: Partial<AppPorts> = {}) {
   const clock = new FakeClock(0);
   const net = new FakeNetwork();
   const led = new RecordingPin();
@@ -40,7 +43,7 @@ function setup(layer: Record<string, unknown> = {}, storeInit: Record<string, st
   assert.deepEqual(errors, []);
   const app = new App(
     config,
-    { clock, socket: net.factory, led, sensor, store, log: (line) => logs.push(line), heap: () => 123456, rssi: () => -61, random: fixedRandom(0) },
+    { clock, socket: net.factory, led, sensor, store, log: (line) => logs.push(line), heap: () => 123456, rssi: () => -61, random: fixedRandom(0), ...extra },
     { id: ID, broker: { tls: false, host: "broker.local", port: 1883 } },
   );
   let nextId = 1;
@@ -190,11 +193,11 @@ describe("app: on connect", () => {
     assert.equal(publishes(ha.online()).filter((p) => p.topic!.startsWith("ha/")).length, 3);
   });
 
-  it("diag has exactly the keys version, uptime, rssi, heap, reconnects, sensorErrors, dropped, queued", () => {
+  it("diag has exactly the keys version, uptime, rssi, heap, reconnects, sensorErrors, dropped, queued, buffered", () => {
     const t = setup();
     const [diag] = publishes(t.online()).filter((p) => p.topic === `${BASE}/diag`);
     const d = json(diag);
-    assert.deepEqual(Object.keys(d).sort(), ["dropped", "heap", "queued", "reconnects", "rssi", "sensorErrors", "uptime", "version"]);
+    assert.deepEqual(Object.keys(d).sort(), ["buffered", "dropped", "heap", "queued", "reconnects", "rssi", "sensorErrors", "uptime", "version"]);
     assert.equal(d.version, VERSION);
     for (const k of Object.keys(d)) if (k !== "version") assert.equal(typeof d[k], "number", k);
     assert.equal(d.rssi, -61);
@@ -390,6 +393,108 @@ describe("app: LED commands", () => {
 });
 
 // ---------------------------------------------------------------- config/set
+
+describe("app: the offline buffer", () => {
+  const T0 = 1764547200000; // 2025-12-01, Unix ms
+  /** A device with flash and a wall clock; readings count up: temp = n / 10. */
+  function buffered(flash = new RamFlash(4096, 4), layer: Record<string, unknown> = {}) {
+    let clock: FakeClock | undefined;
+    const t = setup({ interval: 2000, discovery: "off", ...layer }, {}, { flash, wallClock: () => T0 + (clock?.now() ?? 0) });
+    clock = t.clock;
+    for (let n = 1; n <= 200; n++) t.sensor.push(good(n / 10, 50));
+    const advance = (ms: number) => t.clock.advance(ms);
+    return Object.assign(t, { flash, advance });
+  }
+  const states = (packets: WrittenPacket[]) => publishes(packets).filter((p) => p.topic === `${BASE}/state`).map((p) => json(p));
+
+  it("readings taken while the broker is unreachable are replayed first, oldest first, with their capture time; live ones follow", () => {
+    const t = buffered();
+    t.app.start();
+    t.app.hold(); // the network is down
+    t.advance(10000); // 5 readings
+    assert.equal(t.app.diagnostics().buffered, 5);
+    t.app.resume();
+    t.net.last.open();
+    const out = states(serve(t.net.last));
+    // Captured at 1 s (the sensor's warm-up), then every 2 s; the log keeps seconds.
+    assert.deepEqual(out, [1, 2, 3, 4, 5].map((n) => ({ time: T0 + (2 * n - 1) * 1000, data: { temp: n / 10, hum: 50 } })));
+    assert.equal(t.app.diagnostics().buffered, 0);
+    t.advance(2000);
+    assert.deepEqual(states(serve(t.net.last)), [{ data: { temp: 0.6, hum: 50 } }]);
+  });
+
+  it("a replay is paced: at most 4 readings wait for their PUBACK, and an LED command is answered in the middle", () => {
+    const t = buffered();
+    t.app.start();
+    t.app.hold();
+    t.advance(60000); // 30 readings
+    t.app.resume();
+    const socket = t.net.last;
+    socket.open();
+    socket.take();
+    socket.receive(connack(false));
+    const first = socket.take().filter((p) => p.name === "PUBLISH" && p.topic === `${BASE}/state`);
+    assert.equal(first.length, 4, "four in flight");
+    socket.receive(publishPacket(`${BASE}/led/set`, "ON", { qos: 1, id: 900 }));
+    const answer = socket.take().filter((p) => p.name === "PUBLISH");
+    assert.deepEqual(answer.map((p) => `${p.topic} ${payloadText(p)}`), [`${BASE}/led ON`], "answered at once, ahead of the backlog");
+    socket.receive(puback(first[0].packetId!));
+    const next = socket.take().filter((p) => p.name === "PUBLISH");
+    assert.equal(next.length, 1, "one acknowledged, one more sent");
+    assert.equal(json(next[0]).data && (json(next[0]).data as { temp: number }).temp, 0.5);
+  });
+
+  it("a restart in the middle of a backlog: what was acknowledged is not sent again, the rest is, in order", () => {
+    const flash = new RamFlash(4096, 4);
+    const t = buffered(flash);
+    t.app.start();
+    t.app.hold();
+    t.advance(20000); // 10 readings
+    t.app.resume();
+    const socket = t.net.last;
+    socket.open();
+    socket.take();
+    socket.receive(connack(false));
+    const sent = socket.take().filter((p) => p.name === "PUBLISH" && p.topic === `${BASE}/state`);
+    socket.receive(puback(sent[0].packetId!));
+    socket.receive(puback(sent[1].packetId!));
+    // Power cut: a new device on the same flash.
+    const again = buffered(flash);
+    assert.ok(again.logs.includes("buffer: 8 readings kept from before the restart, to be sent first"), again.logs.join("\n"));
+    again.app.start();
+    again.net.last.open();
+    const temps = states(serve(again.net.last)).map((x) => (x.data as { temp: number }).temp);
+    assert.deepEqual(temps, [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
+  });
+
+  it("readings taken before the wall clock was known carry no time", () => {
+    const t = setup({ interval: 2000, discovery: "off" }, {}, { flash: new RamFlash(4096, 4), wallClock: () => 5000 });
+    t.app.start();
+    t.app.hold();
+    t.clock.advance(4000);
+    t.app.resume();
+    t.net.last.open();
+    assert.deepEqual(states(serve(t.net.last)), [{ data: { temp: 23.5, hum: 41 } }, { data: { temp: 23.5, hum: 41 } }]);
+  });
+
+  it("when the buffer is full the oldest readings go, counted in dropped and reported once", () => {
+    const t = buffered(new RamFlash(64, 3), {}); // 7 readings a block: 14 kept at least
+    for (let n = 1; n <= 200; n++) t.sensor.push(good(n / 10, 50));
+    t.app.start();
+    t.app.hold();
+    t.advance(60000); // 30 readings
+    t.app.resume();
+    t.net.last.open();
+    const out = serve(t.net.last);
+    const temps = states(out).map((x) => (x.data as { temp: number }).temp);
+    const dropped = t.app.diagnostics().dropped as number;
+    assert.equal(temps.length + dropped, 30);
+    assert.deepEqual(temps, temps.slice().sort((a, b) => a - b));
+    assert.equal(temps[temps.length - 1], 3);
+    const errors = publishes(out).filter((p) => p.topic === `${BASE}/error`).map((p) => json(p).error);
+    assert.deepEqual(errors, ["queue-full"]);
+  });
+});
 
 describe("app: commands that come again", () => {
   it("a retained TOGGLE is not applied (it would flip the LED at every connect); retained ON/OFF are", () => {

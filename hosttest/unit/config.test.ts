@@ -70,6 +70,8 @@ const TABLE: { key: string; good: [unknown, unknown][]; bad: unknown[]; allowed:
   { key: "profile", good: [["default", "default"], ["losant", "losant"], ["Losant", "losant"]], bad: ["aws", "", 1], allowed: "default or losant" },
   { key: "session", good: [["persistent", "persistent"], ["clean", "clean"], [" Clean ", "clean"]], bad: ["", "keep", true, 0], allowed: "persistent or clean" },
   { key: "ledRestore", good: [["last", "last"], ["on", "on"], ["OFF", "off"]], bad: ["", "previous", true, 1], allowed: "last, on or off" },
+  { key: "buffer", good: [["0", 0], [8640, 8640], ["100000", 100000]], bad: ["-1", "100001", "lots", 1.5], allowed: "an integer number of readings from 0 to 100000" },
+  { key: "ntp", good: [["pool.ntp.org", "pool.ntp.org"], ["off", "off"], ["192.168.1.1", "192.168.1.1"]], bad: ["", "ntp server", 1, "a/b"], allowed: "a time server host name, or off" },
 ];
 
 describe("config: parseValue", () => {

@@ -3,7 +3,7 @@
  * decoder for the packets a client writes, shared by the unit tests. Runs on
  * Node and inside XS alike: no Node APIs, no timers, no console.
  */
-import type { Clock, DigitalOut, Sensor, SensorResult, Socket, SocketFactory, SocketOptions, Store, TimerId } from "../../src/ports";
+import type { Clock, DigitalOut, Flash, Sensor, SensorResult, Socket, SocketFactory, SocketOptions, Store, TimerId } from "../../src/ports";
 
 // ---------------------------------------------------------------- hex and text
 
@@ -570,5 +570,49 @@ export class MapStore implements Store {
   set(key: string, value: string): void {
     this.sets++;
     this.map.set(key, value);
+  }
+}
+
+/** What a RamFlash throws when its write budget runs out. */
+export class PowerCut extends Error {}
+
+/** NOR flash in RAM: erase sets 0xFF, writes clear bits. `budget` bytes of writing (erases count their length) before the power goes. */
+export class RamFlash implements Flash {
+  readonly bytes: Uint8Array;
+  budget = Infinity;
+  writes = 0;
+  constructor(
+    readonly blockLength: number,
+    blocks: number,
+  ) {
+    this.bytes = new Uint8Array(blockLength * blocks).fill(0xff);
+  }
+  get byteLength(): number {
+    return this.bytes.length;
+  }
+  read(offset: number, into: Uint8Array): void {
+    for (let i = 0; i < into.length; i++) into[i] = this.bytes[offset + i];
+  }
+  write(offset: number, data: Uint8Array): void {
+    this.writes++;
+    for (let i = 0; i < data.length; i++) {
+      this.spend();
+      this.bytes[offset + i] &= data[i];
+    }
+  }
+  eraseBlock(block: number): void {
+    for (let i = 0; i < this.blockLength; i++) {
+      this.spend();
+      this.bytes[block * this.blockLength + i] = 0xff;
+    }
+  }
+  clone(): RamFlash {
+    const copy = new RamFlash(this.blockLength, this.bytes.length / this.blockLength);
+    copy.bytes.set(this.bytes);
+    return copy;
+  }
+  private spend(): void {
+    if (this.budget <= 0) throw new PowerCut("power cut");
+    this.budget--;
   }
 }

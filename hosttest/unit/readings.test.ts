@@ -4,51 +4,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Flash } from "../../src/ports";
 import { ReadingLog, blocksFor, crc8, encodeRecord, type LoggedReading } from "../../src/store/readings";
-
-class PowerCut extends Error {}
-
-/** NOR flash in RAM: erase sets 0xFF, writes clear bits. `budget` bytes of writing (erases count their length) before the power goes. */
-class RamFlash implements Flash {
-  readonly bytes: Uint8Array;
-  budget = Infinity;
-  writes = 0;
-  constructor(
-    readonly blockLength: number,
-    blocks: number,
-  ) {
-    this.bytes = new Uint8Array(blockLength * blocks).fill(0xff);
-  }
-  get byteLength(): number {
-    return this.bytes.length;
-  }
-  read(offset: number, into: Uint8Array): void {
-    for (let i = 0; i < into.length; i++) into[i] = this.bytes[offset + i];
-  }
-  write(offset: number, data: Uint8Array): void {
-    this.writes++;
-    for (let i = 0; i < data.length; i++) {
-      this.spend();
-      this.bytes[offset + i] &= data[i];
-    }
-  }
-  eraseBlock(block: number): void {
-    for (let i = 0; i < this.blockLength; i++) {
-      this.spend();
-      this.bytes[block * this.blockLength + i] = 0xff;
-    }
-  }
-  clone(): RamFlash {
-    const copy = new RamFlash(this.blockLength, this.bytes.length / this.blockLength);
-    copy.bytes.set(this.bytes);
-    return copy;
-  }
-  private spend(): void {
-    if (this.budget <= 0) throw new PowerCut("power cut");
-    this.budget--;
-  }
-}
+import { PowerCut, RamFlash } from "./fakes";
 
 /** What a log on `flash` would replay, oldest first (read from a copy: the flash is not changed). */
 function replay(flash: RamFlash): number[] {

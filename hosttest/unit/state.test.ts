@@ -28,8 +28,16 @@ test("agrees with JSON.stringify of round1 over random readings", () => {
   }
 });
 
+test("a replayed reading carries its capture time first: {\"time\":<Unix ms>,\"data\":{…}}", () => {
+  const timed = (time: number) => decodeUtf8(out, 0, writeState(out, 23.5, 41, undefined, time));
+  assert.equal(timed(1764547200000), '{"time":1764547200000,"data":{"temp":23.5,"hum":41}}');
+  assert.deepEqual(JSON.parse(timed(1764547200000) ?? ""), { time: 1764547200000, data: { temp: 23.5, hum: 41 } });
+  assert.equal(timed(0), '{"data":{"temp":23.5,"hum":41}}', "no time when the clock was unknown");
+});
+
 test("never overflows its buffer, even for absurd values", () => {
   for (const x of [1e12, -1e12, NaN, Infinity, -Infinity, 99999999.9]) {
     assert.ok(writeState(out, x, x, false) <= STATE_MAX, String(x));
+    assert.ok(writeState(out, x, x, false, 8.64e15) <= STATE_MAX, String(x));
   }
 });

@@ -7,7 +7,8 @@
  * `config/set`. The same code runs on the ESP32, in the Moddable simulator
  * and in the Node simulator; only the ports differ.
  */
-import type { Clock, DigitalOut, Log, Sensor, SocketFactory, Store, TimerId } from "../ports";
+import type { Clock, DigitalOut, Flash, Log, Sensor, SocketFactory, Store, TimerId } from "../ports";
+import { ReadingLog, type LoggedReading } from "../store/readings";
 import { MqttClient } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
 import { Views } from "../mqtt/views";
@@ -26,6 +27,10 @@ const SETTABLE = ["interval", "qos"];
 export const PACKET_LIMIT = 4096;
 /** Where the last accepted LED state is kept (`ledRestore` `last`). */
 const LED_KEY = "led";
+/** Buffered readings sent and not yet acknowledged, at most: commands are never starved by a replay. */
+const REPLAY_WINDOW = 4;
+/** Before this (2017-07-14), a wall clock has not been set. */
+const CLOCK_SET_MS = 1.5e12;
 
 export interface AppPorts {
   clock: Clock;
@@ -40,6 +45,10 @@ export interface AppPorts {
   /** Wi-Fi signal in dBm, for diag. */
   rssi?: () => number | undefined;
   random?: () => number;
+  /** Flash for the offline buffer (see ../store/readings); none: readings wait in RAM only. */
+  flash?: Flash;
+  /** Unix time in ms, once known (SNTP on the device, the host clock in the simulator). */
+  wallClock?: () => number;
 }
 
 export interface AppOptions {
@@ -74,6 +83,10 @@ export class App {
   /** Refused settings, reported on the error topic after the next connect. */
   private configErrors: string[] = [];
   private readonly stateViews = new Views(new Uint8Array(STATE_MAX), 8);
+  /** The offline buffer, when the platform has flash for it and `buffer` is not 0. */
+  private readonly log: ReadingLog | undefined;
+  private readonly taken: LoggedReading = { time: 0, temp: 0, hum: 0, timed: false };
+  private pumping = false;
 
   constructor(config: Config, ports: AppPorts, options: AppOptions) {
     this.ports = ports;
@@ -85,6 +98,8 @@ export class App {
     this.startedAt = ports.clock.now();
     this.loadSettings();
     this.led = this.restoreLed();
+    this.log = ports.flash && this.config.buffer > 0 ? new ReadingLog(ports.flash) : undefined;
+    if (this.log?.pending) ports.log(`buffer: ${this.log.pending} readings kept from before the restart, to be sent first`);
     const broker = options.broker;
     const retain = this.config.retain;
     this.client = new MqttClient(
@@ -112,6 +127,7 @@ export class App {
         onMessage: (topic, payload, _qos, retain) => this.message(topic, payload, retain),
         onTooLarge: (topic, size) => this.badCommand(`message of ${size} bytes on ${topic} is over the device's limit of ${PACKET_LIMIT} bytes; ignored`),
         onDrop: () => this.dropped(),
+        onDelivered: () => this.delivered(),
         onDrain: () => this.reportDrops(),
         onSubscribeFailed: (filter) => this.error("subscribe", `broker refused subscription to ${filter}`),
         onHandlerError: (error) => ports.log(`app: ${error instanceof Error ? error.message : String(error)}`),
@@ -191,8 +207,9 @@ export class App {
       heap: this.ports.heap?.() ?? 0,
       reconnects: this.client.reconnects,
       sensorErrors: this.sampler.sensorErrors,
-      dropped: this.client.dropped,
+      dropped: this.client.dropped + (this.log?.dropped ?? 0),
       queued: this.client.queued,
+      buffered: this.log?.pending ?? 0,
     };
   }
 
@@ -209,6 +226,7 @@ export class App {
     this.diag();
     this.reportDrops();
     this.publishConfigErrors();
+    this.pump();
     this.changed();
   }
 
@@ -237,16 +255,64 @@ export class App {
     }
   }
 
-  /** A fresh reading: published without building an object or a string. */
+  /**
+   * A fresh reading: published without building an object or a string. With
+   * the offline buffer, every reading is written to flash first and leaves
+   * it in capture order; it is live (`{"data":…}`) when it was taken while
+   * connected with nothing waiting, else it carries its capture time.
+   */
   private reading(temp: number, hum: number): void {
     const last = (this.lastReading ??= { temp: 0, hum: 0 });
     last.temp = round1(temp);
     last.hum = round1(hum);
     this.readings++;
-    this.reportDrops();
-    const length = writeState(this.stateViews.buffer, temp, hum, this.losant ? this.led : undefined);
-    this.client.publish(this.topics.state, this.stateViews.get(0, length), this.config.qos);
+    const log = this.log;
+    if (log) {
+      const dropped = log.dropped;
+      const live = this.client.connected && log.pending === 0;
+      log.append(this.wallSeconds(), temp, hum, !live);
+      this.dropsUnreported += log.dropped - dropped;
+      this.reportDrops();
+      this.pump();
+    } else {
+      this.reportDrops();
+      const length = writeState(this.stateViews.buffer, temp, hum, this.losant ? this.led : undefined);
+      this.client.publish(this.topics.state, this.stateViews.get(0, length), this.config.qos);
+    }
     this.changed();
+  }
+
+  /** Sends buffered readings, oldest first, while fewer than REPLAY_WINDOW wait for the broker. */
+  private pump(): void {
+    const log = this.log;
+    if (!log || this.pumping) return;
+    this.pumping = true;
+    try {
+      const r = this.taken;
+      while (this.client.connected && log.inFlight < REPLAY_WINDOW && log.take(r)) {
+        const time = r.timed && r.time > 0 ? r.time * 1000 : undefined;
+        const length = writeState(this.stateViews.buffer, r.temp, r.hum, this.losant ? this.led : undefined, time);
+        if (!this.client.publish(this.topics.state, this.stateViews.get(0, length), this.config.qos)) {
+          log.untake();
+          break;
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** The broker has the oldest reading sent: it leaves the buffer. */
+  private delivered(): void {
+    if (!this.log) return;
+    this.log.acknowledge();
+    this.pump();
+  }
+
+  /** Unix seconds, or 0 while the wall clock is unknown. */
+  private wallSeconds(): number {
+    const ms = this.ports.wallClock?.() ?? 0;
+    return ms > CLOCK_SET_MS ? Math.floor(ms / 1000) : 0;
   }
 
   private message(topic: string, payload: Uint8Array, retain: boolean): void {

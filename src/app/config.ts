@@ -34,6 +34,10 @@ export interface Config {
   session: SessionMode;
   /** LED state after power-up: the last accepted command (kept in the store), on or off. */
   ledRestore: LedRestore;
+  /** Readings kept in flash while the broker is unreachable, replayed in capture order; 0 disables. */
+  buffer: number;
+  /** SNTP server for the wall clock (device only), or `off`. */
+  ntp: string;
 }
 
 export const DEFAULTS: Readonly<Config> = {
@@ -56,6 +60,8 @@ export const DEFAULTS: Readonly<Config> = {
   profile: "default",
   session: "persistent",
   ledRestore: "last",
+  buffer: 8640,
+  ntp: "pool.ntp.org",
 };
 
 type Parse = (value: unknown) => unknown;
@@ -102,6 +108,8 @@ const KEYS: { [K in keyof Config]: [Parse, string] } = {
   profile: [oneOf("default", "losant"), "default or losant"],
   session: [oneOf("persistent", "clean"), "persistent or clean"],
   ledRestore: [oneOf("last", "on", "off"), "last, on or off"],
+  buffer: [integer(0, 100000), "an integer number of readings from 0 to 100000 (0: off)"],
+  ntp: [(v) => (typeof v === "string" && (v === "off" || /^[A-Za-z0-9.\-]{1,253}$/.test(v)) ? v : undefined), "a time server host name, or off"],
 };
 
 export const CONFIG_KEYS = Object.keys(KEYS) as (keyof Config)[];

@@ -97,6 +97,11 @@ export interface ClientHandler {
   onTooLarge?(topic: string, size: number, retain: boolean): void;
   /** A message of kind `data` was dropped, never written, because its lane of the outbound store was full. */
   onDrop?(topic: string, qos: QoS): void;
+  /**
+   * A message of kind `data` reached the broker: PUBACK (QoS 1) or PUBCOMP
+   * (QoS 2) arrived, or it was written (QoS 0). Called in publishing order.
+   */
+  onDelivered?(): void;
   /** Everything stored has been sent and acknowledged: the outbox is empty again. */
   onDrain?(): void;
   /** The broker refused a subscription (SUBACK 0x80). */
@@ -233,6 +238,7 @@ export class MqttClient {
       // Hot path: written at once from the caller's bytes, nothing stored.
       if (publishHeaderLength(name.length, payload.length, 0) + payload.length <= this.writable) {
         this.writeParts(name, payload, 0, retain, false, 0);
+        if (kind === "data") this.delivered();
         return true;
       }
     }
@@ -564,7 +570,11 @@ export class MqttClient {
 
   private acknowledged(packetId: number, qos: QoS): void {
     const index = this.outbox.indexOf(packetId);
-    if (index >= 0 && this.outbox.items[index].qos === qos && this.outbox.items[index].inflight) this.outbox.removeAt(index);
+    if (index >= 0 && this.outbox.items[index].qos === qos && this.outbox.items[index].inflight) {
+      const data = this.outbox.items[index].kind === "data";
+      this.outbox.removeAt(index);
+      if (data) this.delivered();
+    }
     this.flush();
     this.maybeFinish();
   }
@@ -620,8 +630,10 @@ export class MqttClient {
       if (!this.fits(message)) return;
       this.writePublish(message);
       if (message.qos === 0) {
+        const data = message.kind === "data";
         this.outbox.removeAt(i);
         i--;
+        if (data) this.delivered();
       }
       if (this.socket === undefined) return;
     }
@@ -692,6 +704,16 @@ export class MqttClient {
     const pending = this.pending;
     for (let i = 0; i < pending.length; i++) if (pending[i].packetId === packetId) return true;
     return false;
+  }
+
+  private delivered(): void {
+    const onDelivered = this.handler.onDelivered;
+    if (!onDelivered) return;
+    try {
+      onDelivered();
+    } catch (error) {
+      this.handlerFailed(error);
+    }
   }
 
   private call(fn: () => void): void {

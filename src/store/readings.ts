@@ -188,6 +188,17 @@ export class ReadingLog {
     return false;
   }
 
+  /** Takes back the reading `take` handed out last (it could not be sent now). */
+  untake(): void {
+    if (this.handed === 0) return;
+    this.handed--;
+    this.sendSlot--;
+    if (this.sendSlot < 1) {
+      this.sendBlock = (this.sendBlock - 1 + this.blocks) % this.blocks;
+      this.sendSlot = this.slots - 1;
+    }
+  }
+
   /** The oldest reading handed out reached the broker: it is marked, in flash, and the next becomes the oldest. */
   acknowledge(): void {
     if (this.pending === 0) return;
