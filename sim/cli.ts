@@ -39,7 +39,7 @@ Runs virtual ESP32 devices (DHT sensor, LED, Wi-Fi) against an MQTT broker.
   --http N          dashboard and MQTT-over-WebSocket port (default 8080; 0: none)
   --devices N       run N devices, ids sim-1 … sim-N (default 1)
   --faults SPEC     inject faults: sensor=0.2 (20 % failed reads), wifi=30s (drop Wi-Fi every 30 s)
-  --data DIR        where each device keeps what a real one keeps in flash (settings, LED state): DIR/<id>/ (default data)
+  --data DIR        where each device keeps what a real one keeps in flash (settings, LED state, offline buffer): DIR/<id>/ (default data)
   --fresh           start every device from nothing (deletes what --data kept)
   --sequence        readings count up (temp = (n mod 500)/10, hum = 20 + ⌊n/500⌋ mod 70), for counting loss and order
   --config FILE     read settings from FILE (default ./device.json if present)

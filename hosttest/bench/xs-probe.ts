@@ -19,7 +19,8 @@ import { createDhtSensor } from "../../src/dht/sensor";
 import { createDecoded, decode } from "../../src/dht/decoder";
 import { encodeBytes, encodeFrame } from "../../src/dht/encode";
 import { CAPTURE_ENTRIES } from "../../src/dht/frame";
-import { FakeClock, publishPacket, connack } from "../unit/fakes";
+import { FakeClock, RamFlash, publishPacket, connack } from "../unit/fakes";
+import { ReadingLog } from "../../src/store/readings";
 
 const TOPIC = "devices/esp32-01/state";
 const PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
@@ -128,6 +129,21 @@ appSocket!.feed(connack(false, 0));
 if (!app.client.connected) throw new Error("probe: app not connected");
 const appReading = (app as unknown as { reading(temp: number, hum: number): void }).reading.bind(app);
 
+// The same path through the offline buffer (flash in RAM): written to flash, published live, acknowledged.
+let bufSocket: LeanSocket | undefined;
+const bufApp = new App(
+  buildConfig({ qos: 0, discovery: "off" }).config,
+  { clock, socket: (o) => (bufSocket = new LeanSocket(o)), led: { write() {} }, sensor, log: () => {}, flash: new RamFlash(4096, 18), wallClock: () => 1764547200000 },
+  { id: "esp32-01", broker: { tls: false, host: "broker", port: 1883 } },
+);
+bufApp.start();
+bufSocket!.options.onWritable(1 << 30);
+bufSocket!.feed(connack(false, 0));
+if (!bufApp.client.connected) throw new Error("probe: buffered app not connected");
+const bufReading = (bufApp as unknown as { reading(temp: number, hum: number): void }).reading.bind(bufApp);
+// A reading appended to the log while offline.
+const log = new ReadingLog(new RamFlash(4096, 18));
+
 const ops: Record<string, () => void> = {
   pub0: () => pub(0, false),
   pub1: () => pub(1, false),
@@ -136,6 +152,8 @@ const ops: Record<string, () => void> = {
   rx0: () => sock.feed(rx0),
   rx1: () => sock.feed(rx1),
   appState: () => appReading(23.5, 41),
+  appBuffered: () => bufReading(23.5, 41),
+  logAppend: () => log.append(1764547200, 23.5, 41),
   // pieces
   utf8topic: () => void utf8(TOPIC),
   utf8payload: () => void utf8(PAYLOAD),
