@@ -9,7 +9,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { brokerKills, collapsed, garbage, hostile, problems, proxyFaults, qos0Keepalive, simKills, table, wifiDrops, type Outcome } from "./support/chaos";
+import { brokerKills, brokerOutage, collapsed, garbage, hostile, problems, proxyFaults, qos0Keepalive, simKills, table, wifiDrops, type Outcome } from "./support/chaos";
 
 const outcomes: Outcome[] = [];
 
@@ -24,6 +24,12 @@ describe("chaos (short)", { concurrency: true }, () => {
     const o = await brokerKills(3);
     common(o, 8000);
     assert.equal(o.connections, 4, "one reconnect per kill");
+  });
+
+  it("the broker away for 40 s (longer than the RAM queue lasts): nothing lost, the waiting readings replayed with their capture time", async () => {
+    const o = await brokerOutage(40);
+    common(o, 40000 + 32000); // the outage, then at most the backoff reached meanwhile
+    assert.ok(o.timed >= 15, `${o.timed} readings replayed with their time`);
   });
 
   it("a link that stalls, goes half-open, flips bits and truncates", async () => {

@@ -303,6 +303,31 @@ export async function brokerKills(kills: number, upMs = 2500): Promise<Outcome> 
 }
 
 /**
+ * The broker away for `seconds` (longer than the RAM queue lasts): the
+ * readings wait in the offline buffer and are replayed, oldest first, with
+ * their capture time. `timed` counts the replayed ones.
+ */
+export async function brokerOutage(seconds: number): Promise<Outcome & { timed: number }> {
+  const broker = await persistentMosquitto();
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+  const s = new Subject("chaos-outage", url, url, ["--qos", "1", "--keepalive", "5"]);
+  try {
+    await s.start();
+    await sleep(3000);
+    s.markMemory();
+    await broker.stop();
+    await sleep(seconds * 1000);
+    await broker.restart();
+    await s.settle(60000);
+    const timed = s.peer.on(`devices/${s.id}/state`).filter((m) => m.text.startsWith('{"time":')).length;
+    return { ...s.outcome(`broker away for ${seconds} s`), timed };
+  } finally {
+    await s.stop();
+    await broker.stop();
+  }
+}
+
+/**
  * A TCP proxy that stalls, holds a half-open connection, flips bytes and
  * truncates: each fault for `faultMs`, then `healMs` of a good link; after each
  * round, `restMs` more (a link good for over a minute lets the backoff start over).

@@ -8,7 +8,7 @@
  *   npm run chaos [-- --kills N] [--minutes M] [--json]
  */
 import { parseArgs } from "node:util";
-import { brokerKills, collapsed, garbage, hostile, problems, proxyFaults, qos0Keepalive, simKills, table, wifiDrops, type Outcome } from "../support/chaos";
+import { brokerKills, brokerOutage, collapsed, garbage, hostile, problems, proxyFaults, qos0Keepalive, simKills, table, wifiDrops, type Outcome } from "../support/chaos";
 
 const { values } = parseArgs({
   options: { kills: { type: "string", default: "100" }, minutes: { type: "string", default: "10" }, json: { type: "boolean", default: false } },
@@ -19,7 +19,7 @@ const seconds = Number(values.minutes) * 60;
 async function main(): Promise<number> {
   const began = Date.now();
   if (!values.json) process.stdout.write(`chaos: ${kills} broker kills, ${seconds} s of Wi-Fi drops, scenarios side by side…\n`);
-  const [kill, proxy, wifi, qos0, restart, bad, host] = await Promise.all([
+  const [kill, proxy, wifi, qos0, restart, bad, host, outage] = await Promise.all([
     brokerKills(kills),
     proxyFaults(Math.max(1, Math.round(seconds / 170)), 6000, 20000, 65000),
     wifiDrops(seconds, 20),
@@ -27,12 +27,14 @@ async function main(): Promise<number> {
     simKills(10),
     garbage(),
     hostile(12),
+    brokerOutage(180),
   ]);
   const found = [
     ...problems(kill, 8000),
     ...problems(proxy, 15000),
     ...problems(wifi, 15000),
     ...problems(qos0, 0),
+    ...problems(outage, 180000 + 60000),
     ...collapsed(host.waits),
   ];
   for (const o of [restart, bad, host]) if (!o.alive) found.push(`${o.scenario}: the simulator process died`);
@@ -40,7 +42,7 @@ async function main(): Promise<number> {
   if (qos0.connections !== 1) found.push(`QoS 0: ${qos0.connections} connections`);
   if (restart.ledChecks !== 10) found.push(`simulator restarts: the LED came back right ${restart.ledChecks} times of 10`);
   if (bad.errors["bad-command"] !== bad.expectedErrors) found.push(`garbage: ${bad.errors["bad-command"]} bad-command errors for ${bad.expectedErrors} bad payloads`);
-  const outcomes: Outcome[] = [kill, proxy, wifi, qos0, restart, bad, host];
+  const outcomes: Outcome[] = [kill, proxy, wifi, qos0, restart, bad, host, outage];
   const minutes = Math.round((Date.now() - began) / 6000) / 10;
   if (values.json) process.stdout.write(JSON.stringify({ minutes, outcomes, problems: found }) + "\n");
   else {
