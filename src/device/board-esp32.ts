@@ -10,6 +10,9 @@ import type { DigitalOut, Log } from "../ports";
 import type { PulseCapture } from "../dht/sensor";
 import type { DhtModel } from "../dht/frame";
 import { digitalLed } from "./led";
+import { partitionFlash } from "./flash";
+import { keepTime } from "./time-sync";
+import type { Flash } from "../ports";
 
 /** A real radio: the network name is required. */
 export const NEEDS_SSID: boolean = true;
@@ -36,4 +39,14 @@ const FREE = Instrumentation.map("System Free Memory");
 /** Free heap in bytes (0 when the build has no instrumentation). */
 export function freeHeap(): number {
   return (FREE === undefined ? undefined : Instrumentation.get(FREE)) ?? 0;
+}
+
+/** The offline buffer's flash: the `buffer` partition (src/device/partitions.csv). */
+export function openFlash(byteLength: number, log: Log): Flash | undefined {
+  return partitionFlash("buffer", byteLength, log);
+}
+
+/** The wall clock comes from SNTP (`ntp`). */
+export function startClock(server: string, log: Log): void {
+  keepTime(server, log);
 }

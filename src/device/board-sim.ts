@@ -3,7 +3,7 @@
  * and a virtual DHT; the same exports as board-esp32.ts.
  */
 import Instrumentation from "instrumentation";
-import type { DigitalOut, Log } from "../ports";
+import type { DigitalOut, Flash, Log } from "../ports";
 import type { PulseCapture } from "../dht/sensor";
 import type { DhtModel } from "../dht/frame";
 import { virtualDht, virtualLed } from "./virtual";
@@ -36,3 +36,11 @@ export function freeHeap(): number {
   const slots = SLOTS === undefined ? undefined : Instrumentation.get(SLOTS);
   return (chunks ?? 0) + (slots ?? 0);
 }
+
+/** The Moddable simulator has no flash partition: readings wait in RAM (the Node simulator keeps them in a file). */
+export function openFlash(_byteLength: number, _log: Log): Flash | undefined {
+  return undefined;
+}
+
+/** The simulator's clock is the host's: nothing to set. */
+export function startClock(_server: string, _log: Log): void {}

@@ -5,7 +5,7 @@
 import mcConfig from "mc/config";
 import { boot } from "../boot";
 import { buildConfig, CONFIG_KEYS, isConfigKey, likelyKey } from "../app/config";
-import { BOARD, FALLBACK_RSSI, NEEDS_SSID, defaultId, freeHeap, makeCapture, makeLed } from "device/board";
+import { BOARD, FALLBACK_RSSI, NEEDS_SSID, defaultId, freeHeap, makeCapture, makeLed, openFlash, startClock } from "device/board";
 import { clock } from "./clock";
 import { deviceSocket } from "./socket";
 import { preferenceStore } from "./store";
@@ -37,6 +37,9 @@ boot(
     led: (pin) => makeLed(pin, log),
     capture: (pin, model) => makeCapture(pin, model, () => clock.now()),
     heap: freeHeap,
+    flash: (byteLength) => openFlash(byteLength, log),
+    wallClock: () => Date.now(),
   },
   { board: BOARD, defaultId, needsSsid: NEEDS_SSID },
 );
+startClock(built.config.ntp, log);
