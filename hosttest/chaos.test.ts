@@ -9,7 +9,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { brokerKills, brokerOutage, collapsed, garbage, hostile, problems, proxyFaults, qos0Keepalive, simKills, table, wifiDrops, type Outcome } from "./support/chaos";
+import { brokerKills, brokerOutage, collapsed, outageRestart, garbage, hostile, problems, proxyFaults, qos0Keepalive, simKills, table, wifiDrops, type Outcome } from "./support/chaos";
 
 const outcomes: Outcome[] = [];
 
@@ -30,6 +30,15 @@ describe("chaos (short)", { concurrency: true }, () => {
     const o = await brokerOutage(40);
     common(o, 40000 + 32000); // the outage, then at most the backoff reached meanwhile
     assert.ok(o.timed >= 15, `${o.timed} readings replayed with their time`);
+  });
+
+  it("the simulator SIGKILLed in the middle of an outage and restarted while the broker is away: every capture slot arrives, in order, with its time", async () => {
+    const o = await outageRestart(20000);
+    assert.ok(o.alive, o.trace.join("\n"));
+    assert.ok(o.timed >= 8, `${o.timed} readings replayed\n${o.trace.join("\n")}`);
+    assert.ok(o.inOrder, `out of order: gaps ${o.gaps.join(", ")}`);
+    // One reading every 2 s (the DHT's minimum) in each life; the restart itself may cost one slot.
+    for (const gap of o.gaps) assert.ok(gap >= 1000 && gap <= 4000, `gap ${gap} ms in ${o.gaps.join(", ")}`);
   });
 
   it("a link that stalls, goes half-open, flips bits and truncates", async () => {

@@ -9,10 +9,13 @@ import type { DigitalOut, WiFiEvent, WiFiPort } from "../src/ports";
 import type { App } from "../src/app/app";
 import type { BrokerAddress, Config } from "../src/app/config";
 import { boot, FLASH_BLOCK } from "../src/boot";
+import { ReadingLog, blocksFor } from "../src/store/readings";
 import { fileFlash, fileStore, nodeClock, nodeSocket } from "./node-ports";
 import { VirtualDht } from "./virtual-dht";
 import type { Faults } from "./cli";
 
+/** The offline buffer's file in a device's data folder. */
+const BUFFER_FILE = "buffer.bin";
 /** How long a Wi-Fi drop injected by `--faults wifi=…` lasts, ms. */
 const WIFI_OUTAGE_MS = 5000;
 /** How long the virtual radio takes to associate and get an address, ms. */
@@ -105,6 +108,17 @@ export function storeFile(dataDir: string): string {
   return path.join(dataDir, "store.json");
 }
 
+/** Readings waiting in the offline buffer a device keeps in `dataDir` (0 when there is none). */
+export function bufferedReadings(dataDir: string, config: Config): number {
+  const file = path.join(dataDir, BUFFER_FILE);
+  if (config.buffer === 0 || !fs.existsSync(file)) return 0;
+  try {
+    return new ReadingLog(fileFlash(file, blocksFor(config.buffer, FLASH_BLOCK) * FLASH_BLOCK, FLASH_BLOCK)).pending;
+  } catch {
+    return 0;
+  }
+}
+
 export function createDevice(config: Config, id: string, broker: BrokerAddress, options: DeviceOptions, log: (line: string) => void): VirtualDevice {
   const led = new VirtualLed();
   const dht = new VirtualDht({ model: config.sensor, faultRate: options.faults.sensor, sequence: options.sequence });
@@ -115,9 +129,10 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
     file = storeFile(options.dataDir);
     if (options.fresh) {
       fs.rmSync(file, { force: true });
-      fs.rmSync(path.join(options.dataDir, "buffer.bin"), { force: true });
+      fs.rmSync(path.join(options.dataDir, BUFFER_FILE), { force: true });
     }
-    say(fs.existsSync(file) ? `data: resuming from ${file}` : `data: starting fresh in ${options.dataDir}`);
+    const kept = fs.existsSync(file) || fs.existsSync(path.join(options.dataDir, BUFFER_FILE));
+    say(kept ? `data: resuming from ${options.dataDir}` : `data: starting fresh in ${options.dataDir}`);
   }
   const device = boot(
     { ...config, id },
@@ -131,7 +146,7 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
       led: () => led,
       capture: () => dht,
       heap: () => process.memoryUsage().heapUsed,
-      flash: (byteLength) => (options.dataDir ? fileFlash(path.join(options.dataDir, "buffer.bin"), byteLength, FLASH_BLOCK) : undefined),
+      flash: (byteLength) => (options.dataDir ? fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK) : undefined),
       wallClock: () => Date.now(),
     },
     { board: "Node simulator", defaultId: () => id, needsSsid: false, defaultBroker: broker, model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)` },

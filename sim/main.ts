@@ -8,7 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import { parseArgs, USAGE, type SimOptions } from "./cli";
 import { startBroker, type RunningBroker } from "./broker";
-import { createDevice, type VirtualDevice } from "./device";
+import { bufferedReadings, createDevice, type VirtualDevice } from "./device";
 
 const tty = process.stdout.isTTY === true;
 let statusShown = false;
@@ -53,6 +53,13 @@ function statusLine(devices: VirtualDevice[], where: string): string {
   return `${devices.length} devices | ${where} | ${online} online | ${on} LEDs on | ${sent} readings sent`;
 }
 
+/** The devices' ids: `sim-1` … `sim-N`, or the configured id alone. */
+function deviceIds(options: SimOptions): string[] {
+  const base = options.config.id || "sim";
+  if (options.config.id && options.devices === 1) return [base];
+  return Array.from({ length: options.devices }, (_, i) => `${base}-${i + 1}`);
+}
+
 async function main(): Promise<void> {
   let options: SimOptions;
   try {
@@ -66,11 +73,16 @@ async function main(): Promise<void> {
   }
   let broker: RunningBroker | undefined;
   let address = options.broker;
+  const ids = deviceIds(options);
   if (address) {
     try {
       await probe(address.host, address.port);
     } catch (error) {
-      fatal((error as Error).message);
+      // A typo fails at once; but a device restarted in the middle of an outage, with readings
+      // waiting in its offline buffer, carries on like a rebooted device and retries.
+      const waiting = options.fresh ? 0 : ids.reduce((n, id) => n + bufferedReadings(path.join(options.data, id), options.config), 0);
+      if (waiting === 0) fatal((error as Error).message);
+      log(`broker: ${(error as Error).message}; ${waiting} readings wait in the offline buffer: retrying with backoff`);
     }
   } else {
     try {
@@ -84,9 +96,7 @@ async function main(): Promise<void> {
   const where = `${address.tls ? "mqtts" : "mqtt"}://${address.host}:${address.port}`;
 
   const devices: VirtualDevice[] = [];
-  for (let i = 1; i <= options.devices; i++) {
-    const base = options.config.id || "sim";
-    const id = options.config.id && options.devices === 1 ? base : `${base}-${i}`;
+  for (const id of ids) {
     const dataDir = path.join(options.data, id);
     devices.push(createDevice(options.config, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults }, log));
   }

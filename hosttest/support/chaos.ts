@@ -328,6 +328,49 @@ export async function brokerOutage(seconds: number): Promise<Outcome & { timed: 
 }
 
 /**
+ * The simulator SIGKILLed in the middle of a broker outage and started again
+ * while the broker is still away: the readings of both lives wait in flash
+ * and arrive, in capture order, with their capture time. `slots` are the
+ * capture times of the replayed readings (Unix ms), `gaps` between them.
+ */
+export async function outageRestart(outageMs = 20000): Promise<{ timed: number; inOrder: boolean; gaps: number[]; alive: boolean; trace: string[] }> {
+  const broker = await persistentMosquitto();
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+  const s = new Subject("chaos-outage-restart", url, url, ["--qos", "1", "--keepalive", "5"]);
+  try {
+    await s.start();
+    await sleep(3000);
+    await broker.stop();
+    await sleep(outageMs / 2);
+    s.sim.child.kill("SIGKILL");
+    await s.sim.exited;
+    const from = s.peer.messages.length;
+    s.launch();
+    await s.sim.waitFor("readings wait in the offline buffer", 20000);
+    await sleep(outageMs / 2);
+    await broker.restart();
+    await s.sim.waitFor(/mqtt: connected as/, 30000);
+    await sleep(8000);
+    const times = s.peer.messages
+      .slice(from)
+      .filter((m) => m.topic === `devices/${s.id}/state`)
+      .map((m) => (JSON.parse(m.text) as { time?: number }).time ?? 0)
+      .filter((t) => t > 0);
+    const gaps: number[] = [];
+    let inOrder = true;
+    for (let i = 1; i < times.length; i++) {
+      gaps.push(times[i] - times[i - 1]);
+      if (times[i] <= times[i - 1]) inOrder = false;
+    }
+    const o = s.outcome("outage restart");
+    return { timed: times.length, inOrder, gaps, alive: o.alive, trace: o.trace };
+  } finally {
+    await s.stop();
+    await broker.stop();
+  }
+}
+
+/**
  * A TCP proxy that stalls, holds a half-open connection, flips bytes and
  * truncates: each fault for `faultMs`, then `healMs` of a good link; after each
  * round, `restMs` more (a link good for over a minute lets the backoff start over).
