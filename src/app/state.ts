@@ -66,17 +66,7 @@ export function writeTenths(out: Uint8Array, at: number, x: number): number {
     tenths = -tenths;
   }
   const fraction = tenths % 10;
-  let whole = (tenths - fraction) / 10;
-  const start = at;
-  do {
-    out[at++] = 0x30 + (whole % 10);
-    whole = Math.floor(whole / 10);
-  } while (whole > 0);
-  for (let i = start, j = at - 1; i < j; i++, j--) {
-    const c = out[i];
-    out[i] = out[j];
-    out[j] = c;
-  }
+  at = writeInteger(out, at, (tenths - fraction) / 10);
   if (fraction) {
     out[at++] = 0x2e; // .
     out[at++] = 0x30 + fraction;
