@@ -10,7 +10,7 @@
  * last chunk; reads copy from one prepared buffer.
  */
 import { MqttClient } from "../../src/mqtt/client";
-import { App } from "../../src/app/app";
+import { App, type AppPorts } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
 import { utf8 } from "../../src/mqtt/codec";
 import { decodeUtf8 } from "../../src/utf8";
@@ -116,31 +116,25 @@ const sensor = createDhtSensor(
 );
 const decoded = createDecoded();
 
-// The app's telemetry path: a fresh reading → state payload → publish (QoS 0), through its own connection.
-let appSocket: LeanSocket | undefined;
-const app = new App(
-  buildConfig({ qos: 0, discovery: "off" }).config,
-  { clock, socket: (o) => (appSocket = new LeanSocket(o)), led: { write() {} }, sensor, log: () => {} },
-  { id: "esp32-01", broker: { tls: false, host: "broker", port: 1883 } },
-);
-app.start();
-appSocket!.options.onWritable(1 << 30);
-appSocket!.feed(connack(false, 0));
-if (!app.client.connected) throw new Error("probe: app not connected");
-const appReading = (app as unknown as { reading(temp: number, hum: number): void }).reading.bind(app);
+/** A connected app (QoS 0) over its own lean socket; returns its reading path. */
+function connectedApp(extra: Partial<AppPorts>): (temp: number, hum: number) => void {
+  let socket: LeanSocket | undefined;
+  const app = new App(
+    buildConfig({ qos: 0, discovery: "off" }).config,
+    { clock, socket: (o) => (socket = new LeanSocket(o)), led: { write() {} }, sensor, log: () => {}, ...extra },
+    { id: "esp32-01", broker: { tls: false, host: "broker", port: 1883 } },
+  );
+  app.start();
+  socket!.options.onWritable(1 << 30);
+  socket!.feed(connack(false, 0));
+  if (!app.client.connected) throw new Error("probe: app not connected");
+  return (app as unknown as { reading(temp: number, hum: number): void }).reading.bind(app);
+}
 
+// The app's telemetry path: a fresh reading → state payload → publish (QoS 0).
+const appReading = connectedApp({});
 // The same path through the offline buffer (flash in RAM): written to flash, published live, acknowledged.
-let bufSocket: LeanSocket | undefined;
-const bufApp = new App(
-  buildConfig({ qos: 0, discovery: "off" }).config,
-  { clock, socket: (o) => (bufSocket = new LeanSocket(o)), led: { write() {} }, sensor, log: () => {}, flash: new RamFlash(4096, 18), wallClock: () => 1764547200000 },
-  { id: "esp32-01", broker: { tls: false, host: "broker", port: 1883 } },
-);
-bufApp.start();
-bufSocket!.options.onWritable(1 << 30);
-bufSocket!.feed(connack(false, 0));
-if (!bufApp.client.connected) throw new Error("probe: buffered app not connected");
-const bufReading = (bufApp as unknown as { reading(temp: number, hum: number): void }).reading.bind(bufApp);
+const bufReading = connectedApp({ flash: new RamFlash(4096, 18), wallClock: () => 1764547200000 });
 // A reading appended to the log while offline.
 const log = new ReadingLog(new RamFlash(4096, 18));
 
