@@ -8,7 +8,7 @@ import path from "node:path";
 import type { DigitalOut, WiFiEvent, WiFiPort } from "../src/ports";
 import type { App } from "../src/app/app";
 import type { BrokerAddress, Config } from "../src/app/config";
-import { boot, FLASH_BLOCK } from "../src/boot";
+import { boot, FLASH_BLOCK, type Device } from "../src/boot";
 import { ReadingLog, blocksFor } from "../src/store/readings";
 import { fileFlash, fileStore, nodeClock, nodeSocket } from "./node-ports";
 import { VirtualDht } from "./virtual-dht";
@@ -96,10 +96,15 @@ export interface DeviceOptions {
 }
 
 export interface VirtualDevice {
-  app: App;
+  /** The running app (a new one after each restart). */
+  readonly app: App;
   led: VirtualLed;
   dht: VirtualDht;
   wifi: VirtualWiFi;
+  /** Restarts done so far. */
+  readonly restarts: number;
+  /** Stops cleanly (`offline`, disconnect) and boots again, like a rebooted ESP32 keeping its flash. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -134,24 +139,40 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
     const kept = fs.existsSync(file) || fs.existsSync(path.join(options.dataDir, BUFFER_FILE));
     say(kept ? `data: resuming from ${options.dataDir}` : `data: starting fresh in ${options.dataDir}`);
   }
-  const device = boot(
-    { ...config, id },
-    [],
-    {
-      clock: nodeClock,
-      socket: nodeSocket,
-      wifi,
-      log: say,
-      store: fileStore(file),
-      led: () => led,
-      capture: () => dht,
-      heap: () => process.memoryUsage().heapUsed,
-      flash: (byteLength) => (options.dataDir ? fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK) : undefined),
-      wallClock: () => Date.now(),
-    },
-    { board: "Node simulator", defaultId: () => id, needsSsid: false, defaultBroker: broker, model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)` },
-  );
-  if (!device) throw new Error(`${id}: cannot start`);
+  let restarting: Promise<void> | undefined;
+  let stopped = false;
+  let restarts = 0;
+  const start = (): Device => {
+    const device = boot(
+      { ...config, id },
+      [],
+      {
+        clock: nodeClock,
+        socket: nodeSocket,
+        wifi,
+        log: say,
+        store: fileStore(file),
+        led: () => led,
+        capture: () => dht,
+        heap: () => process.memoryUsage().heapUsed,
+        flash: (byteLength) => (options.dataDir ? fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK) : undefined),
+        wallClock: () => Date.now(),
+        restart: () => void handle.restart(),
+      },
+      { board: "Node simulator", defaultId: () => id, needsSsid: false, defaultBroker: broker, model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)` },
+    );
+    if (!device) throw new Error(`${id}: cannot start`);
+    return device;
+  };
+  let device = start();
+  let halted = false;
+  const halt = () =>
+    halted
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          halted = true;
+          device.stop(resolve);
+        });
 
   const timers: NodeJS.Timeout[] = [];
   if (options.faults.wifi > 0) {
@@ -163,15 +184,37 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
       }, options.faults.wifi),
     );
   }
-  return {
-    app: device.app,
+  const handle: VirtualDevice = {
+    get app() {
+      return device.app;
+    },
     led,
     dht,
     wifi,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        device.stop(resolve);
-      }),
+    get restarts() {
+      return restarts;
+    },
+    restart() {
+      restarting ??= (async () => {
+        say("restarting");
+        await halt();
+        if (stopped) return;
+        wifi.disconnect(); // the radio starts over
+        led.write(0); // the GPIO resets; the boot path restores the LED
+        restarts++;
+        device = start();
+        halted = false;
+      })().finally(() => {
+        restarting = undefined;
+      });
+      return restarting;
+    },
+    async stop() {
+      stopped = true;
+      for (const timer of timers) clearTimeout(timer);
+      await restarting;
+      await halt();
+    },
   };
+  return handle;
 }

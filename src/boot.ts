@@ -35,6 +35,12 @@ export interface BootPorts {
   flash?(byteLength: number): Flash | undefined;
   /** Unix time in ms, once known. */
   wallClock?(): number;
+  /**
+   * Restarts the device: the ESP32 reboots; a virtual device is stopped
+   * cleanly and booted again with what it keeps. Settings changed over the
+   * web and a new firmware take effect this way.
+   */
+  restart?(): void;
 }
 
 /** The erase unit the offline buffer is laid out for (the ESP32's flash sector). */
