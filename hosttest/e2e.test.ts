@@ -55,8 +55,13 @@ test("a bad flag, a port in use and an unreachable broker each give one clear li
   const broker = await startMosquitto();
   try {
     const busy = runSim(["--port", String(broker.port), "--http", "0"]);
-    assert.notEqual(await busy.exited, 0);
+    assert.equal(await busy.exited, 2);
     assert.match(busy.output(), new RegExp(`^error: MQTT port ${broker.port} on 127.0.0.1 is already in use`, "m"));
+    // The dashboard's port taken: one line, no stack trace.
+    const web = runSim(["--port", String(await freePort()), "--http", String(broker.port)]);
+    assert.equal(await web.exited, 2);
+    assert.match(web.output(), new RegExp(`^error: dashboard port ${broker.port} on 127.0.0.1 is already in use \\(choose another with --http\\)$`, "m"));
+    assert.doesNotMatch(web.output(), /\n\s+at /, "no stack trace");
   } finally {
     await broker.stop();
   }
@@ -67,7 +72,7 @@ test("a bad flag, a port in use and an unreachable broker each give one clear li
   assert.match(away.output(), new RegExp(`^error: cannot reach broker 127.0.0.1:${port}`, "m"));
 });
 
-test("the dashboard page, its MQTT library and MQTT over WebSocket are served", { timeout: 30000 }, async () => {
+test("the dashboard page, its script and MQTT over WebSocket are served", { timeout: 30000 }, async () => {
   const [port, http] = [await freePort(), await freePort()];
   const sim = runSim(["--port", String(port), "--http", String(http)]);
   try {
@@ -75,9 +80,9 @@ test("the dashboard page, its MQTT library and MQTT over WebSocket are served", 
     const page = await fetch(`http://127.0.0.1:${http}/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>Devices<\/title>/);
-    const lib = await fetch(`http://127.0.0.1:${http}/mqtt.esm.js`);
-    assert.equal(lib.status, 200);
-    assert.match(lib.headers.get("content-type") ?? "", /javascript/);
+    const script = await fetch(`http://127.0.0.1:${http}/main.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get("content-type") ?? "", /javascript/);
     assert.equal((await fetch(`http://127.0.0.1:${http}/../package.json`)).status, 404);
     const peer = await connectPeer(`ws://127.0.0.1:${http}/mqtt`, ["devices/sim-1/status"]);
     assert.equal((await peer.next("devices/sim-1/status", (m) => m.text === "online")).text, "online");

@@ -100,7 +100,7 @@ test("every QoS in both directions through mosquitto", { timeout: 30000 }, async
 });
 
 test("every QoS in both directions through aedes", { timeout: 30000 }, async () => {
-  const broker = await startBroker({ port: await freePort(), http: 0 });
+  const broker = await startBroker({ port: await freePort() });
   try {
     await everyQos(broker.port);
   } finally {

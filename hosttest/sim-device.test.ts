@@ -15,7 +15,7 @@ import { freePort } from "./support/mosquitto";
 import { connectPeer } from "./support/peer";
 
 test("a virtual device restarts in place, keeping its LED state and settings", { timeout: 20000 }, async () => {
-  const broker = await startBroker({ port: await freePort(), http: 0 });
+  const broker = await startBroker({ port: await freePort() });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-restart-"));
   const peer = await connectPeer(`mqtt://127.0.0.1:${broker.port}`, ["devices/r-1/#"]);
   const { config } = buildConfig({ interval: 2000 });

@@ -1,109 +1,108 @@
 /**
- * The simulator's embedded broker: aedes on a TCP port, and, when `http` is
- * not 0, MQTT over WebSocket at `/mqtt` plus the dashboard on one HTTP port.
+ * The simulator's embedded broker: aedes on a TCP port, and MQTT over
+ * WebSocket at `/mqtt` on the dashboard's HTTP server. With credentials it
+ * refuses any client that does not present them. The dashboard's controls can
+ * stop it (every connection dropped, as in a crash) and start it again on the
+ * same port, with its retained messages and sessions intact.
  */
 import net from "node:net";
-import http from "node:http";
-import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { createRequire } from "node:module";
+import type http from "node:http";
+import type { Duplex } from "node:stream";
 import { Aedes } from "aedes";
 import { WebSocketServer, createWebSocketStream } from "ws";
+import { listen } from "./listen";
 
 export interface BrokerOptions {
   host?: string;
   port: number;
-  /** Dashboard and WebSocket port; 0: none. */
-  http: number;
+  /** Credentials every client must present; none: open. */
+  user?: string;
+  password?: string;
 }
 
 export interface RunningBroker {
   port: number;
-  http: number;
+  readonly running: boolean;
+  /** Takes an HTTP upgrade request: MQTT over WebSocket at `/mqtt`; anything else is refused. */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Drops every connection and stops listening, as a crashed broker would. */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  start(): Promise<void>;
   close(): Promise<void>;
-}
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-
-/** Files the dashboard page may load, by URL path. */
-function dashboardFiles(): Record<string, { file: string; type: string }> {
-  return {
-    "/": { file: path.join(here, "dashboard", "index.html"), type: "text/html; charset=utf-8" },
-    "/mqtt.esm.js": { file: require.resolve("mqtt/dist/mqtt.esm"), type: "text/javascript; charset=utf-8" },
-  };
 }
 
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const host = options.host ?? "127.0.0.1";
   const aedes = await Aedes.createBroker();
-  const sockets = new Set<net.Socket>();
-  const tcp = net.createServer((socket) => {
-    socket.setNoDelay(true);
+  if (options.user !== undefined || options.password !== undefined) {
+    const user = options.user ?? "";
+    const password = Buffer.from(options.password ?? "");
+    aedes.authenticate = (_client, username, pass, done) => {
+      const ok = username === user && pass !== undefined && Buffer.compare(Buffer.from(pass), password) === 0;
+      if (ok) done(null, true);
+      else done(Object.assign(new Error("bad user name or password"), { returnCode: 4 }) as never, false);
+    };
+  }
+  const sockets = new Set<Duplex>();
+  const track = (socket: Duplex) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    aedes.handle(socket);
+  };
+  let tcp: net.Server | undefined;
+  let port = options.port;
+  let running = false;
+  const wss = new WebSocketServer({ noServer: true });
+  wss.on("connection", (ws, req) => {
+    const stream = createWebSocketStream(ws);
+    track(stream);
+    aedes.handle(stream as never, req as never);
   });
-  await listen(tcp, options.port, host, "MQTT");
-  let web: http.Server | undefined;
-  let wss: WebSocketServer | undefined;
-  if (options.http !== 0) {
-    const files = dashboardFiles();
-    web = http.createServer((req, res) => {
-      const entry = files[(req.url ?? "/").split("?")[0]];
-      if (!entry || req.method !== "GET") {
-        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+
+  const start = async () => {
+    if (running) return;
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      track(socket);
+      aedes.handle(socket);
+    });
+    await listen(server, port, host, "MQTT", "--port");
+    port = (server.address() as net.AddressInfo).port;
+    tcp = server;
+    running = true;
+  };
+  const stop = async () => {
+    if (!running) return;
+    running = false;
+    const server = tcp!;
+    tcp = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    for (const ws of wss.clients) ws.terminate();
+    await closed;
+  };
+  await start();
+  return {
+    get port() {
+      return port;
+    },
+    get running() {
+      return running;
+    },
+    upgrade(req, socket, head) {
+      if (!running || (req.url ?? "").split("?")[0] !== "/mqtt") {
+        socket.destroy();
         return;
       }
-      fs.readFile(entry.file, (error, body) => {
-        if (error) res.writeHead(500, { "content-type": "text/plain" }).end(`${error.message}\n`);
-        else res.writeHead(200, { "content-type": entry.type, "cache-control": "no-store" }).end(body);
-      });
-    });
-    wss = new WebSocketServer({ server: web, path: "/mqtt" });
-    wss.on("connection", (socket, req) => aedes.handle(createWebSocketStream(socket) as never, req as never));
-    try {
-      await listen(web, options.http, host, "dashboard");
-    } catch (error) {
-      tcp.close();
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      throw error;
-    }
-  }
-  return {
-    port: (tcp.address() as net.AddressInfo).port,
-    http: web ? (web.address() as net.AddressInfo).port : 0,
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    },
+    stop,
+    start,
     async close() {
+      // aedes first, so what the devices said last (offline) reaches the other clients.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      for (const client of wss?.clients ?? []) client.terminate();
-      wss?.close();
-      web?.closeAllConnections();
-      await Promise.all([closeServer(tcp), web ? closeServer(web) : undefined]);
+      await stop();
+      wss.close();
     },
   };
-}
-
-function listen(server: net.Server | http.Server, port: number, host: string, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      reject(
-        new Error(
-          error.code === "EADDRINUSE"
-            ? `${what} port ${port} on ${host} is already in use (choose another with --${what === "MQTT" ? "port" : "http"})`
-            : `cannot listen on ${host}:${port} for ${what}: ${error.message}`,
-        ),
-      );
-    };
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -27,6 +27,15 @@ export interface SimOptions {
   fresh: boolean;
   /** Readings that count up, for tests that count loss, duplicates and order. */
   sequence: boolean;
+  /** Address the embedded broker and the dashboard listen on. */
+  host: string;
+  /** Credentials the embedded broker demands (and the dashboard, as HTTP Basic). */
+  brokerUser: string | undefined;
+  brokerPassword: string | undefined;
+  /** The dashboard's history: an SQLite file or a postgres:// URL. */
+  db: string;
+  /** Days of history kept. */
+  retention: number;
   help: boolean;
 }
 
@@ -42,6 +51,11 @@ Runs virtual ESP32 devices (DHT sensor, LED, Wi-Fi) against an MQTT broker.
   --data DIR        where each device keeps what a real one keeps in flash (settings, LED state, offline buffer): DIR/<id>/ (default data)
   --fresh           start every device from nothing (deletes what --data kept)
   --sequence        readings count up (temp = (n mod 500)/10, hum = 20 + ⌊n/500⌋ mod 70), for counting loss and order
+  --host ADDR       address the embedded broker and the dashboard listen on (default 127.0.0.1; 0.0.0.0: every interface)
+  --brokerUser U, --brokerPassword P
+                    credentials the embedded broker demands; the dashboard asks for the same (HTTP Basic)
+  --db FILE|URL     the dashboard's history: an SQLite file (default DATA/telemetry.db, with DATA from --data) or postgres://…
+  --retention DAYS  days of history kept (default 30)
   --config FILE     read settings from FILE (default ./device.json if present)
   --KEY VALUE       any configuration key: ${CONFIG_KEYS.filter((k) => k !== "ssid" && k !== "password").join(", ")}
   --help            show this text
@@ -113,12 +127,17 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
     data: flags.data ?? "data",
     fresh: flags.fresh === "true",
     sequence: flags.sequence === "true",
+    host: flags.host ?? "127.0.0.1",
+    brokerUser: flags.brokerUser,
+    brokerPassword: flags.brokerPassword,
+    db: flags.db ?? `${(flags.data ?? "data").replace(/\/+$/, "")}/telemetry.db`,
+    retention: number("retention", flags.retention, 30, 1, 36500),
     help,
   };
 }
 
 function isFlag(name: string): boolean {
-  return isConfigKey(name) || ["port", "http", "devices", "faults", "config", "data"].indexOf(name) >= 0;
+  return isConfigKey(name) || ["port", "http", "devices", "faults", "config", "data", "host", "brokerUser", "brokerPassword", "db", "retention"].indexOf(name) >= 0;
 }
 
 function number(name: string, value: string | undefined, fallback: number, min: number, max: number): number {

@@ -9,6 +9,10 @@ import path from "node:path";
 import { parseArgs, USAGE, type SimOptions } from "./cli";
 import { startBroker, type RunningBroker } from "./broker";
 import { bufferedReadings, createDevice, type VirtualDevice } from "./device";
+import { startDashboard, type RunningDashboard } from "./dashboard/server";
+import { simControls } from "./dashboard/controls";
+import { openStore } from "./history/store";
+import { isLoopback, urlHost } from "./listen";
 
 const tty = process.stdout.isTTY === true;
 let statusShown = false;
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
   let broker: RunningBroker | undefined;
   let address = options.broker;
   const ids = deviceIds(options);
+  const config = { ...options.config };
   if (address) {
     try {
       await probe(address.host, address.port);
@@ -85,20 +90,57 @@ async function main(): Promise<void> {
       log(`broker: ${(error as Error).message}; ${waiting} readings wait in the offline buffer: retrying with backoff`);
     }
   } else {
+    const secured = options.brokerUser !== undefined || options.brokerPassword !== undefined;
+    if (!isLoopback(options.host) && !secured) {
+      log(`warning: the embedded broker${options.http ? " and the dashboard" : ""} listen on ${options.host} without credentials: anyone on the network can read and command the devices (set --brokerUser and --brokerPassword)`);
+    }
     try {
-      broker = await startBroker({ port: options.port, http: options.http });
+      broker = await startBroker({ host: options.host, port: options.port, user: options.brokerUser, password: options.brokerPassword });
     } catch (error) {
       fatal((error as Error).message);
     }
-    address = { tls: false, host: "127.0.0.1", port: broker.port };
-    log(`broker: mqtt://127.0.0.1:${broker.port}${broker.http ? `, ws://127.0.0.1:${broker.http}/mqtt, dashboard http://127.0.0.1:${broker.http}/` : ""}`);
+    address = { tls: false, host: urlHost(options.host), port: broker.port };
+    // The simulator's own devices log in like any other client.
+    if (secured && !config.mqttUser) {
+      config.mqttUser = options.brokerUser ?? "";
+      config.mqttPassword = options.brokerPassword ?? "";
+    }
   }
   const where = `${address.tls ? "mqtts" : "mqtt"}://${address.host}:${address.port}`;
 
   const devices: VirtualDevice[] = [];
+  let dashboard: RunningDashboard | undefined;
+  if (options.http !== 0) {
+    try {
+      const store = await openStore(options.db);
+      dashboard = await startDashboard({
+        host: options.host,
+        port: options.http,
+        broker: where,
+        mqttUser: config.mqttUser || undefined,
+        mqttPassword: config.mqttPassword || undefined,
+        user: options.brokerUser,
+        password: options.brokerPassword,
+        store,
+        retentionDays: options.retention,
+        sim: simControls(devices, broker),
+        upgrade: broker?.upgrade,
+        log,
+      });
+      const web = `${urlHost(options.host)}:${dashboard.port}`;
+      log(`${broker ? `broker: mqtt://${urlHost(options.host)}:${broker.port}, ws://${web}/mqtt, ` : ""}dashboard http://${web}/ (history in ${store.where})`);
+    } catch (error) {
+      await Promise.all(devices.map((d) => d.stop()));
+      await broker?.close();
+      fatal((error as Error).message);
+    }
+  } else if (broker) {
+    log(`broker: mqtt://${urlHost(options.host)}:${broker.port}`);
+  }
+
   for (const id of ids) {
     const dataDir = path.join(options.data, id);
-    devices.push(createDevice(options.config, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults }, log));
+    devices.push(createDevice(config, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults }, log));
   }
 
   let last = "";
@@ -126,6 +168,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 5000);
     await Promise.all(devices.map((d) => d.stop()));
+    await dashboard?.close();
     await broker?.close();
     clearTimeout(guard);
     process.exit(0);

@@ -69,7 +69,10 @@ export class VirtualDht implements PulseCapture {
   /** Forces the next capture's fault (tests, manual trials). */
   nextFault: VirtualDhtFault | null = null;
 
-  private readonly faultRate: number;
+  /** Probability (0–1) that a capture is damaged; the dashboard's controls change it live. */
+  faultRate: number;
+  /** Values set by hand (the dashboard's controls); null: the environment drifts. */
+  pinned: { temp: number; hum: number } | null = null;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly tenths: boolean;
@@ -124,6 +127,11 @@ export class VirtualDht implements PulseCapture {
 
   /** Slow sinusoidal drift (tens of minutes) plus a little noise: ~22–26 °C, ~40–60 %RH. */
   private drift(): void {
+    if (this.pinned) {
+      this.temp = this.pinned.temp;
+      this.hum = this.pinned.hum;
+      return;
+    }
     if (this.sequence) {
       const { temp, hum } = sequenceReading(++this.count);
       this.temp = temp;
