@@ -21,7 +21,17 @@ export interface SimProcess {
 /** Runs the simulator; unless `args` name a `--data` folder, each run keeps its devices' flash in a new temporary one. */
 export function runSim(args: string[]): SimProcess {
   const data = args.indexOf("--data") >= 0 ? [] : ["--data", fs.mkdtempSync(path.join(os.tmpdir(), "sim-data-"))];
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "sim/main.ts"), ...data, ...args], {
+  return runScript("sim/main.ts", [...data, ...args], data[1]);
+}
+
+/** Runs `npm run dashboard` (sim/dashboard/main.ts) with `args`. */
+export function runDashboard(args: string[]): SimProcess {
+  return runScript("sim/dashboard/main.ts", args);
+}
+
+/** Runs one of the project's TypeScript entry points; `scratch` is deleted when it exits. */
+function runScript(script: string, args: string[], scratch?: string): SimProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -35,7 +45,7 @@ export function runSim(args: string[]): SimProcess {
   child.stderr!.on("data", add);
   const exited = new Promise<number | null>((resolve) =>
     child.once("exit", (code) => {
-      if (data.length) fs.rmSync(data[1], { recursive: true, force: true });
+      if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
       resolve(code);
     }),
   );

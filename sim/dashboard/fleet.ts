@@ -60,11 +60,9 @@ export class Fleet {
   /** Takes one MQTT message; ignores topics that are not a device's. */
   message(topic: string, payload: Buffer): void {
     const parts = topic.split("/");
-    if (parts.length < 3) return;
-    const kind = parts[parts.length - 1] as Kind;
+    if (parts.length !== 3) return; // <prefix>/<id>/<kind>, as subscribed
+    const [prefix, id, kind] = parts as [string, string, Kind];
     if (KINDS.indexOf(kind) < 0) return;
-    const id = parts[parts.length - 2];
-    const prefix = parts.slice(0, -2).join("/");
     if (id === "" || prefix === "") return;
     const text = payload.toString("utf8");
     let device = this.devices.get(id);
@@ -78,7 +76,7 @@ export class Fleet {
       case "state": {
         const reading = parseState(text, at);
         if (!reading) return;
-        if (!device.last || reading.t >= device.last.t) device.last = reading;
+        if (!device.last || reading.t >= device.last.t) device.last = { t: reading.t, temp: reading.temp, hum: reading.hum };
         if (reading.led) device.led = reading.led;
         if (!device.online) this.dirty.add(id);
         device.online = true;

@@ -126,6 +126,7 @@ function renderList(): void {
 
 function select(id: string | undefined): void {
   selected = id;
+  series = [[], [], []];
   if (id) history.replaceState(null, "", `#${encodeURIComponent(id)}`);
   renderList();
   buildDetail();
@@ -201,12 +202,23 @@ function buildDetail(): void {
         { label: "%RH", stroke: "#1971c2", width: 2, scale: "%", value: (_u, v) => fixed(v) },
       ],
       axes: [{}, { label: "°C", stroke: "#d9480f" }, { side: 1, scale: "%", label: "%RH", stroke: "#1971c2", grid: { show: false } }],
-      scales: { x: { time: true } },
+      // The window ends now; it starts at the oldest point shown (at least a minute back), never before the range.
+      scales: {
+        x: {
+          time: true,
+          range: (_u, min) => {
+            const now = Date.now() / 1000;
+            const oldest = Number.isFinite(min) && min !== null ? min : now;
+            return [Math.max(now - RANGES[range] / 1000, Math.min(oldest, now - 60)), now];
+          },
+        },
+      },
       legend: { live: true },
     },
     series,
     $("#chart"),
   );
+  draw();
   renderDetail();
 }
 
@@ -285,7 +297,7 @@ async function loadHistory(): Promise<void> {
     const rows = (await api(historyUrl(id))) as Row[];
     if (id !== selected) return;
     series = [rows.map((r) => r.t / 1000), rows.map((r) => r.temp), rows.map((r) => r.hum)];
-    chart?.setData(series);
+    draw();
   } catch (error) {
     notice(`The history could not be loaded: ${(error as Error).message}`);
   }
@@ -306,7 +318,13 @@ function addPoint(row: Row): void {
     temp.shift();
     hum.shift();
   }
+  draw();
+}
+
+function draw(): void {
   chart?.setData(series);
+  // How many points the chart holds, for people reading the page's source and for tests.
+  document.getElementById("chart")?.setAttribute("data-points", String(series[0].length));
 }
 
 // ---- the broker and the live feed ----
