@@ -46,11 +46,13 @@ async function main(): Promise<void> {
       say(`1 MiB image downloaded, verified and installed in ${installed - asked} ms (request to "rebooting")`);
       await sim.waitFor("is on trial: it must reach the broker within 120 s", 30000);
       const trial = Date.now();
+      const during = peer.messages.length;
       say("the faulty firmware is on trial; waiting for the boot loader to return to the previous one");
       const rolled = await peer.next(`${BASE}/ota`, (m) => m.text.includes('"rolled-back"'), TRIAL_MS + SLACK_MS + 30000);
       const back = Date.now();
       const answer = JSON.parse(rolled.text) as { state: string; version: string };
-      const diag = JSON.parse((await peer.next(`${BASE}/diag`, () => true, 10000, peer.messages.indexOf(rolled))).text) as { version: string };
+      // diag follows every connect: the first after the trial began is the previous firmware's.
+      const diag = JSON.parse((await peer.next(`${BASE}/diag`, () => true, 10000, during)).text) as { version: string };
       const problems: string[] = [];
       if (answer.version !== VERSION) problems.push(`rolled-back names version ${answer.version}, not ${VERSION}`);
       if (diag.version !== VERSION) problems.push(`diag names version ${diag.version} after the rollback, not ${VERSION}`);
