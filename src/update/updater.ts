@@ -37,7 +37,7 @@ export type UpdateState = "idle" | "downloading" | "verifying" | "rebooting" | "
 /** How long a new firmware has to reach the broker before the device returns to the previous one. */
 export const TRIAL_MS = 120000;
 /** A download that brings no byte for this long fails. */
-export const STALL_MS = 30000;
+export const STALL_MS = 20000;
 /** How often the stall is checked while downloading. */
 const STALL_CHECK_MS = 5000;
 /** Between `rebooting` and the restart: time for the message (and a web answer) to leave. */
