@@ -531,6 +531,8 @@ describe("update: pushed images (the web page's POST /update)", () => {
     assert.equal(t.updater.begin({ sha256: "abc" }).error, "bad-request");
     assert.equal(t.updater.begin({ version: "a b" }).error, "bad-request");
     assert.equal(t.updater.begin({ byteLength: 5001 }).error, "too-large");
+    assert.equal(t.updater.begin({ byteLength: -1 }).error, "bad-request");
+    assert.equal(t.updater.begin({ byteLength: 1.5 }).error, "bad-request");
     assert.equal(t.update.opened.length, 0);
     assert.equal(t.updater.begin({ version: "1.1.0" }).state, "downloading");
     assert.equal(t.updater.begin({ version: "1.2.0" }).error, "busy");

@@ -190,6 +190,7 @@ export class Updater {
     const update = this.ports.update;
     if (!update) return this.refuse(version, "unsupported", "this device cannot install firmware updates");
     const length = options.byteLength;
+    if (length !== undefined && !(Number.isInteger(length) && length > 0)) return this.refuse(version, "bad-request", `the image's length must be a positive number of bytes, not ${length}`);
     if (length !== undefined && length > update.capacity) return this.refuse(version, "too-large", this.tooLargeText(length));
     this.expected.set(digest);
     this.checkDigest = options.sha256 !== undefined;
