@@ -136,6 +136,17 @@ describe("update: requests that are refused before anything is touched", () => {
     });
   }
 
+  it("a retained request: refused (it would install again at every connect); the empty message clearing it: ignored", () => {
+    const t = setup();
+    t.updater.request(request({ sha256: sha256(image(10)) }), true);
+    assert.equal(t.last().error, "bad-request");
+    assert.match(t.last().detail!, /retained/);
+    assert.equal(t.http.requests.length, 0);
+    t.updater.request("", true);
+    t.updater.request("  ", false);
+    assert.equal(t.answers.length, 1);
+  });
+
   it("names the requested version in the answer when it was valid", () => {
     const t = setup();
     t.updater.request(request({ sha256: "nope" }));
@@ -701,6 +712,14 @@ describe("update: through the app over MQTT", () => {
     const out = t.send(`${BASE}/ota/set`, "flash it please");
     assert.deepEqual(out.map((p) => p.topic), [`${BASE}/ota`]);
     assert.equal(JSON.parse(payloadText(out[0])).error, "bad-request");
+  });
+
+  it("a retained ota/set is refused on ota", () => {
+    const t = appSetup();
+    t.net.last.receive(publishPacket(`${BASE}/ota/set`, request({ sha256: sha256(image(1)) }), { qos: 1, id: 99, retain: true }));
+    const out = t.flush().filter((p) => p.topic === `${BASE}/ota`);
+    assert.equal(JSON.parse(payloadText(out[0])).error, "bad-request");
+    assert.equal(t.http.requests.length, 0);
   });
 
   it("the losant profile has no update topics", () => {

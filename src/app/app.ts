@@ -367,7 +367,7 @@ export class App {
     } else if (topic === this.topics.configSet) {
       this.configure(text);
     } else if (topic === this.topics.otaSet) {
-      this.updater.request(text);
+      this.updater.request(text, retain);
       this.changed();
     }
   }

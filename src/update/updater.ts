@@ -134,11 +134,21 @@ export class Updater {
     }
   }
 
-  /** `ota/set`: validates, then downloads, verifies and installs. Never throws. */
-  request(text: string): void {
+  /**
+   * `ota/set`: validates, then downloads, verifies and installs. Never throws.
+   * A retained request is refused: it would come again at every connect, and
+   * an image that is rolled back would be installed again and again. The
+   * empty message that clears a retained one is ignored.
+   */
+  request(text: string, retained = false): void {
+    if (text.trim() === "") return;
     const parsed = parseRequest(text);
     if ("error" in parsed) {
       this.refuse(parsed.version, "bad-request", parsed.error);
+      return;
+    }
+    if (retained) {
+      this.refuse(parsed.version, "bad-request", "a retained ota/set is ignored (it would install again at every connect): publish it without retain, and clear the retained one with an empty retained message");
       return;
     }
     if (this.state !== "idle") {
