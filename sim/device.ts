@@ -13,6 +13,9 @@ import { ReadingLog, blocksFor } from "../src/store/readings";
 import { fileFlash, fileStore, nodeClock, nodeSocket } from "./node-ports";
 import { VirtualDht } from "./virtual-dht";
 import type { Faults } from "./cli";
+import { SimBootLoader, faultySocket, firmwareFiles, nodeSha256, windowFromEnvironment } from "./ota";
+import { nodeHttp } from "./http-client";
+import { VERSION } from "../src/version";
 
 /** The offline buffer's file in a device's data folder. */
 const BUFFER_FILE = "buffer.bin";
@@ -93,6 +96,8 @@ export interface DeviceOptions {
   /** Readings that count up (see virtual-dht's `sequenceReading`). */
   sequence?: boolean;
   faults: Faults;
+  /** Test-only: the window a new firmware has to reach the broker, ms (default 2 minutes, or SIM_UPDATE_WINDOW_MS). */
+  updateWindow?: number;
 }
 
 export interface VirtualDevice {
@@ -135,20 +140,25 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
     if (options.fresh) {
       fs.rmSync(file, { force: true });
       fs.rmSync(path.join(options.dataDir, BUFFER_FILE), { force: true });
+      for (const f of firmwareFiles(options.dataDir)) fs.rmSync(f, { force: true });
     }
-    const kept = fs.existsSync(file) || fs.existsSync(path.join(options.dataDir, BUFFER_FILE));
+    const kept = fs.existsSync(file) || fs.existsSync(path.join(options.dataDir, BUFFER_FILE)) || firmwareFiles(options.dataDir).some((f) => fs.existsSync(f));
     say(kept ? `data: resuming from ${options.dataDir}` : `data: starting fresh in ${options.dataDir}`);
   }
   let restarting: Promise<void> | undefined;
   let stopped = false;
   let restarts = 0;
+  // Firmware updates: two slots and a boot loader in the data folder (none without one).
+  const loader = options.dataDir ? new SimBootLoader(options.dataDir, VERSION, say) : undefined;
+  const updateWindow = options.updateWindow ?? windowFromEnvironment();
   const start = (): Device => {
+    const firmware = loader?.boot();
     const device = boot(
       { ...config, id },
       [],
       {
         clock: nodeClock,
-        socket: nodeSocket,
+        socket: firmware?.faultBoot ? faultySocket : nodeSocket,
         wifi,
         log: say,
         store: fileStore(file),
@@ -158,8 +168,19 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
         flash: (byteLength) => (options.dataDir ? fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK) : undefined),
         wallClock: () => Date.now(),
         restart: () => void handle.restart(),
+        update: firmware && loader ? loader.port(firmware, () => void handle.restart()) : undefined,
+        http: nodeHttp,
+        sha256: nodeSha256,
       },
-      { board: "Node simulator", defaultId: () => id, needsSsid: false, defaultBroker: broker, model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)` },
+      {
+        board: "Node simulator",
+        defaultId: () => id,
+        needsSsid: false,
+        defaultBroker: broker,
+        model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)`,
+        version: firmware?.version,
+        updateWindow,
+      },
     );
     if (!device) throw new Error(`${id}: cannot start`);
     return device;

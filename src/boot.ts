@@ -9,7 +9,7 @@
  * refused are traced at once and published as `config` errors after the
  * first connect.
  */
-import type { Clock, DigitalOut, Flash, Log, SocketFactory, Store, WiFiPort } from "./ports";
+import type { Clock, DigitalOut, Flash, Hash, HttpClient, Log, SocketFactory, Store, UpdatePort, WiFiPort } from "./ports";
 import { blocksFor } from "./store/readings";
 import { App, VERSION } from "./app/app";
 import { parseBroker, type BrokerAddress, type Config } from "./app/config";
@@ -41,6 +41,12 @@ export interface BootPorts {
    * web and a new firmware take effect this way.
    */
   restart?(): void;
+  /** Firmware updates: the spare partition and the boot loader's trial (none: updates are answered `unsupported`). */
+  update?: UpdatePort;
+  /** HTTP(S) downloads of firmware images. */
+  http?: HttpClient;
+  /** The platform's SHA-256 (default: the core's own, ./update/sha256). */
+  sha256?(): Hash;
 }
 
 /** The erase unit the offline buffer is laid out for (the ESP32's flash sector). */
@@ -58,6 +64,10 @@ export interface Platform {
   defaultBroker?: BrokerAddress;
   /** Model name for Home Assistant discovery. */
   model?: string;
+  /** The running firmware's version (default VERSION, package.json's at build time; the simulator's installed image). */
+  version?: string;
+  /** Test-only: the window a new firmware has to reach the broker, ms (default 2 minutes). */
+  updateWindow?: number;
 }
 
 export interface Device {
@@ -85,7 +95,7 @@ export function boot(config: Config, errors: string[], ports: BootPorts, platfor
     return undefined;
   }
   const id = config.id || platform.defaultId();
-  log(`device: ${platform.board}, id ${id}, version ${VERSION}, broker ${broker.tls ? "mqtts" : "mqtt"}://${broker.host}:${broker.port}`);
+  log(`device: ${platform.board}, id ${id}, version ${platform.version ?? VERSION}, broker ${broker.tls ? "mqtts" : "mqtt"}://${broker.host}:${broker.port}`);
 
   let app: App | undefined;
   const wifi = new WiFiSupervisor({
@@ -112,8 +122,12 @@ export function boot(config: Config, errors: string[], ports: BootPorts, platfor
       random: ports.random,
       flash: config.buffer > 0 ? ports.flash?.(blocksFor(config.buffer, FLASH_BLOCK) * FLASH_BLOCK) : undefined,
       wallClock: ports.wallClock,
+      update: ports.update,
+      http: ports.http,
+      hash: ports.sha256,
+      restart: ports.restart,
     },
-    { id, broker, model: platform.model },
+    { id, broker, model: platform.model, version: platform.version, updateWindow: platform.updateWindow },
   );
   app.reportConfigErrors(errors);
   // The LED and the sensor start now; MQTT when Wi-Fi has an address.

@@ -124,3 +124,85 @@ export interface Store {
 
 /** One line of trace (Moddable `trace`, or the simulator's log). */
 export type Log = (line: string) => void;
+
+/** An incremental digest (SHA-256 for firmware images): node:crypto, the SDK's `Crypt.Digest`, or ./update/sha256. */
+export interface Hash {
+  /** Starts a new digest. */
+  reset(): void;
+  /** Adds `bytes`; any split of a message gives the same digest. */
+  write(bytes: Uint8Array): void;
+  /** Writes the digest into `out` (32 bytes for SHA-256). `reset()` before hashing again. */
+  digest(out: Uint8Array): void;
+}
+
+/**
+ * The spare firmware partition being written, shaped like an ECMA-419
+ * `embedded:update` instance: bytes are written in order, then `complete()`
+ * checks the image and makes it the one to boot next; `close()` before
+ * `complete()` cancels, leaving the running firmware and the boot choice as
+ * they were.
+ */
+export interface UpdateTarget {
+  /** Appends `bytes` (copied before returning). Throws if the flash write fails. */
+  write(bytes: Uint8Array): void;
+  /**
+   * Checks the image and switches the next boot to it. Throws, with a
+   * sentence saying why, when the platform refuses the image. Returns the
+   * image's own version when the platform can read it from the image.
+   */
+  complete(): string | undefined;
+  /** Lets go of the partition; before `complete()`, cancels the update. */
+  close(): void;
+}
+
+/**
+ * Firmware updates on one platform: the spare partition, and the boot
+ * loader's trial of a new firmware (ESP-IDF app rollback; the simulator's
+ * tiny boot loader).
+ */
+export interface UpdatePort {
+  /** Bytes the spare partition holds. */
+  readonly capacity: number;
+  /**
+   * False where an image can be downloaded and verified but not installed
+   * (the Moddable simulator): the update then fails as `unsupported` after
+   * verifying.
+   */
+  readonly installable: boolean;
+  /** The running firmware was just switched to and waits for `confirm()`; otherwise the boot loader returns to the previous one. */
+  readonly trial: boolean;
+  /** Opens the spare partition for a new image. `version`: what the request says the image is ("" if unknown). */
+  open(options: { byteLength?: number; version: string }): UpdateTarget;
+  /** The running firmware works (it reached the broker): keep it. */
+  confirm(): void;
+  /** The running firmware on trial failed: return to the previous one. Restarts the device. */
+  rollback(): void;
+}
+
+/** An HTTP(S) GET, shaped after the SDK's `embedded:network/http/client` request. */
+export interface HttpRequestOptions {
+  tls: boolean;
+  host: string;
+  port: number;
+  /** Path and query, starting with "/". */
+  path: string;
+  /** The status line and headers arrived. `length`: Content-Length if given; `location`: the Location header if given. */
+  onHeaders(status: number, length: number | undefined, location: string | undefined): void;
+  /** `count` bytes of the body can be read now. */
+  onReadable(count: number): void;
+  /**
+   * The transfer ended: without `error`, after every byte of the body was
+   * read; with one (refused, unreachable, reset, closed early), at once, and
+   * bytes not yet read are lost. Nothing follows.
+   */
+  onDone(error?: string): void;
+}
+
+export interface HttpRequest {
+  /** Copies up to `into.length` bytes of the body into `into`; returns how many. */
+  read(into: Uint8Array): number;
+  /** Cancels; no callback follows. */
+  close(): void;
+}
+
+export type HttpClient = (options: HttpRequestOptions) => HttpRequest;

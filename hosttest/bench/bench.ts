@@ -19,6 +19,7 @@ import { FakeClock, FakeNetwork, FakeSensor, RamFlash, RecordingPin, connack, pu
 import { App } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
 import { XSProbe, type XSOpResult } from "./xs.ts";
+import { benchUpdate } from "./sha256.ts";
 
 const JSON_OUT = process.argv.includes("--json");
 const TOPIC = "devices/esp32-01/state";
@@ -379,6 +380,10 @@ rows.push(
     note: `${xsOps.dhtRead.computePerOp.toFixed(0)} compute/read`,
   },
 );
+
+const update = await benchUpdate();
+rows.push(...update.rows);
+results.update = update.results;
 
 const seconds = (performance.now() - started) / 1000;
 results.seconds = seconds;

@@ -31,8 +31,9 @@ const median = (xs: number[]): number => {
 export class XSProbe {
   private constructor(private readonly xs: XSSession) {}
 
-  static async start(): Promise<XSProbe> {
-    const bundle = await bundleModule(path.join(here, "xs-probe.ts"));
+  /** `probe`: the script that sets `handleCommand` (default ./xs-probe.ts). */
+  static async start(probe = path.join(here, "xs-probe.ts")): Promise<XSProbe> {
+    const bundle = await bundleModule(probe);
     const xs = await startXS();
     try {
       await xs.evaluate(bundle.code);

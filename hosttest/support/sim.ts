@@ -18,8 +18,8 @@ export interface SimProcess {
   waitFor(text: string | RegExp, ms?: number): Promise<void>;
 }
 
-/** Runs the simulator; unless `args` name a `--data` folder, each run keeps its devices' flash in a new temporary one. */
-export function runSim(args: string[]): SimProcess {
+/** Runs the simulator; unless `args` name a `--data` folder, each run keeps its devices' flash in a new temporary one. `env`: added to the environment. */
+export function runSim(args: string[], env: Record<string, string> = {}): SimProcess {
   const data = args.indexOf("--data") >= 0 ? [] : ["--data", fs.mkdtempSync(path.join(os.tmpdir(), "sim-data-"))];
   return runScript("sim/main.ts", [...data, ...args], data[1]);
 }
@@ -33,6 +33,7 @@ export function runDashboard(args: string[]): SimProcess {
 function runScript(script: string, args: string[], scratch?: string): SimProcess {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
     cwd: root,
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

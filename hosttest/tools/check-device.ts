@@ -15,6 +15,7 @@
  * first on PATH for the build, and stops only the processes it started.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -24,6 +25,8 @@ import { freePort, startMosquitto, type Mosquitto } from "../support/mosquitto";
 import { connectPeer, type Peer } from "../support/peer";
 import { BAD_COMMANDS, GOOD_COMMANDS } from "../support/acceptance";
 import { makeCertificates } from "../support/tls";
+import { serveImages } from "../support/image-server";
+import { VERSION } from "../../src/version";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MODDABLE = process.env.MODDABLE;
@@ -190,6 +193,7 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
       assert.equal(peer.messages.slice(from).filter((m) => m.topic === `${base}/led`).length, 0, "a bad command changed the LED");
     }
     step(`${BAD_COMMANDS.length} bad commands refused with bad-command`);
+    await checkUpdates(peer, base);
 
     // Leave the persisted interval at its default.
     const from = peer.messages.length;
@@ -328,6 +332,122 @@ async function checkTls(shim: string, out: string): Promise<void> {
   }
 }
 
+/**
+ * Firmware updates on the Moddable simulator: the SDK's HTTP client fetches
+ * an image and Crypt.Digest checks it while it streams; the simulator has no
+ * spare partition, so a verified image ends `unsupported`, naming the
+ * SHA-256 it computed. The running version, a wrong digest, a truncated
+ * download and a closed port get their answers too.
+ */
+async function checkUpdates(peer: Peer, base: string): Promise<void> {
+  const body = new Uint8Array(100_000).map((_, i) => (i * 7 + (i >> 8)) & 255);
+  const sha256 = crypto.createHash("sha256").update(body).digest("hex");
+  const server = await serveImages({ "/fw.bin": { body }, "/cut.bin": { body, truncateAt: 40_000 } });
+  const closed = await freePort();
+  const ask = async (fields: Record<string, unknown>): Promise<number> => {
+    const from = peer.messages.length;
+    await peer.publish(`${base}/ota/set`, JSON.stringify(fields));
+    return from;
+  };
+  const answer = async (from: number, match: (a: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> =>
+    JSON.parse((await peer.next(`${base}/ota`, (m) => match(JSON.parse(m.text) as Record<string, unknown>), 30_000, from)).text) as Record<string, unknown>;
+  try {
+    let from = await ask({ url: server.url("/fw.bin"), sha256, version: VERSION });
+    assert.deepEqual(await answer(from, () => true), { state: "done", version: VERSION }, "the running version");
+    from = await ask({ url: server.url("/fw.bin"), sha256, version: "9.9.9" });
+    const verified = await answer(from, (a) => a.state === "failed");
+    assert.equal(verified.error, "unsupported", JSON.stringify(verified));
+    assert.match(String(verified.detail), new RegExp(`100000 bytes received and verified \\(SHA-256 ${sha256}\\)`));
+    const progress = peer.messages.slice(from).filter((m) => m.topic === `${base}/ota` && m.text.includes('"downloading"')).map((m) => (JSON.parse(m.text) as { progress: number }).progress);
+    assert.equal(progress[0], 0);
+    assert.equal(progress[progress.length - 1], 100);
+    from = await ask({ url: server.url("/fw.bin"), sha256: "0".repeat(64), version: "9.9.9" });
+    assert.equal((await answer(from, (a) => a.state === "failed")).error, "digest-mismatch");
+    from = await ask({ url: server.url("/cut.bin"), sha256, version: "9.9.9" });
+    assert.equal((await answer(from, (a) => a.state === "failed")).error, "truncated");
+    from = await ask({ url: `http://127.0.0.1:${closed}/fw.bin`, sha256, version: "9.9.9" });
+    assert.equal((await answer(from, (a) => a.state === "failed")).error, "unreachable");
+    step(`updates: the SDK's HTTP client and Crypt.Digest verified a 100,000-byte image (SHA-256 matches node:crypto; progress ${progress.join(",")}), then unsupported; same version done; wrong digest, truncated, closed port failed`);
+  } finally {
+    await server.close();
+  }
+}
+
+/**
+ * The native modules' C, compiled with the host's gcc against the SDK's
+ * xs/includes and declarations of the ESP-IDF functions they call
+ * (hosttest/tools/idf-stubs): the types and calls are checked; what the
+ * ESP-IDF functions do is not.
+ */
+function checkNative(): void {
+  const stubs = path.join(root, "hosttest", "tools", "idf-stubs");
+  for (const file of ["src/device/ota/modOtaBoot.c"]) {
+    const args = ["-fsyntax-only", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-I", stubs, "-I", path.join(MODDABLE!, "xs", "includes"), path.join(root, file)];
+    const r = spawnSync("gcc", args, { encoding: "utf8" });
+    if (r.error) throw new Error(`gcc not found (${r.error.message}): apt-get install -y gcc`);
+    if (r.status !== 0) throw new Error(`${file} does not compile:\n${r.stdout}${r.stderr}`);
+    step(`${file} compiles with gcc -Wall -Wextra -Werror (xs/includes, ESP-IDF declarations)`);
+  }
+}
+
+/**
+ * The ESP32's TypeScript (src/device/main.ts with board-esp32.ts, the update,
+ * flash and LED adapters) against the SDK's typings: the lin build compiles
+ * only what the simulator uses, and the ESP32 build stops at its makefile here.
+ */
+function checkEsp32Types(out: string): void {
+  const typings = path.join(MODDABLE!, "typings");
+  const device = path.join(root, "src", "device");
+  const tsconfig = {
+    compilerOptions: {
+      lib: ["es2024"],
+      module: "preserve",
+      moduleResolution: "bundler",
+      target: "ES2024",
+      strict: true,
+      noEmit: true,
+      types: [],
+      skipLibCheck: true,
+      ignoreDeprecations: "6.0",
+      baseUrl: typings,
+      paths: {
+        "embedded:io/*": ["./embedded_io/*"],
+        "embedded:io/socket/*": ["./embedded_io/socket/*"],
+        "embedded:network/http/*": ["./embedded_network/http/*"],
+        "embedded:storage/*": ["./embedded/storage/*"],
+        "embedded:*": ["./embedded/*"],
+        "device/board": [path.join(device, "board-esp32.ts")],
+        "*": ["./*"],
+      },
+    },
+    files: [
+      ...["global", "timer", "time", "net", "instrumentation", "preference", "crypt", "sntp", "Resource", "wifi", "embedded_io/socket/tls"].map((f) => path.join(typings, `${f}.d.ts`)),
+      path.join(MODDABLE!, "xs", "includes", "xs.d.ts"),
+      path.join(device, "dht", "dhtcapture.d.ts"),
+      path.join(device, "ota", "otaboot.d.ts"),
+      path.join(device, "main.ts"),
+    ],
+  };
+  const file = path.join(out, "tsconfig.esp32.json");
+  fs.writeFileSync(file, JSON.stringify(tsconfig, null, 2));
+  const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
+  const r = spawnSync(process.execPath, [tsc, "-p", file], { cwd: out, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`the ESP32's TypeScript does not type-check against ${typings}:\n${r.stdout}${r.stderr}`);
+  step("src/device/main.ts with board-esp32.ts (update, flash, LED, DHT, SNTP adapters) type-checks against the SDK's typings");
+}
+
+function findFile(dir: string, name: string): string | undefined {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isFile() && entry.name === name) return full;
+    if (entry.isDirectory()) {
+      const found = findFile(full, name);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 function checkEsp32(shim: string, out: string): void {
   const idf = fs.mkdtempSync(path.join(os.tmpdir(), "no-idf-"));
   const args = ["-d", "-p", "esp32", "-o", out, "ssid=check", "password=check-password", "broker=mqtt://192.0.2.1"];
@@ -339,10 +459,21 @@ function checkEsp32(shim: string, out: string): void {
   const makefile = path.join(out, "tmp", "esp32", "debug", NAME, "makefile");
   if (!fs.existsSync(makefile)) throw new Error(`mcconfig -p esp32 wrote no ${makefile}:\n${output}`);
   const text = fs.readFileSync(makefile, "utf8");
-  for (const needed of ["modDhtCapture.c", "device/main", "embedded:io/digital", "embedded:io/socket/tcp"]) {
+  for (const needed of ["modDhtCapture.c", "modOtaBoot.c", "update-esp32.c", "device/main", "device/update", "embedded:io/digital", "embedded:io/socket/tcp", "embedded:update", "embedded:network/http/client"]) {
     if (!text.includes(needed.replace("embedded:", "~.embedded/")) && !text.includes(needed)) throw new Error(`the ESP32 makefile does not mention ${needed}`);
   }
   step(`ESP32 build resolved up to ${makefile}`);
+  // Updates over the air: the partition table and the bootloader's app rollback.
+  const partitions = findFile(path.join(out, "tmp"), "partitions.csv");
+  if (!partitions) throw new Error("mcconfig -p esp32 wrote no partitions.csv");
+  const table = fs.readFileSync(partitions, "utf8");
+  for (const line of [/^ota_0,\s*app,\s*ota_0,\s*0x10000,\s*0x1E0000/m, /^ota_1,\s*app,\s*ota_1,\s*0x1F0000,\s*0x1E0000/m, /^otadata,\s*data,\s*ota,/m, /^buffer,\s*data,\s*0x40,\s*0x3E0000,\s*0x018000/m]) {
+    if (!line.test(table)) throw new Error(`the ESP32 partition table ${partitions} has no line ${line}:\n${table}`);
+  }
+  const sdkconfig = findFile(path.join(out, "tmp"), "sdkconfig.mc");
+  if (!sdkconfig) throw new Error("mcconfig -p esp32 wrote no sdkconfig.mc");
+  if (!/^CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE=y$/m.test(fs.readFileSync(sdkconfig, "utf8"))) throw new Error(`${sdkconfig} does not enable CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (manifest.json build.SDKCONFIGPATH)`);
+  step("ESP32 partition table has ota_0, ota_1, otadata and buffer; sdkconfig enables app rollback");
 }
 
 /** Where Preference keeps the Linux simulator's settings, and our domain in it (src/device/main.ts). */
@@ -378,9 +509,11 @@ async function main(): Promise<number> {
   forgetPreferences();
   try {
     for (const dir of ["lin", "esp32"]) fs.mkdirSync(path.join(work, dir));
+    checkNative();
     await checkSimulator(shim, path.join(work, "lin"));
     await checkTls(shim, path.join(work, "lin"));
     checkEsp32(shim, path.join(work, "esp32"));
+    checkEsp32Types(path.join(work, "esp32"));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
     forgetPreferences();

@@ -123,7 +123,7 @@ describe("app: on connect", () => {
     const lines = summary(seen).filter((l) => !l.startsWith("PUBLISH q1 r homeassistant/") && !l.startsWith("PUBLISH q0 devices/esp32-01/diag"));
     assert.deepEqual(lines, [
       "CONNECT",
-      `SUBSCRIBE ${BASE}/led/set@1,${BASE}/config/set@1`,
+      `SUBSCRIBE ${BASE}/led/set@1,${BASE}/config/set@1,${BASE}/ota/set@1`,
       `PUBLISH q1 r ${BASE}/status online`,
       `PUBLISH q1 r ${BASE}/led OFF`,
     ]);

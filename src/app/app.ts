@@ -7,7 +7,7 @@
  * `config/set`. The same code runs on the ESP32, in the Moddable simulator
  * and in the Node simulator; only the ports differ.
  */
-import type { Clock, DigitalOut, Flash, Log, Sensor, SocketFactory, Store, TimerId } from "../ports";
+import type { Clock, DigitalOut, Flash, Hash, HttpClient, Log, Sensor, SocketFactory, Store, TimerId, UpdatePort } from "../ports";
 import { ReadingLog, type LoggedReading } from "../store/readings";
 import { MqttClient } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
@@ -18,8 +18,11 @@ import { Sampler } from "../dht/sampler";
 import { parseLedCommand, parseLosantCommand, MAX_COMMAND, type LedCommand } from "./command";
 import { parseValue, type BrokerAddress, type Config } from "./config";
 import { discoveryMessages, round1, topicsFor, type Topics } from "./topics";
+import { Updater } from "../update/updater";
+import { Sha256 } from "../update/sha256";
+import { VERSION } from "../version";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 const DIAG_MS = 60000;
 /** Keys `config/set` may change. */
 const SETTABLE = ["interval", "qos"];
@@ -49,6 +52,11 @@ export interface AppPorts {
   flash?: Flash;
   /** Unix time in ms, once known (SNTP on the device, the host clock in the simulator). */
   wallClock?: () => number;
+  /** Firmware updates (see ../update/updater): the spare partition, the download client, the platform's SHA-256, the restart. */
+  update?: UpdatePort;
+  http?: HttpClient;
+  hash?: () => Hash;
+  restart?: () => void;
 }
 
 export interface AppOptions {
@@ -58,6 +66,10 @@ export interface AppOptions {
   broker: BrokerAddress;
   /** Model name for discovery, e.g. "ESP32 + DHT11". */
   model?: string;
+  /** The running firmware's version (default VERSION, from package.json). */
+  version?: string;
+  /** The window a new firmware has to reach the broker, ms (default 2 minutes; tests shorten it). */
+  updateWindow?: number;
 }
 
 export class App {
@@ -66,6 +78,10 @@ export class App {
   readonly topics: Topics;
   readonly client: MqttClient;
   readonly sampler: Sampler;
+  /** The running firmware's version. */
+  readonly version: string;
+  /** Firmware updates: `ota/set`, and images pushed by the web page (`begin`/`write`/`end`). */
+  readonly updater: Updater;
   led = false;
   lastReading: { temp: number; hum: number } | undefined;
   readings = 0;
@@ -95,6 +111,7 @@ export class App {
     this.model = options.model ?? `ESP32 + ${config.sensor.toUpperCase()}`;
     this.losant = config.profile === "losant";
     this.topics = topicsFor(this.config, this.id);
+    this.version = options.version ?? VERSION;
     this.startedAt = ports.clock.now();
     this.loadSettings();
     this.led = this.restoreLed();
@@ -141,6 +158,21 @@ export class App {
       onError: (code, detail) => this.error(code, detail),
       onWarning: (text) => ports.log(`sensor: ${text}`),
     });
+    this.updater = new Updater(
+      {
+        clock: ports.clock,
+        log: ports.log,
+        store: ports.store,
+        update: ports.update,
+        http: ports.http,
+        hash: ports.hash?.() ?? new Sha256(),
+        restart: ports.restart,
+        report: (answer) => {
+          if (this.topics.ota) this.client.publish(this.topics.ota, JSON.stringify(answer), 1, false, "event");
+        },
+      },
+      { version: this.version, window: options.updateWindow },
+    );
   }
 
   /**
@@ -153,6 +185,7 @@ export class App {
     // The client sends these again whenever the broker has no session for us.
     this.client.subscribe(this.topics.command, 1);
     if (this.topics.configSet) this.client.subscribe(this.topics.configSet, 1);
+    if (this.topics.otaSet) this.client.subscribe(this.topics.otaSet, 1);
     if (connect) this.client.start();
     this.sampler.start();
     if (this.topics.diag) this.diagTimer = this.ports.clock.repeat(() => this.diag(), DIAG_MS);
@@ -161,6 +194,7 @@ export class App {
   /** Publishes `offline`, disconnects cleanly and stops. */
   stop(done?: () => void): void {
     this.sampler.stop();
+    this.updater.stop();
     this.ports.clock.clear(this.diagTimer);
     this.diagTimer = undefined;
     if (this.client.connected && this.topics.status) this.client.publish(this.topics.status, "offline", 1, this.config.retain, "latest");
@@ -201,7 +235,7 @@ export class App {
 
   diagnostics(): Record<string, number | string> {
     return {
-      version: VERSION,
+      version: this.version,
       uptime: Math.floor((this.ports.clock.now() - this.startedAt) / 1000),
       rssi: this.ports.rssi?.() ?? 0,
       heap: this.ports.heap?.() ?? 0,
@@ -220,12 +254,13 @@ export class App {
     this.ports.log(`mqtt: connected as ${this.id}`);
     if (topics.status) client.publish(topics.status, "online", 1, config.retain, "latest");
     this.reportLed();
-    for (const m of discoveryMessages(config, topics, { id: this.id, model: this.model, version: VERSION })) {
+    for (const m of discoveryMessages(config, topics, { id: this.id, model: this.model, version: this.version })) {
       client.publish(m.topic, m.payload, 1, true, "latest");
     }
     this.diag();
     this.reportDrops();
     this.publishConfigErrors();
+    this.updater.connected();
     this.pump();
     this.changed();
   }
@@ -331,6 +366,9 @@ export class App {
       else this.command(parsed.command);
     } else if (topic === this.topics.configSet) {
       this.configure(text);
+    } else if (topic === this.topics.otaSet) {
+      this.updater.request(text, retain);
+      this.changed();
     }
   }
 

@@ -14,12 +14,15 @@ export interface Topics {
   diag: string;
   configSet: string;
   config: string;
+  /** Firmware update requests and answers (empty in the losant profile). */
+  otaSet: string;
+  ota: string;
 }
 
 export function topicsFor(config: Config, id: string): Topics {
   if (config.profile === "losant") {
     const base = `losant/${id}`;
-    return { state: `${base}/state`, command: `${base}/command`, led: "", status: "", error: "", diag: "", configSet: "", config: "" };
+    return { state: `${base}/state`, command: `${base}/command`, led: "", status: "", error: "", diag: "", configSet: "", config: "", otaSet: "", ota: "" };
   }
   const base = `${config.prefix}/${id}`;
   return {
@@ -31,6 +34,8 @@ export function topicsFor(config: Config, id: string): Topics {
     diag: `${base}/diag`,
     configSet: `${base}/config/set`,
     config: `${base}/config`,
+    otaSet: `${base}/ota/set`,
+    ota: `${base}/ota`,
   };
 }
 

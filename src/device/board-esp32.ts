@@ -12,7 +12,8 @@ import type { DhtModel } from "../dht/frame";
 import { digitalLed } from "./led";
 import { partitionFlash } from "./flash";
 import { keepTime } from "./time-sync";
-import type { Flash } from "../ports";
+import { espUpdate, restartChip } from "./update";
+import type { Flash, UpdatePort } from "../ports";
 
 /** A real radio: the network name is required. */
 export const NEEDS_SSID: boolean = true;
@@ -45,6 +46,14 @@ export function freeHeap(): number {
 export function openFlash(byteLength: number, log: Log): Flash | undefined {
   return partitionFlash("buffer", byteLength, log);
 }
+
+/** Firmware updates: the spare app partition and ESP-IDF app rollback. */
+export function makeUpdate(log: Log): UpdatePort | undefined {
+  return espUpdate(log);
+}
+
+/** Reboots the chip. */
+export const restartDevice: (() => void) | undefined = restartChip;
 
 /** The wall clock comes from SNTP (`ntp`). */
 export function startClock(server: string, log: Log): void {

@@ -3,7 +3,7 @@
  * and a virtual DHT; the same exports as board-esp32.ts.
  */
 import Instrumentation from "instrumentation";
-import type { DigitalOut, Flash, Log } from "../ports";
+import type { DigitalOut, Flash, Log, UpdatePort } from "../ports";
 import type { PulseCapture } from "../dht/sensor";
 import type { DhtModel } from "../dht/frame";
 import { virtualDht, virtualLed } from "./virtual";
@@ -41,6 +41,31 @@ export function freeHeap(): number {
 export function openFlash(_byteLength: number, _log: Log): Flash | undefined {
   return undefined;
 }
+
+/**
+ * The Moddable simulator has no spare partition: an image is downloaded and
+ * its SHA-256 checked as on the ESP32, then the update fails as
+ * `unsupported` (the Node simulator installs images; see sim/ota.ts).
+ */
+export function makeUpdate(_log: Log): UpdatePort | undefined {
+  return {
+    capacity: 0x1e0000,
+    installable: false,
+    trial: false,
+    open: () => ({
+      write() {},
+      complete(): string | undefined {
+        throw new Error("the Moddable simulator cannot install firmware");
+      },
+      close() {},
+    }),
+    confirm() {},
+    rollback() {},
+  };
+}
+
+/** The Moddable simulator cannot restart itself. */
+export const restartDevice: (() => void) | undefined = undefined;
 
 /** The simulator's clock is the host's: nothing to set. */
 export function startClock(_server: string, _log: Log): void {}

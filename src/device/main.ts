@@ -5,7 +5,9 @@
 import mcConfig from "mc/config";
 import { boot } from "../boot";
 import { buildConfig, CONFIG_KEYS, isConfigKey, likelyKey } from "../app/config";
-import { BOARD, FALLBACK_RSSI, NEEDS_SSID, defaultId, freeHeap, makeCapture, makeLed, openFlash, startClock } from "device/board";
+import { BOARD, FALLBACK_RSSI, NEEDS_SSID, defaultId, freeHeap, makeCapture, makeLed, makeUpdate, openFlash, restartDevice, startClock } from "device/board";
+import { deviceHttp } from "./http";
+import { cryptSha256 } from "./digest";
 import { clock } from "./clock";
 import { deviceSocket } from "./socket";
 import { preferenceStore } from "./store";
@@ -25,7 +27,9 @@ for (const key of Object.keys(source)) {
 }
 const built = buildConfig(layer);
 
-boot(
+// Restarting (into a new firmware): say goodbye to the broker first, then reboot.
+const restart = restartDevice;
+const device = boot(
   built.config,
   typos.concat(built.errors),
   {
@@ -39,6 +43,10 @@ boot(
     heap: freeHeap,
     flash: (byteLength) => openFlash(byteLength, log),
     wallClock: () => Date.now(),
+    update: makeUpdate(log),
+    http: deviceHttp,
+    sha256: cryptSha256,
+    restart: restart ? () => (device ? device.stop(restart) : restart()) : undefined,
   },
   { board: BOARD, defaultId, needsSsid: NEEDS_SSID },
 );
