@@ -21,16 +21,16 @@ export interface SimProcess {
 /** Runs the simulator; unless `args` name a `--data` folder, each run keeps its devices' flash in a new temporary one. `env`: added to the environment. */
 export function runSim(args: string[], env: Record<string, string> = {}): SimProcess {
   const data = args.indexOf("--data") >= 0 ? [] : ["--data", fs.mkdtempSync(path.join(os.tmpdir(), "sim-data-"))];
-  return runScript("sim/main.ts", [...data, ...args], data[1]);
+  return runScript("sim/main.ts", [...data, ...args], env, data[1]);
 }
 
 /** Runs `npm run dashboard` (sim/dashboard/main.ts) with `args`. */
 export function runDashboard(args: string[]): SimProcess {
-  return runScript("sim/dashboard/main.ts", args);
+  return runScript("sim/dashboard/main.ts", args, {});
 }
 
 /** Runs one of the project's TypeScript entry points; `scratch` is deleted when it exits. */
-function runScript(script: string, args: string[], scratch?: string): SimProcess {
+function runScript(script: string, args: string[], env: Record<string, string>, scratch?: string): SimProcess {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
     cwd: root,
     env: { ...process.env, ...env },
