@@ -20,6 +20,7 @@ import { App } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
 import { XSProbe, type XSOpResult } from "./xs.ts";
 import { benchUpdate } from "./sha256.ts";
+import { benchHistory } from "./history.ts";
 
 const JSON_OUT = process.argv.includes("--json");
 const TOPIC = "devices/esp32-01/state";
@@ -384,6 +385,10 @@ rows.push(
 const update = await benchUpdate();
 rows.push(...update.rows);
 results.update = update.results;
+
+const history = await benchHistory();
+rows.push(...history.rows);
+results.history = history.results;
 
 const seconds = (performance.now() - started) / 1000;
 results.seconds = seconds;
