@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   } else {
     const secured = options.brokerUser !== undefined || options.brokerPassword !== undefined;
     if (!isLoopback(options.host) && !secured) {
-      log(`warning: the embedded broker${options.http ? " and the dashboard" : ""} listen on ${options.host} without credentials: anyone on the network can read and command the devices (set --brokerUser and --brokerPassword)`);
+      log(`warning: the embedded broker${options.http ? " and the dashboard listen" : " listens"} on ${options.host} without credentials: anyone on the network can read and command the devices (set --brokerUser and --brokerPassword)`);
     }
     try {
       broker = await startBroker({ host: options.host, port: options.port, user: options.brokerUser, password: options.brokerPassword });

@@ -77,15 +77,18 @@ export class Fleet {
         const reading = parseState(text, at);
         if (!reading) return;
         if (!device.last || reading.t >= device.last.t) device.last = { t: reading.t, temp: reading.temp, hum: reading.hum };
+        const changed = !device.online || (reading.led !== undefined && reading.led !== device.led);
         if (reading.led) device.led = reading.led;
-        if (!device.online) this.dirty.add(id);
         device.online = true;
+        device.seen = at;
         this.pending.push({ id, t: reading.t, temp: reading.temp, hum: reading.hum });
         if (this.pending.length > PENDING_MAX) {
           this.lost += this.pending.length - PENDING_MAX;
           this.pending.splice(0, this.pending.length - PENDING_MAX);
         }
         this.events.reading(id, { t: reading.t, temp: reading.temp, hum: reading.hum });
+        // A reading is its own event; the device's record changes only when it came back or its LED moved.
+        if (!changed) return;
         break;
       }
       case "status":
@@ -111,7 +114,7 @@ export class Fleet {
         break;
       }
     }
-    if (kind !== "state") this.dirty.add(id);
+    this.dirty.add(id);
     device.seen = at;
     this.events.device(device);
   }

@@ -355,11 +355,18 @@ function take(d: Device): void {
     select(d.id);
     return;
   }
-  renderList();
-  if (d.id === selected) {
-    if (!before || $("#detail").hidden) buildDetail();
+  if (d.id === selected && (!before || $("#detail").hidden)) buildDetail();
+  later();
+}
+
+/** Redraws the list and the detail at most four times a second, however busy the fleet. */
+let pending: number | undefined;
+function later(): void {
+  pending ??= window.setTimeout(() => {
+    pending = undefined;
+    renderList();
     renderDetail();
-  }
+  }, 250);
 }
 
 function connect(): void {
@@ -377,7 +384,13 @@ function connect(): void {
   source.addEventListener("device", (e) => take(JSON.parse((e as MessageEvent).data) as Device));
   source.addEventListener("reading", (e) => {
     const r = JSON.parse((e as MessageEvent).data) as Row & { id: string };
+    const d = devices.get(r.id);
+    if (d && (!d.last || r.t >= d.last.t)) {
+      d.last = { t: r.t, temp: r.temp, hum: r.hum };
+      d.seen = Date.now();
+    }
     if (r.id === selected) addPoint(r);
+    later();
   });
   source.addEventListener("broker", (e) => {
     brokerState = JSON.parse((e as MessageEvent).data);
