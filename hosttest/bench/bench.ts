@@ -20,6 +20,7 @@ import { App } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
 import { XSProbe, type XSOpResult } from "./xs.ts";
 import { benchUpdate } from "./sha256.ts";
+import { median, type BenchRow } from "./table.ts";
 import { benchHistory } from "./history.ts";
 
 const JSON_OUT = process.argv.includes("--json");
@@ -28,10 +29,6 @@ const PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
 const ROUNDS = 7;
 const ROUND_MS = 250;
 
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 let sink = 0;
 
@@ -162,14 +159,7 @@ function dhtDecodeOp(): () => void {
 
 // ---------------------------------------------------------------- run
 
-interface Row {
-  metric: string;
-  ours: string;
-  peer: string;
-  ratio: string;
-  goal: string;
-  note: string;
-}
+type Row = BenchRow;
 
 const rows: Row[] = [];
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(0)} k/s`);

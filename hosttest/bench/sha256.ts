@@ -20,22 +20,11 @@ import { SimBootLoader, nodeSha256 } from "../../sim/ota";
 import { buildImage } from "../../sim/image-format";
 import { serveImages } from "../support/image-server";
 import { XSProbe, type XSOpResult } from "./xs.ts";
+import { median, type BenchRow } from "./table.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export interface BenchRow {
-  metric: string;
-  ours: string;
-  peer: string;
-  ratio: string;
-  goal: string;
-  note: string;
-}
 
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** MB/s of `write` over 16 KiB chunks, median of 5 rounds of about 200 ms. */
 function megabytesPerSecond(write: (chunk: Uint8Array) => void): number {
