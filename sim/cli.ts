@@ -27,6 +27,8 @@ export interface SimOptions {
   fresh: boolean;
   /** Readings that count up, for tests that count loss, duplicates and order. */
   sequence: boolean;
+  /** Start the devices unprovisioned, in set-up mode. */
+  setup: boolean;
   help: boolean;
 }
 
@@ -41,6 +43,9 @@ Runs virtual ESP32 devices (DHT sensor, LED, Wi-Fi) against an MQTT broker.
   --faults SPEC     inject faults: sensor=0.2 (20 % failed reads), wifi=30s (drop Wi-Fi every 30 s)
   --data DIR        where each device keeps what a real one keeps in flash (settings, LED state, offline buffer): DIR/<id>/ (default data)
   --fresh           start every device from nothing (deletes what --data kept)
+  --web P           serve each device's own web page and JSON API, device i on port P+i-1 (default off)
+  --webPassword PW  HTTP Basic password (user admin) for changes made on the page
+  --setup           start the devices unprovisioned, in set-up mode (no Wi-Fi network until one is set on the page)
   --sequence        readings count up (temp = (n mod 500)/10, hum = 20 + ⌊n/500⌋ mod 70), for counting loss and order
   --config FILE     read settings from FILE (default ./device.json if present)
   --KEY VALUE       any configuration key: ${CONFIG_KEYS.filter((k) => k !== "ssid" && k !== "password").join(", ")}
@@ -57,7 +62,7 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
       help = true;
       continue;
     }
-    if (arg === "--fresh" || arg === "--sequence") {
+    if (arg === "--fresh" || arg === "--sequence" || arg === "--setup") {
       flags[arg.slice(2)] = "true";
       continue;
     }
@@ -95,7 +100,8 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
 
   const settings: Record<string, unknown> = {};
   for (const name of Object.keys(flags)) if (isConfigKey(name)) settings[name] = flags[name];
-  const { config, errors } = buildConfig(fromFile, settings);
+  // The Node simulator's own default: no web page unless --web says where.
+  const { config, errors } = buildConfig({ web: "off" }, fromFile, settings);
   if (errors.length) throw new Error(errors[0]);
 
   let broker: BrokerAddress | undefined;
@@ -113,6 +119,7 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
     data: flags.data ?? "data",
     fresh: flags.fresh === "true",
     sequence: flags.sequence === "true",
+    setup: flags.setup === "true",
     help,
   };
 }

@@ -1,11 +1,13 @@
 /**
  * One virtual device: the core's boot path with Node ports, a virtual DHT
  * that produces pulse trains, a virtual LED, a virtual Wi-Fi link that
- * `--faults wifi=…` drops, and a store kept in a file under `--data`.
+ * `--faults wifi=…` drops (and a set-up access point), a store kept in a file
+ * under `--data`, and its own web page over node:http with `--web`.
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { DigitalOut, WiFiEvent, WiFiPort } from "../src/ports";
+import type { DigitalOut, HttpServerFactory, WiFiEvent, WiFiPort } from "../src/ports";
+import type { WebPage } from "../src/web/routes";
 import type { App } from "../src/app/app";
 import type { BrokerAddress, Config } from "../src/app/config";
 import { boot, FLASH_BLOCK, type Device } from "../src/boot";
@@ -37,6 +39,8 @@ export class VirtualWiFi implements WiFiPort {
   up = false;
   /** The access point is in range. */
   available = true;
+  /** The set-up access point, while open. */
+  accessPoint: string | undefined;
   private signal = -52 - Math.round(Math.random() * 12);
   private pending: NodeJS.Timeout | undefined;
 
@@ -58,6 +62,20 @@ export class VirtualWiFi implements WiFiPort {
     clearTimeout(this.pending);
     this.pending = undefined;
     this.up = false;
+  }
+
+  /** Opens the set-up access point; the virtual device's page is reached on this machine. */
+  openAccessPoint(ssid: string): string {
+    this.accessPoint = ssid;
+    return "127.0.0.1";
+  }
+
+  closeAccessPoint(): void {
+    this.accessPoint = undefined;
+  }
+
+  address(): string | undefined {
+    return this.up ? "127.0.0.1" : undefined;
   }
 
   rssi(): number | undefined {
@@ -93,6 +111,11 @@ export interface DeviceOptions {
   /** Readings that count up (see virtual-dht's `sequenceReading`). */
   sequence?: boolean;
   faults: Faults;
+  /** Serves the device's page (on the config's `web` port). */
+  http?: HttpServerFactory;
+  page?: WebPage;
+  /** Starts unprovisioned, in set-up mode: no Wi-Fi network (a kept one is forgotten) until one is set on the page. */
+  setup?: boolean;
 }
 
 export interface VirtualDevice {
@@ -139,6 +162,12 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
     const kept = fs.existsSync(file) || fs.existsSync(path.join(options.dataDir, BUFFER_FILE));
     say(kept ? `data: resuming from ${options.dataDir}` : `data: starting fresh in ${options.dataDir}`);
   }
+  if (options.setup) {
+    // Unprovisioned: like a board fresh from the flasher, or one whose Wi-Fi was reset.
+    config = { ...config, ssid: "" };
+    const store = fileStore(file);
+    if (store.get("ssid") !== undefined) store.delete?.("ssid");
+  }
   let restarting: Promise<void> | undefined;
   let stopped = false;
   let restarts = 0;
@@ -158,10 +187,11 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
         flash: (byteLength) => (options.dataDir ? fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK) : undefined),
         wallClock: () => Date.now(),
         restart: () => void handle.restart(),
+        http: options.http,
+        page: options.page,
       },
-      { board: "Node simulator", defaultId: () => id, needsSsid: false, defaultBroker: broker, model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)` },
+      { board: "Node simulator", defaultId: () => id, needsSsid: options.setup === true, defaultBroker: broker, model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)` },
     );
-    if (!device) throw new Error(`${id}: cannot start`);
     return device;
   };
   let device = start();

@@ -9,6 +9,8 @@ import path from "node:path";
 import { parseArgs, USAGE, type SimOptions } from "./cli";
 import { startBroker, type RunningBroker } from "./broker";
 import { bufferedReadings, createDevice, type VirtualDevice } from "./device";
+import { nodeHttp } from "./node-http";
+import { buildPage } from "../page/build";
 
 const tty = process.stdout.isTTY === true;
 let statusShown = false;
@@ -36,6 +38,15 @@ function probe(host: string, port: number): Promise<void> {
     socket.once("error", (error: NodeJS.ErrnoException) =>
       reject(new Error(`cannot reach broker ${host}:${port} (${error.code === "ECONNREFUSED" ? "connection refused" : error.message})`)),
     );
+  });
+}
+
+/** Whether `port` can be listened on at 127.0.0.1. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 
@@ -95,10 +106,28 @@ async function main(): Promise<void> {
   }
   const where = `${address.tls ? "mqtts" : "mqtt"}://${address.host}:${address.port}`;
 
+  // --web P: device i serves its page on P+i-1.
+  const web = options.config.web;
+  const webPort = (i: number) => (web === "off" ? web : web + i);
+  let page;
+  if (web !== "off") {
+    if (web + ids.length - 1 > 65535) fatal(`--web ${web} with ${ids.length} devices needs ports up to ${web + ids.length - 1}, beyond 65535`);
+    for (let i = 0; i < ids.length; i++) {
+      const port = web + i;
+      if (!(await portFree(port))) fatal(`web port ${port} on 127.0.0.1 is already in use`);
+    }
+    try {
+      page = await buildPage();
+    } catch (error) {
+      fatal(`cannot build the device page: ${(error as Error).message}`);
+    }
+  }
+  const http = nodeHttp();
   const devices: VirtualDevice[] = [];
-  for (const id of ids) {
+  for (const [i, id] of ids.entries()) {
     const dataDir = path.join(options.data, id);
-    devices.push(createDevice(options.config, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults }, log));
+    const config = { ...options.config, web: webPort(i) };
+    devices.push(createDevice(config, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults, http, page, setup: options.setup }, log));
   }
 
   let last = "";

@@ -104,6 +104,7 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
   const clock = ports.clock;
   const led = new IndicatorLed(ports.led(config.ledPin), clock);
   const port = config.web === "off" ? undefined : config.web;
+  const page = (address: string) => `http://${address}${port === 80 ? "" : `:${port}`}/`;
   let app: App | undefined;
   const wifi = new WiFiSupervisor({
     wifi: ports.wifi,
@@ -114,11 +115,14 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
     log,
     backoff: new Backoff(1000, 60000, ports.random),
     setup: { name: `${id}-setup`, password: config.apPassword },
-    onSetup: (active) => led.blink(active ? SETUP_PATTERN : undefined),
+    onSetup: (active, address) => {
+      led.blink(active ? SETUP_PATTERN : undefined);
+      if (active && address && web) log(`web: the page is at ${page(address)} (any address works while the access point is open)`);
+    },
     onUp: () => {
       if (port !== undefined && web) {
         const address = wifi.address();
-        if (address) log(`web: the page is at http://${address}${port === 80 ? "" : `:${port}`}/`);
+        if (address) log(`web: the page is at ${page(address)}`);
         ports.announce?.(id, port);
       }
       if (broker) app?.resume();

@@ -43,7 +43,7 @@ describe("set-up mode", () => {
     assert.deepEqual(wifi.calls, ["accessPoint esp32-abcdef-setup "]);
     assert.deepEqual(setups, ["on 192.168.4.1"]);
     assert.ok(
-      lines.includes('wifi: set-up mode (no Wi-Fi network is configured): access point "esp32-abcdef-setup" (open), page at http://192.168.4.1/'),
+      lines.includes('wifi: set-up mode (no Wi-Fi network is configured): access point "esp32-abcdef-setup" (open) at 192.168.4.1'),
       lines.join("\n"),
     );
     clock.advance(10 * SETUP_AFTER);

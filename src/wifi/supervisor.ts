@@ -149,7 +149,7 @@ export class WiFiSupervisor {
       return;
     }
     this.accessPoint = true;
-    this.log(`wifi: set-up mode (${reason}): access point "${setup.name}" (${setup.password ? "WPA2" : "open"})${address ? `, page at http://${address}/` : ""}`);
+    this.log(`wifi: set-up mode (${reason}): access point "${setup.name}" (${setup.password ? "WPA2" : "open"})${address ? ` at ${address}` : ""}`);
     this.options.onSetup?.(true, address);
   }
 
