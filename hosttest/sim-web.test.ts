@@ -72,7 +72,7 @@ test("--web with --webPassword: every route, the LED and settings round trips, a
     let led = (await call(`${base}/state.json`)).json().led as string;
     for (const [body, effect] of [["ON", "ON"], ["toggle", "TOGGLE"], ['{"state":"off"}', "OFF"], ["1", "ON"], ["false", "OFF"]]) {
       const expected = effect === "TOGGLE" ? (led === "ON" ? "OFF" : "ON") : effect;
-      const from = peer.messages.length;
+      const from: number = peer.messages.length;
       const a = seen(await call(`${base}/led`, { body, auth: AUTH, headers: { "content-type": "text/plain" } }));
       assert.equal(a.status, 200, a.text);
       assert.deepEqual(a.json(), { led: expected });
@@ -95,7 +95,7 @@ test("--web with --webPassword: every route, the LED and settings round trips, a
     assert.equal(seen(await call(`${base}/state.json`, { method: "DELETE" })).status, 405);
 
     // A change: kept, answered, then the device restarts into it (offline, online again) by itself.
-    const from = peer.messages.length;
+    const from: number = peer.messages.length;
     const saved = seen(await call(`${base}/settings`, { body: JSON.stringify({ interval: 3000, qos: 0 }), auth: AUTH, headers: { "content-type": "application/json" } }));
     assert.equal(saved.status, 200, saved.text);
     assert.deepEqual(saved.json(), { saved: ["interval", "qos"], restart: true });
@@ -112,7 +112,7 @@ test("--web with --webPassword: every route, the LED and settings round trips, a
     assert.equal((await call(`http://127.0.0.1:${web + 1}/settings.json`)).json<{ values: { interval: number } }>().values.interval, 2000, "sim-2 unchanged");
 
     // Reset: back to the command line's settings, after another restart.
-    const again = peer.messages.length;
+    const again: number = peer.messages.length;
     const reset = seen(await call(`${base}/settings`, { body: "reset=true", auth: AUTH }));
     assert.deepEqual(reset.json(), { reset: true, restart: true });
     await peer.next("devices/sim-1/status", (m) => m.text === "online", 10000, again);

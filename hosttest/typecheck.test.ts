@@ -25,3 +25,7 @@ test("src/ type-checks with lib es2022 and no Node or DOM types", { timeout: 120
 test("the whole project type-checks", { timeout: 120000 }, () => {
   typecheck("tsconfig.json");
 });
+
+test("the device's page type-checks against the DOM", { timeout: 120000 }, () => {
+  typecheck("page/tsconfig.json");
+});

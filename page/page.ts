@@ -43,13 +43,13 @@ interface Hint {
 
 const GROUPS = ["Wi-Fi", "MQTT", "Sensor and LED", "Device"];
 const HINTS: Record<string, Hint> = {
-  ssid: { group: "Wi-Fi", label: "Network name (ssid)" },
+  ssid: { group: "Wi-Fi", label: "Network name" },
   password: { group: "Wi-Fi", label: "Wi-Fi password" },
   broker: { group: "MQTT", label: "Broker", help: "mqtt://192.168.1.10 — the broker's LAN address, not 127.0.0.1" },
   mqttUser: { group: "MQTT", label: "User" },
   mqttPassword: { group: "MQTT", label: "Password" },
-  ca: { group: "MQTT", label: "CA for mqtts:// (resource name)" },
-  id: { group: "MQTT", label: "Device id (client id)" },
+  ca: { group: "MQTT", label: "CA for mqtts://" },
+  id: { group: "MQTT", label: "Device id" },
   prefix: { group: "MQTT", label: "Topic prefix" },
   qos: { group: "MQTT", label: "Telemetry QoS", choices: ["0", "1", "2"] },
   keepalive: { group: "MQTT", label: "Keepalive, s", number: true },
@@ -94,6 +94,10 @@ function refusal(status: number, text: string): string {
   return text || `refused (${status})`;
 }
 
+function size(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e4 ? `${(bytes / 1e3).toFixed(1)} kB` : `${bytes} B`;
+}
+
 function duration(s: number): string {
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
@@ -134,7 +138,7 @@ function showAge(): void {
 function showDiag(d: Diag): void {
   const rows: [string, string][] = [];
   const v = d.diag;
-  rows.push(["version", String(v.version)], ["uptime", duration(Number(v.uptime))], ["Wi-Fi signal", `${v.rssi} dBm`], ["heap", `${v.heap} B`]);
+  rows.push(["version", String(v.version)], ["uptime", duration(Number(v.uptime))], ["Wi-Fi signal", v.rssi ? `${v.rssi} dBm` : "–"], ["heap", size(Number(v.heap))]);
   for (const key of ["reconnects", "sensorErrors", "dropped", "queued", "buffered"]) rows.push([key, String(v[key])]);
   const list = empty($("diag"));
   for (const [name, value] of rows) {
@@ -144,8 +148,8 @@ function showDiag(d: Diag): void {
     dd.textContent = value;
     list.append(dt, dd);
   }
-  $("mqttError").textContent = d.mqtt === "online" ? "MQTT: connected" : `MQTT: ${d.mqtt}`;
-  $("setup").hidden = !d.setup;
+  $("mqttError").textContent = d.mqtt === "online" ? "MQTT: connected" : d.mqtt === "idle" ? "MQTT: not started (no network or no broker yet)" : `MQTT: ${d.mqtt}`;
+  setupMode(d.setup);
   const errors = empty($("errors"));
   if (!d.errors.length) {
     const li = document.createElement("li");
@@ -278,7 +282,13 @@ function fillForm(s: Settings): void {
   }
   const fields = empty($("fields"));
   for (const set of groups.values()) fields.append(set);
-  $("setup").hidden = !s.setup;
+  setupMode(s.setup);
+}
+
+/** In set-up mode the banner shows and the settings come first. */
+function setupMode(on: boolean): void {
+  $("setup").hidden = !on;
+  document.body.classList.toggle("setup", on);
 }
 
 function changedFields(): URLSearchParams {
