@@ -13,12 +13,31 @@ import { digitalLed } from "./led";
 import { partitionFlash } from "./flash";
 import { keepTime } from "./time-sync";
 import type { Flash } from "../ports";
+import nativeRestart from "device/restart";
+import { captivePortal } from "./portal";
+import { announce as announceMdns } from "./mdns";
+import type { Closable } from "./wifi";
 
 /** A real radio: the network name is required. */
 export const NEEDS_SSID: boolean = true;
 export const BOARD: string = "ESP32";
 /** The Wi-Fi port's RSSI comes from the radio. */
 export const FALLBACK_RSSI: number | undefined = undefined;
+/** Build-time defaults of this board, under the configuration (none: the interface's defaults, e.g. web=80). */
+export const BOARD_DEFAULTS: Record<string, unknown> = {};
+
+/** A real reboot (esp_restart): kept settings apply from the start. */
+export const RESTART: (() => void) | undefined = () => nativeRestart();
+
+/** Set-up mode's DNS server, answering every name with the access point's address. */
+export function portal(address: () => string | undefined): Closable | undefined {
+  return captivePortal(address);
+}
+
+/** `<id>.local` and `_http._tcp` over mDNS. */
+export function announce(id: string, port: number, log: Log): void {
+  announceMdns(id, port, log);
+}
 
 export function makeLed(pin: number, _log: Log): DigitalOut {
   return digitalLed(pin);

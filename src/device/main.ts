@@ -1,13 +1,20 @@
 /**
  * The device entry (ESP32 and the Moddable simulator): configuration from
  * `mc/config`, the Moddable ports, and the core's one boot path.
+ *
+ * A restart (settings saved on the web page) reboots the ESP32; the Moddable
+ * simulator cannot reboot itself, so there the app is stopped cleanly and
+ * booted again in place, with what Preference kept.
  */
 import mcConfig from "mc/config";
-import { boot } from "../boot";
+import Resource from "Resource";
+import { boot, type BootPorts, type Device } from "../boot";
 import { buildConfig, CONFIG_KEYS, isConfigKey, likelyKey } from "../app/config";
-import { BOARD, FALLBACK_RSSI, NEEDS_SSID, defaultId, freeHeap, makeCapture, makeLed, openFlash, startClock } from "device/board";
+import type { WebPage } from "../web/routes";
+import { BOARD, BOARD_DEFAULTS, FALLBACK_RSSI, NEEDS_SSID, RESTART, announce, defaultId, freeHeap, makeCapture, makeLed, openFlash, portal, startClock } from "device/board";
 import { clock } from "./clock";
 import { deviceSocket } from "./socket";
+import { deviceHttp } from "./http";
 import { preferenceStore } from "./store";
 import { moddableWiFi } from "./wifi";
 
@@ -23,23 +30,55 @@ for (const key of Object.keys(source)) {
   const meant = isConfigKey(key) ? undefined : likelyKey(key);
   if (meant) typos.push(`unknown key "${key}" (did you mean "${meant}"?)`);
 }
-const built = buildConfig(layer);
+const built = buildConfig(BOARD_DEFAULTS, layer);
 
-boot(
-  built.config,
-  typos.concat(built.errors),
-  {
-    clock,
-    socket: deviceSocket,
-    wifi: moddableWiFi(FALLBACK_RSSI),
-    log,
-    store: preferenceStore("dhtmqtt"),
-    led: (pin) => makeLed(pin, log),
-    capture: (pin, model) => makeCapture(pin, model, () => clock.now()),
-    heap: freeHeap,
-    flash: (byteLength) => openFlash(byteLength, log),
-    wallClock: () => Date.now(),
-  },
-  { board: BOARD, defaultId, needsSsid: NEEDS_SSID },
-);
-startClock(built.config.ntp, log);
+/** The page, kept in flash as resources (npm run page builds them; manifest.json "data"). */
+function page(): WebPage | undefined {
+  if (!Resource.exists("page.html")) {
+    log("web: no page.html resource in this build (run npm run page before mcconfig); the JSON API still works");
+    return undefined;
+  }
+  return {
+    html: new Uint8Array(new Resource("page.html")),
+    gzip: Resource.exists("page.html.gz") ? new Uint8Array(new Resource("page.html.gz")) : undefined,
+  };
+}
+
+let device: Device | undefined;
+let restarting = false;
+
+const ports: BootPorts = {
+  clock,
+  socket: deviceSocket,
+  // One Wi-Fi port for the life of the program: the SDK's wifi module allows one instance.
+  wifi: moddableWiFi({ fallbackRssi: FALLBACK_RSSI, portal }),
+  log,
+  store: preferenceStore("dhtmqtt"),
+  led: (pin) => makeLed(pin, log),
+  capture: (pin, model) => makeCapture(pin, model, () => clock.now()),
+  heap: freeHeap,
+  flash: (byteLength) => openFlash(byteLength, log),
+  wallClock: () => Date.now(),
+  http: deviceHttp,
+  page: page(),
+  announce: (name, port) => announce(name, port, log),
+  restart:
+    RESTART ??
+    (() => {
+      if (restarting || !device) return;
+      restarting = true;
+      log("restarting (in place: the simulator cannot reboot)");
+      device.stop(() => {
+        device = start();
+        restarting = false;
+      });
+    }),
+};
+
+function start(): Device {
+  return boot(built.config, typos.concat(built.errors), ports, { board: BOARD, defaultId, needsSsid: NEEDS_SSID });
+}
+
+device = start();
+// The time server in effect (a kept setting wins over the build's).
+startClock(device.app.config.ntp, log);
