@@ -25,6 +25,7 @@ import { connectPeer, type Peer } from "../support/peer";
 import { BAD_COMMANDS, GOOD_COMMANDS } from "../support/acceptance";
 import { makeCertificates } from "../support/tls";
 import { call, until } from "../support/web";
+import net from "node:net";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MODDABLE = process.env.MODDABLE;
@@ -239,7 +240,11 @@ const STATE_KEYS = ["id", "version", "temp", "hum", "readingAge", "led", "mqtt",
  */
 async function checkWeb(url: string, id: string, peer: Peer, sim: Running, led: string): Promise<string> {
   const base = `devices/${id}`;
+  const port = Number(new URL(url).port);
   const first = await until(`${url}/state.json`, (a) => a.status === 200);
+  // A client that connects and says nothing: closed by the device after its idle time (10 s).
+  const idleSince = Date.now();
+  const idle = connectRaw(port);
   const state = first.json();
   assert.deepEqual(Object.keys(state), STATE_KEYS);
   assert.equal(state.id, id);
@@ -247,7 +252,7 @@ async function checkWeb(url: string, id: string, peer: Peer, sim: Running, led: 
   assert.equal(state.led, led);
   assert.equal(typeof state.temp, "number");
   step(`GET /state.json ${first.text}`);
-  const idle = Number(state.heap);
+  const idleHeap = Number(state.heap);
 
   for (const want of [led === "ON" ? "OFF" : "ON", led]) {
     const from = peer.messages.length;
@@ -284,7 +289,34 @@ async function checkWeb(url: string, id: string, peer: Peer, sim: Running, led: 
     const answers = await Promise.all([0, 1, 2, 3].map(() => call(`${url}/state.json`).catch(() => undefined)));
     for (const a of answers) if (a?.status === 200) peak = Math.max(peak, Number(a.json().heap));
   }
-  step(`XS heap in use (chunks + slots, garbage included): ${idle} bytes idle, up to ${peak} bytes while serving 4 clients at once`);
+  step(`XS heap in use (chunks + slots, garbage included): ${idleHeap} bytes idle, up to ${peak} bytes while serving 4 clients at once`);
+
+  // A slow client (a header byte every 300 ms) holds one connection, never the device: MQTT commands are answered meanwhile.
+  const slow = connectRaw(port);
+  const drip = setInterval(() => slow.socket.write("G"), 300);
+  try {
+    for (const want of ["OFF", "ON"]) {
+      const from = peer.messages.length;
+      const sent = Date.now();
+      await peer.publish(`${base}/led/set`, want);
+      await peer.next(`${base}/led`, (m) => m.text === want, 2000, from);
+      assert.ok(Date.now() - sent < 1000, "an LED command took over a second while a slow client was connected");
+    }
+    // Connections beyond the cap are closed at once; the ones held (idle, slow, and two more) keep theirs.
+    const held = [connectRaw(port), connectRaw(port)];
+    await new Promise((r) => setTimeout(r, 300));
+    const extra = connectRaw(port);
+    await Promise.race([extra.closed, new Promise((_, reject) => setTimeout(() => reject(new Error("a fifth connection was not closed")), 3000))]);
+    for (const h of held) h.socket.destroy();
+    step("a slow client and four connections at once: MQTT answered within a second, the fifth connection closed at once");
+  } finally {
+    clearInterval(drip);
+    slow.socket.destroy();
+  }
+  await Promise.race([idle.closed, new Promise((_, reject) => setTimeout(() => reject(new Error("an idle connection was not closed within 15 s")), 15_000))]);
+  const idleFor = Date.now() - idleSince;
+  assert.ok(idleFor >= 9000, `an idle connection was closed after ${idleFor} ms, before its 10 s`);
+  step(`an idle connection closed by the device after ${(idleFor / 1000).toFixed(1)} s`);
 
   // A settings change: kept with Preference, then the app restarts in place and comes back with it.
   const from = peer.messages.length;
@@ -305,6 +337,14 @@ async function checkWeb(url: string, id: string, peer: Peer, sim: Running, led: 
   assert.equal((await until(`${url}/settings.json`, (a) => a.status === 200, 30_000)).json<{ values: { qos: number } }>().values.qos, 1);
   step("POST /settings reset=true: back to the build's settings after another restart");
   return (await call(`${url}/state.json`)).json().led as string;
+}
+
+/** A raw TCP connection to the device's web port; `closed` resolves when the device closes it. */
+function connectRaw(port: number): { socket: net.Socket; closed: Promise<void> } {
+  const socket = net.connect({ host: "127.0.0.1", port });
+  socket.on("error", () => {});
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return { socket, closed };
 }
 
 /** Runs `mcconfig -dl -m -p lin` (under xvfb-run without display :2) for `manifest`, with the config `args`. */

@@ -85,9 +85,6 @@ export class WebServer {
   private readonly options: WebServerOptions;
   private readonly routes: Route[] = [];
   private server: HttpServer | undefined;
-  /** Requests answered, and refused (4xx) among them. */
-  requests = 0;
-  refused = 0;
 
   constructor(options: WebServerOptions) {
     this.options = options;
@@ -170,31 +167,18 @@ export class WebServer {
         return this.answer(text(403, `a change from another site (${origin.slice(0, 80)}) is refused`));
       }
     }
-    if (route.stream) return this.counted(route.stream(request));
+    if (route.stream) return route.stream(request);
     const limit = route.maxBody ?? 0;
     const declared = contentLength(request.header("content-length"));
     if (declared === -1) return this.answer(text(400, "bad content-length"));
     const handle = route.handle;
     if (!handle) return this.answer(text(500, `no handler for ${request.path}`));
-    return this.counted(new Collected(limit, declared, (body) => handle(request, body)));
+    return new Collected(limit, declared, (body) => handle(request, body));
   }
 
   /** An exchange that discards any body and gives `reply`. */
   private answer(reply: HttpReply): HttpExchange {
-    return this.counted(new Collected(-1, undefined, () => reply));
-  }
-
-  private counted(exchange: HttpExchange): HttpExchange {
-    return {
-      body: (bytes) => exchange.body(bytes),
-      end: (respond) =>
-        exchange.end((reply) => {
-          this.requests++;
-          if (reply.status >= 400 && reply.status < 500) this.refused++;
-          respond(reply);
-        }),
-      abort: () => exchange.abort(),
-    };
+    return new Collected(-1, undefined, () => reply);
   }
 }
 
