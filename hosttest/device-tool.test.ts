@@ -34,6 +34,7 @@ function fakeTools(version: string): { moddable: string; idf: string; port: stri
   const moddable = path.join(dir, "moddable");
   fs.mkdirSync(path.join(moddable, "build", "bin", "lin", "release"), { recursive: true });
   fs.writeFileSync(path.join(moddable, "build", "bin", "lin", "release", "mcconfig"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  fs.mkdirSync(path.join(moddable, "tools", "xsbug-log", "node_modules"), { recursive: true });
   fs.mkdirSync(path.join(moddable, "documentation", "devices"), { recursive: true });
   fs.writeFileSync(path.join(moddable, "documentation", "devices", "esp32.md"), "The Moddable SDK build for ESP32 currently uses ESP-IDF v6.0 (commit `662a3be3`)\n");
   const idf = path.join(dir, "esp-idf");

@@ -131,6 +131,9 @@ function check(plan: Plan): { problems: string[]; notes: string[]; env: NodeJS.P
     problems.push(`no mcconfig in ${moddable}/build/bin/${host}/release: build the SDK's host tools (cd $MODDABLE/build/makefiles/${host} && make)`);
   else env.PATH = `${path.join(moddable, "build", "bin", host, "release")}${path.delimiter}${env.PATH ?? ""}`;
   if (!which("tsc")) problems.push("tsc is not on PATH (mcconfig compiles the TypeScript with it): npm install -g typescript");
+  // -dl (the trace in this terminal) runs the SDK's xsbug-log, a Node program with its own packages.
+  if (moddable && !plan.release && plan.command !== "build" && !fs.existsSync(path.join(moddable, "tools", "xsbug-log", "node_modules")))
+    problems.push("the trace needs the SDK's xsbug-log: cd $MODDABLE/tools/xsbug-log && npm install (or pass --release)");
 
   const broker = setting(plan, "broker");
   const address = broker ? parseBroker(broker) : undefined;
