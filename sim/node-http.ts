@@ -1,7 +1,8 @@
 /**
  * ports.ts `HttpServerFactory` over node:http, for the virtual devices'
  * pages: the same bounds as on the device (connections, head size, idle
- * time), request bodies handed to the core as they arrive.
+ * time), request bodies handed to the core as they arrive, one request per
+ * connection.
  */
 import http from "node:http";
 import type { HttpServerFactory, HttpReply } from "../src/ports";
@@ -28,7 +29,8 @@ export function nodeHttp(host = "127.0.0.1"): HttpServerFactory {
         if (finished || res.destroyed) return;
         finished = true;
         const body = typeof reply.body === "string" ? Buffer.from(reply.body, "utf8") : Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength);
-        res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) });
+        // One request per connection, as the device's server does: a browser's idle connections never hold the few slots.
+        res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length), connection: "close" });
         res.end(body);
       };
       req.on("data", (chunk: Buffer) => {
