@@ -54,6 +54,7 @@ describe("the device page in Chromium", { concurrency: true }, () => {
           assert.match(await page.locator("#hum").innerText(), /%RH$/);
           assert.match(await page.locator("#age").innerText(), /ago$/);
           await page.locator("#diag dt", { hasText: "version" }).waitFor();
+          await page.locator("#f-apPassword").waitFor(); // the form is filled from /settings.json after the first poll
           assert.equal(await page.locator("#settings input, #settings select").count() >= 24, true, "a field for every key");
           assert.equal(await page.locator("#f-webPassword").getAttribute("type"), "password");
           assert.equal(await page.locator("#f-webPassword").inputValue(), "", "passwords are never filled in");
@@ -104,6 +105,7 @@ describe("the device page in Chromium", { concurrency: true }, () => {
         await page.goto(`http://127.0.0.1:${web}/`);
         await page.locator("#setup").waitFor({ state: "visible" });
         await page.locator("#mqtt", { hasText: "offline" }).waitFor();
+        await page.locator("#f-apPassword").waitFor();
         assert.equal(await page.locator("#fields legend").first().innerText(), "Wi-Fi");
         await fitsWidth(page);
         await page.screenshot({ path: path.join(shots, "phone-setup.png"), fullPage: true, animations: "disabled" });

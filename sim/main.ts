@@ -10,7 +10,7 @@ import { parseArgs, USAGE, type SimOptions } from "./cli";
 import { startBroker, type RunningBroker } from "./broker";
 import { bufferedReadings, createDevice, type VirtualDevice } from "./device";
 import { nodeHttp } from "./node-http";
-import { buildPage } from "../page/build";
+import { buildPage, type BuiltPage } from "../page/build";
 
 const tty = process.stdout.isTTY === true;
 let statusShown = false;
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   // --web P: device i serves its page on P+i-1.
   const web = options.config.web;
   const webPort = (i: number) => (web === "off" ? web : web + i);
-  let page;
+  let page: BuiltPage | undefined;
   if (web !== "off") {
     if (web + ids.length - 1 > 65535) fatal(`--web ${web} with ${ids.length} devices needs ports up to ${web + ids.length - 1}, beyond 65535`);
     for (let i = 0; i < ids.length; i++) {
