@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Sha256 } from "../../src/update/sha256";
 import { Updater, type UpdateAnswer } from "../../src/update/updater";
 import { nodeClock } from "../../sim/node-ports";
-import { nodeHttp } from "../../sim/http-client";
+import { nodeHttpClient } from "../../sim/http-client";
 import { SimBootLoader, nodeSha256 } from "../../sim/ota";
 import { buildImage } from "../../sim/image-format";
 import { serveImages } from "../support/image-server";
@@ -62,7 +62,7 @@ async function simInstall(): Promise<number> {
               clock: nodeClock,
               log: () => {},
               update: loader.port(running, () => {}),
-              http: nodeHttp,
+              http: nodeHttpClient,
               hash: nodeSha256(),
               report: (answer) => {
                 if (answer.state === "rebooting" || answer.state === "failed") {
