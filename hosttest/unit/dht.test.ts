@@ -390,7 +390,7 @@ describe("dht sensor", () => {
       capture(startLowUs, out) {
         starts.push(startLowUs);
         const f = frames.length > 1 ? frames.shift()! : frames[0];
-        if (f === "throw") throw new Error("rmt busy");
+        if (f === "throw") throw new Error("capture busy");
         if (f === "silent") return 0;
         return encodeFrame(f, out, noJitter);
       },
@@ -429,7 +429,7 @@ describe("dht sensor", () => {
     assert.equal(fail2, fail1);
     const fail3 = s.read();
     assert.ok(!fail3.ok && fail3.error === "capture");
-    assert.match(fail3.ok ? "" : fail3.detail ?? "", /rmt busy/);
+    assert.match(fail3.ok ? "" : fail3.detail ?? "", /capture busy/);
     const again = s.read();
     assert.equal(again, first);
     assert.ok(again.ok && again.temp === 35.2);
