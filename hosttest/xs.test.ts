@@ -2,9 +2,10 @@
  * Runs every hosttest/unit/*.test.ts inside the XS engine (one xsnap-worker
  * per file, all at once) and reports each XS test as a node:test subtest
  * named `xs: ...`, so that a failure inside XS fails this run with its
- * message and source position.
+ * message and source position (npm test's last lines count them:
+ * hosttest/support/counts.mjs).
  */
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,17 +87,10 @@ function toError(e: SerializedError, bundle: Bundle | undefined): Error {
   return err;
 }
 
-const started = performance.now();
 let runs: Map<string, Promise<FileRun>>;
-const totals = { passed: 0, failed: 0, skipped: 0 };
 
 before(() => {
   runs = new Map(files.map((f) => [f, runFile(f)]));
-});
-
-after(() => {
-  const skipped = totals.skipped ? `, ${totals.skipped} skipped` : "";
-  process.stdout.write(`XS: ${totals.passed} passed, ${totals.failed} failed${skipped} (${files.length} files) in ${Math.round(performance.now() - started)} ms\n`);
 });
 
 for (const file of files) {
@@ -104,19 +98,15 @@ for (const file of files) {
     const run = await runs.get(file)!;
     for (const r of run.report?.results ?? []) {
       if (r.skip !== undefined) {
-        totals.skipped++;
         await t.test(`xs: ${r.name}`, { skip: r.skip }, () => {});
         continue;
       }
-      if (r.ok) totals.passed++;
-      else totals.failed++;
       await t.test(`xs: ${r.name}`, (st) => {
         if (r.durationMs > SLOW_MS) st.diagnostic(`slow in XS: ${Math.round(r.durationMs)} ms`);
         if (!r.ok) throw toError(r.error ?? { name: "Error", message: "failed" }, run.bundle);
       });
     }
     if (run.failure) {
-      totals.failed++;
       const output = run.output.trim() ? `\nXS output:\n${run.output.trimEnd()}` : "";
       const err = new Error(run.failure + output);
       err.stack = `Error: ${err.message}\n    at ${path.relative(process.cwd(), path.join(unitDir, file))}`;
