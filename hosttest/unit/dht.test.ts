@@ -17,20 +17,9 @@ import { createDecoded, decode, decodeBytes, decodePulses } from "../../src/dht/
 import { cutShort, encodeBytes, encodeFrame, extraEdge, missingEdge } from "../../src/dht/encode";
 import { createDhtSensor, type PulseCapture } from "../../src/dht/sensor";
 import { Sampler } from "../../src/dht/sampler";
+import { prng } from "./prng";
 
 // ---------------------------------------------------------------- helpers
-
-/** Seeded PRNG (mulberry32): uniform [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const noJitter = (): number => 0;
 

@@ -7,18 +7,7 @@ import assert from "node:assert/strict";
 import { VIRTUAL_DHT_FAULTS, VirtualDht, VirtualLed, sequenceNumber, sequenceReading } from "../../src/virtual";
 import { CAPTURE_ENTRIES, START_LOW_MIN_US, START_LOW_US, type DhtModel } from "../../src/dht/frame";
 import { createDecoded, decode } from "../../src/dht/decoder";
-
-/** Seeded PRNG (mulberry32): uniform [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./prng";
 
 function read(dht: VirtualDht, model: DhtModel, start = START_LOW_US[model]) {
   const train = new Uint16Array(CAPTURE_ENTRIES);
