@@ -51,7 +51,31 @@ const TLS_MARGIN = 64;
 /** The most data the TLS socket takes in one write (one record). */
 const MAX_RECORD = 16384;
 
-const DOTTED = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+/** A dotted IPv4 address: no DNS needed. */
+export const DOTTED = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/**
+ * The TCP class to hand Moddable's TLS socket (`TCP: { io }`): it opens its
+ * TCP socket with `new io({...its own options, ...its callbacks})`, and runs
+ * the handshake and decryption inside those callbacks. What they throw goes
+ * to `onThrow` (with the callbacks the TLS socket gave) instead of out of a
+ * socket callback, where XS would abort. The TLS socket passes its own
+ * options on, not `TCP.nodelay`: `nodelay` is set here.
+ */
+export function guardedTCP(TCP: SocketSdk["TCP"], onThrow: (error: unknown, callbacks: StreamCallbacks) => void, nodelay?: boolean): unknown {
+  // A plain function: the TLS socket calls it with `new`, and the TCP socket it returns is the result.
+  return function GuardedTCP(options: StreamCallbacks & { address: string; port: number }) {
+    const guard = (callback: (count: number) => void) => (count: number) => {
+      try {
+        callback(count);
+      } catch (e) {
+        onThrow(e, options);
+      }
+    };
+    const tcp = { ...options, onReadable: guard(options.onReadable), onWritable: guard(options.onWritable) };
+    return new TCP(nodelay === undefined ? tcp : { ...tcp, nodelay });
+  };
+}
 
 export class StreamSocket implements Socket {
   private readonly options: SocketOptions;
@@ -155,7 +179,7 @@ export class StreamSocket implements Socket {
           host: options.host,
           port: options.port,
           secure,
-          TCP: { io: this.guardedTCP() },
+          TCP: { io: this.tlsTCP() },
           ...callbacks,
         });
       } else {
@@ -173,24 +197,17 @@ export class StreamSocket implements Socket {
    * throws out of a socket callback, where nothing catches it and XS aborts.
    * Here it closes this socket and reports the error instead.
    */
-  private guardedTCP(): unknown {
-    const guard = (callback: (count: number) => void) => (count: number) => {
-      try {
-        callback(count);
-      } catch (e) {
-        const options = this.options;
+  private tlsTCP(): unknown {
+    const options = this.options;
+    return guardedTCP(
+      this.sdk.TCP,
+      (e) => {
         // A failed handshake (untrusted certificate, wrong name) will fail again: it waits the longest.
         if (this.connected) this.fail(`connection closed (${String(e)})`);
         else this.fail(`TLS handshake with ${options.host}:${options.port} failed (${String(e)})`, true);
-      }
-    };
-    const TCP = this.sdk.TCP;
-    const nodelay = this.options.nodelay;
-    // A plain function: the TLS socket calls it with `new`, and the TCP socket it returns is the result.
-    // It passes its own options on (address, port), not `TCP.nodelay`: nodelay is set here.
-    return function GuardedTCP(tcpOptions: StreamCallbacks & { address: string; port: number }) {
-      return new TCP({ ...tcpOptions, nodelay, onReadable: guard(tcpOptions.onReadable), onWritable: guard(tcpOptions.onWritable) });
-    };
+      },
+      options.nodelay,
+    );
   }
 
   private onReadable(count: number): void {
