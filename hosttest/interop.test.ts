@@ -10,7 +10,9 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { MqttClient, type ClientHandler, type ClientOptions } from "../src/mqtt/client";
-import type { QoS } from "../src/mqtt/packet";
+import { SUBACK, type QoS } from "../src/mqtt/packet";
+import { Parser } from "../src/mqtt/parser";
+import type { SocketFactory } from "../src/ports";
 import { nodeClock, nodeSocket } from "../sim/node-ports";
 import { startBroker } from "../sim/broker";
 import { freePort, startMosquitto } from "./support/mosquitto";
@@ -26,8 +28,35 @@ function ourClient(port: number, options: Partial<ClientOptions>, handler: Clien
   const inbound: Inbound[] = [];
   let connects = 0;
   let onConnect: (() => void) | undefined;
+  // The client reports no SUBACK: the bytes it reads go through a parser of our own too, which does.
+  let subacks = 0;
+  let onSuback: (() => void) | undefined;
+  const tap = new Parser(
+    {
+      onPacket(p) {
+        if (p.type !== SUBACK) return;
+        subacks++;
+        onSuback?.();
+      },
+      onError() {},
+    },
+    1 << 20,
+  );
+  const socket: SocketFactory = (socketOptions) => {
+    tap.reset();
+    const inner = nodeSocket(socketOptions);
+    return {
+      read(into) {
+        const n = inner.read(into);
+        tap.push(into, 0, n);
+        return n;
+      },
+      write: (bytes) => inner.write(bytes),
+      close: () => inner.close(),
+    };
+  };
   const client = new MqttClient(
-    { host: "127.0.0.1", port, clientId: "ours", socket: nodeSocket, clock: nodeClock, ...options },
+    { host: "127.0.0.1", port, clientId: "ours", socket, clock: nodeClock, ...options },
     {
       ...handler,
       onConnect: (present) => {
@@ -47,6 +76,12 @@ function ourClient(port: number, options: Partial<ClientOptions>, handler: Clien
         if (client.connected) resolve();
         else onConnect = resolve;
       }),
+    /** Resolves once `n` SUBACKs have reached the client since it was made. */
+    subscribed: (n = 1) =>
+      new Promise<void>((resolve) => {
+        onSuback = () => subacks >= n && resolve();
+        onSuback();
+      }),
   };
 }
 
@@ -65,7 +100,7 @@ async function everyQos(port: number): Promise<void> {
   ours.client.subscribe("interop/in/#", 2);
   ours.client.start();
   await ours.connected();
-  await new Promise((r) => setTimeout(r, 100)); // SUBACK
+  await ours.subscribed();
   try {
     for (const qos of [0, 1, 2] as QoS[]) {
       await peer.publish(`interop/in/q${qos}`, `to us at ${qos}`, qos);
@@ -117,24 +152,26 @@ test("a broker restarted mid-stream loses no QoS 1/2 message and duplicates no Q
   const broker = await startMosquitto(["persistence true", `persistence_location ${dir}/`, "autosave_interval 1", "max_inflight_messages 1000"]);
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const N = 200;
-  // The sink: mosquitto_sub with a persistent session at QoS 2 (it reconnects by itself).
+  // The sink: mosquitto_sub with a persistent session at QoS 2 (it reconnects by itself); -d prints
+  // its protocol events ("Client sink received SUBACK") among the messages, line by line with stdbuf.
   const sinkLines: string[] = [];
-  const sinkProcess = spawn("mosquitto_sub", ["-h", "127.0.0.1", "-p", String(broker.port), "-i", "sink", "-c", "-q", "2", "-t", "stream/q1", "-t", "stream/q2", "-v"], { stdio: ["ignore", "pipe", "inherit"] });
+  const sinkProcess = spawn("stdbuf", ["-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", String(broker.port), "-i", "sink", "-c", "-q", "2", "-t", "stream/q1", "-t", "stream/q2", "-v", "-d"], { stdio: ["ignore", "pipe", "inherit"] });
   let partial = "";
   sinkProcess.stdout.on("data", (d: Buffer) => {
     const lines = (partial + d.toString()).split("\n");
     partial = lines.pop()!;
     sinkLines.push(...lines);
   });
-  await new Promise((r) => setTimeout(r, 300));
   const sink = { on: (topic: string) => sinkLines.filter((l) => l.startsWith(topic + " ")).map((l) => ({ text: l.slice(topic.length + 1) })), end: async () => void sinkProcess.kill() };
   // Ours: a persistent session that publishes both streams and receives one from the peer.
   const ours = ourClient(broker.port, { clientId: "ours-persistent", cleanSession: false, keepalive: 5, queueCount: 2 * N + 16, queueBytes: 64 * 1024, maxInboundQos2: 256 });
   ours.client.subscribe("stream/in", 2);
   ours.client.start();
-  await ours.connected();
   const source = await connectPeer(url, [], { clientId: "source", clean: false });
   try {
+    await until(() => sinkLines.some((l) => l.startsWith("Client sink received SUBACK")), 5000, "the sink's SUBACK");
+    await ours.connected();
+    await ours.subscribed();
     let restarted = false;
     const sourceFlows: Promise<unknown>[] = [];
     for (let i = 1; i <= N; i++) {
@@ -160,6 +197,7 @@ test("a broker restarted mid-stream loses no QoS 1/2 message and duplicates no Q
     await until(() => count("stream/q1").size === N && count("stream/q2").size === N, 45000, "both streams complete at the sink")
       .catch((e) => { throw new Error(`${e.message}: q1 ${count("stream/q1").size}, q2 ${count("stream/q2").size}, queued ${ours.client.queued}, state ${ours.client.state}, connects ${ours.connects()}, missing q1 ${Array.from({ length: N }, (_, i) => String(i + 1)).filter((k) => !count("stream/q1").has(k)).join(" ")}, last error ${ours.client.lastError}\n${broker.log()}`); });
     await until(() => new Set(ours.inbound.map((m) => m.text)).size === N, 45000, "the inbound QoS 2 stream");
+    // Complete: any duplicate would already be on its way; give it half a second to show.
     await new Promise((r) => setTimeout(r, 500));
     const q2 = count("stream/q2");
     for (let i = 1; i <= N; i++) {

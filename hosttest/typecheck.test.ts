@@ -1,7 +1,9 @@
 /**
  * `src/` compiles against ES2022 alone (no Node, no DOM types): any platform
  * API that slipped into the core is a compile error here. The simulator and
- * the tests type-check too.
+ * the tests type-check too, and so do the device adapters (src/device/),
+ * with each of the two boards the manifest can map "device/board" to,
+ * against @moddable/typings from npm: no Moddable SDK needed.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -24,6 +26,14 @@ test("src/ type-checks with lib es2022 and no Node or DOM types", { timeout: 120
 
 test("the whole project type-checks", { timeout: 120000 }, () => {
   typecheck("tsconfig.json");
+});
+
+test("src/device/ type-checks with the ESP32's board (@moddable/typings + src/device/sdk.d.ts)", { timeout: 120000 }, () => {
+  typecheck("src/device/tsconfig.json");
+});
+
+test("src/device/ type-checks with the Moddable simulator's board", { timeout: 120000 }, () => {
+  typecheck("src/device/tsconfig.sim.json");
 });
 
 test("the dashboard page type-checks against the DOM", { timeout: 120000 }, () => {

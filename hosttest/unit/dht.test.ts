@@ -17,20 +17,9 @@ import { createDecoded, decode, decodeBytes, decodePulses } from "../../src/dht/
 import { cutShort, encodeBytes, encodeFrame, extraEdge, missingEdge } from "../../src/dht/encode";
 import { createDhtSensor, type PulseCapture } from "../../src/dht/sensor";
 import { Sampler } from "../../src/dht/sampler";
+import { prng } from "./prng";
 
 // ---------------------------------------------------------------- helpers
-
-/** Seeded PRNG (mulberry32): uniform [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const noJitter = (): number => 0;
 
@@ -390,7 +379,7 @@ describe("dht sensor", () => {
       capture(startLowUs, out) {
         starts.push(startLowUs);
         const f = frames.length > 1 ? frames.shift()! : frames[0];
-        if (f === "throw") throw new Error("rmt busy");
+        if (f === "throw") throw new Error("capture busy");
         if (f === "silent") return 0;
         return encodeFrame(f, out, noJitter);
       },
@@ -429,7 +418,7 @@ describe("dht sensor", () => {
     assert.equal(fail2, fail1);
     const fail3 = s.read();
     assert.ok(!fail3.ok && fail3.error === "capture");
-    assert.match(fail3.ok ? "" : fail3.detail ?? "", /rmt busy/);
+    assert.match(fail3.ok ? "" : fail3.detail ?? "", /capture busy/);
     const again = s.read();
     assert.equal(again, first);
     assert.ok(again.ok && again.temp === 35.2);

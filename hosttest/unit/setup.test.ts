@@ -12,7 +12,7 @@ import { IndicatorLed, SETUP_PATTERN } from "../../src/wifi/indicator";
 import { applyKept, forget, keep, keptKeys } from "../../src/app/settings";
 import { buildConfig } from "../../src/app/config";
 import { boot } from "../../src/boot";
-import { virtualDht } from "../../src/device/virtual";
+import { VirtualDht } from "../../src/virtual";
 import { FakeClock, FakeNetwork, FakeWiFi, MapStore, RecordingPin, fixedRandom } from "./fakes";
 
 function supervised(extra: Partial<WiFiSupervisorOptions> = {}) {
@@ -221,7 +221,7 @@ describe("kept settings", () => {
     const device = boot(
       config,
       [],
-      { clock, socket: net.factory, wifi, store, log: (l) => lines.push(l), led: () => new RecordingPin(), capture: (_pin, model) => virtualDht(model, () => 0) },
+      { clock, socket: net.factory, wifi, store, log: (l) => lines.push(l), led: () => new RecordingPin(), capture: (_pin, model) => new VirtualDht({ model, now: () => 0 }) },
       { board: "test", defaultId: () => "esp32-abcdef", needsSsid: true },
     );
     assert.equal(config.ssid, "build-net", "the caller's config is not changed");
@@ -243,7 +243,7 @@ describe("kept settings", () => {
     const device = boot(
       config,
       [],
-      { clock, socket: new FakeNetwork().factory, wifi, log: () => {}, led: () => pin, capture: (_pin, model) => virtualDht(model, () => 0) },
+      { clock, socket: new FakeNetwork().factory, wifi, log: () => {}, led: () => pin, capture: (_pin, model) => new VirtualDht({ model, now: () => 0 }) },
       { board: "test", defaultId: () => "x", needsSsid: true },
     );
     assert.equal(device.wifi.setup, true);

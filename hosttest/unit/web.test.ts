@@ -13,7 +13,7 @@ import { parseLedCommand } from "../../src/app/command";
 import { DISCARD_LIMIT, LIMITS, WebServer, authorized, decodeBase64, text } from "../../src/web/server";
 import { MAX_SETTINGS_BODY, RESTART_DELAY } from "../../src/web/routes";
 import { parseFields } from "../../src/web/form";
-import { virtualDht } from "../../src/device/virtual";
+import { VirtualDht } from "../../src/virtual";
 import { FakeClock, FakeNetwork, FakeWiFi, MapStore, RecordingPin, bytes, serve } from "./fakes";
 import { RamUpdate, image } from "./update-fakes";
 import { Sha256, SHA256_BYTES, toHex } from "../../src/update/sha256";
@@ -58,7 +58,7 @@ function device(layer: Record<string, unknown> = {}, storeInit: Record<string, s
     store,
     log: (line) => logs.push(line),
     led: () => new RecordingPin(),
-    capture: (_pin, model) => virtualDht(model, () => clock.now()),
+    capture: (_pin, model) => new VirtualDht({ model, now: () => clock.now() }),
     heap: () => 54321,
     http: (options) => {
       server = options;

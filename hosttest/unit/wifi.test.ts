@@ -5,7 +5,7 @@ import { WiFiSupervisor, type WiFiSupervisorOptions } from "../../src/wifi/super
 import { FakeClock, FakeNetwork, FakeWiFi, MapStore, RecordingPin, fixedRandom, serve, summary } from "./fakes";
 import { boot } from "../../src/boot";
 import { buildConfig } from "../../src/app/config";
-import { virtualDht } from "../../src/device/virtual";
+import { VirtualDht } from "../../src/virtual";
 
 function setup(extra: Partial<WiFiSupervisorOptions> = {}) {
   const clock = new FakeClock(1000);
@@ -181,7 +181,7 @@ describe("the boot path (src/boot.ts) with Wi-Fi", () => {
         log: (line) => logs.push(line),
         store,
         led: () => led,
-        capture: (_pin, model) => virtualDht(model, () => clock.now()),
+        capture: (_pin, model) => new VirtualDht({ model, now: () => clock.now() }),
         random: fixedRandom(0.5),
       },
       { board: "test", defaultId: () => "esp32-abcdef", needsSsid: true, defaultBroker: { tls: false, host: "127.0.0.1", port: 1883 } },
@@ -248,7 +248,7 @@ describe("the boot path (src/boot.ts) with Wi-Fi", () => {
       wifi,
       log: (line: string) => logs.push(line),
       led: () => new RecordingPin(),
-      capture: (_pin: number, model: "dht11" | "dht22") => virtualDht(model, () => 0),
+      capture: (_pin: number, model: "dht11" | "dht22") => new VirtualDht({ model, now: () => 0 }),
     };
     const { config } = buildConfig({});
     const device = boot(config, [], ports, { board: "test", defaultId: () => "x", needsSsid: false });

@@ -7,29 +7,24 @@
  * an ArrayBuffer (evaluate it as a second command).
  */
 import * as esbuild from "esbuild";
+import { LEAST_UPPER_BOUND, TraceMap, originalPositionFor } from "@jridgewell/trace-mapping";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SHIM_TEST = path.join(here, "shim-test.ts");
-const SHIM_ASSERT = path.join(here, "shim-assert.ts");
-
 const SHIMS: Record<string, string> = {
-  "node:test": SHIM_TEST,
-  "node:assert": SHIM_ASSERT,
-  "node:assert/strict": SHIM_ASSERT,
-  test: SHIM_TEST, // bare "test" is how some files spell node:test
-  assert: SHIM_ASSERT,
-  "assert/strict": SHIM_ASSERT,
+  "node:test": path.join(here, "shim-test.ts"),
+  "node:assert": path.join(here, "shim-assert.ts"),
+  "node:assert/strict": path.join(here, "shim-assert.ts"),
 };
 
+/** node:test and node:assert become the shims next to this file; any other Node module is an error. */
 const shimPlugin: esbuild.Plugin = {
   name: "xs-node-shims",
   setup(build) {
-    build.onResolve({ filter: /^(node:)?(test|assert|assert\/strict)$/ }, (args) => ({ path: SHIMS[args.path] }));
-    build.onResolve({ filter: /^node:/ }, (args) => ({
-      errors: [{ text: `"${args.path}" is not available in XS (only node:test and node:assert/strict are shimmed)` }],
-    }));
+    build.onResolve({ filter: /^node:/ }, (args) =>
+      SHIMS[args.path] ? { path: SHIMS[args.path] } : { errors: [{ text: `"${args.path}" is not available in XS (only node:test and node:assert/strict are shimmed)` }] },
+    );
   },
 };
 
@@ -40,18 +35,11 @@ export interface Bundle {
   mapStack(stack: string): string;
 }
 
-export class BundleError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "BundleError";
-  }
-}
-
 /** Bundles `testFile` (absolute or relative to cwd) for XS, ending with a run of its tests. */
 export async function bundleTestFile(testFile: string): Promise<Bundle> {
   const abs = path.resolve(testFile);
   const entry = [
-    `import { runTests as __runTests, testState as __testState } from ${JSON.stringify(SHIM_TEST)};`,
+    `import { runTests as __runTests, testState as __testState } from ${JSON.stringify(SHIMS["node:test"])};`,
     `import ${JSON.stringify(abs)};`,
     `globalThis.__xsTestState = () => new TextEncoder().encode(JSON.stringify(__testState())).buffer;`,
     `__runTests().then((r) => {`,
@@ -93,65 +81,22 @@ async function bundleSource(entry: string, resolveDir: string, label: string): P
     const failure = e as esbuild.BuildFailure;
     if (failure.errors?.length) {
       const text = await esbuild.formatMessages(failure.errors, { kind: "error", color: false });
-      throw new BundleError(`cannot bundle ${label} for XS:\n${text.join("").trimEnd()}`);
+      throw new Error(`cannot bundle ${label} for XS:\n${text.join("").trimEnd()}`);
     }
     throw e;
   }
   const js = result.outputFiles.find((f) => f.path.endsWith(".js"));
   const map = result.outputFiles.find((f) => f.path.endsWith(".map"));
-  if (!js) throw new BundleError("esbuild produced no output");
-  const lineMap = map ? decodeLineMap(JSON.parse(map.text), path.dirname(map.path)) : [];
+  if (!js) throw new Error("esbuild produced no output");
+  // XS frames name a line of the bundle only ("#0:123"): map it to the first source position on that line.
+  const trace = map ? new TraceMap(map.text) : undefined;
+  const mapDir = map ? path.dirname(map.path) : here;
   return {
     code: js.text,
     mapStack: (stack) =>
       stack.replace(/\(#\d+:(\d+)\)/g, (whole, line: string) => {
-        const hit = lineMap[Number(line) - 1];
-        return hit ? `(${hit.file}:${hit.line})` : whole;
+        const hit = trace && originalPositionFor(trace, { line: Number(line), column: 0, bias: LEAST_UPPER_BOUND });
+        return hit?.source ? `(${path.relative(process.cwd(), path.resolve(mapDir, hit.source))}:${hit.line})` : whole;
       }),
   };
-}
-
-// ---------------------------------------------------------------------------
-// Source maps: just enough to map a generated line to an original file:line.
-
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
-
-function decodeVLQ(segment: string): number[] {
-  const out: number[] = [];
-  let value = 0;
-  let shift = 0;
-  for (const c of segment) {
-    const digit = B64_INDEX.get(c) ?? 0;
-    value += (digit & 31) << shift;
-    if (digit & 32) {
-      shift += 5;
-    } else {
-      out.push(value & 1 ? -(value >>> 1) : value >>> 1);
-      value = 0;
-      shift = 0;
-    }
-  }
-  return out;
-}
-
-function decodeLineMap(map: { sources: string[]; mappings: string }, mapDir: string): Array<{ file: string; line: number } | undefined> {
-  const files = map.sources.map((s) => path.relative(process.cwd(), path.resolve(mapDir, s)));
-  const lines: Array<{ file: string; line: number } | undefined> = [];
-  let source = 0;
-  let origLine = 0;
-  for (const lineText of map.mappings.split(";")) {
-    let first: { file: string; line: number } | undefined;
-    for (const seg of lineText.split(",")) {
-      if (!seg) continue;
-      const f = decodeVLQ(seg);
-      if (f.length >= 4) {
-        source += f[1];
-        origLine += f[2];
-        first ??= { file: files[source], line: origLine + 1 };
-      }
-    }
-    lines.push(first);
-  }
-  return lines;
 }

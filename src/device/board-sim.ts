@@ -1,12 +1,13 @@
 /**
  * The Moddable simulator's board (lin, mac, win): no GPIO, so a virtual LED
- * and a virtual DHT; the same exports as board-esp32.ts.
+ * and a virtual DHT (src/virtual.ts, as in the Node simulator); the same
+ * exports as board-esp32.ts.
  */
 import Instrumentation from "instrumentation";
 import type { DigitalOut, Flash, Log, UpdatePort } from "../ports";
 import type { PulseCapture } from "../dht/sensor";
 import type { DhtModel } from "../dht/frame";
-import { virtualDht, virtualLed } from "./virtual";
+import { VirtualDht, VirtualLed } from "../virtual";
 import type { Closable } from "./wifi";
 
 /** The simulated Wi-Fi connects to no real network. */
@@ -31,12 +32,14 @@ export function portal(_address: () => string | undefined): Closable | undefined
 /** No mDNS announcement from the desktop: the page is at the host's address. */
 export function announce(_id: string, _port: number, _log: Log): void {}
 
+/** An LED that traces its state. */
 export function makeLed(pin: number, log: Log): DigitalOut {
-  return virtualLed(pin, log);
+  return new VirtualLed((value) => log(`led: GPIO ${pin} ${value ? "on" : "off"}`));
 }
 
+/** A DHT that answers with a real sensor's pulse train: a slow drift plus a little noise. */
 export function makeCapture(_pin: number, model: DhtModel, now: () => number): PulseCapture {
-  return virtualDht(model, now);
+  return new VirtualDht({ model, now });
 }
 
 /** The simulator has no MAC: the id keeps the device's form with zeros. */

@@ -22,8 +22,7 @@ import TLSSocket from "embedded:io/socket/tcp/tls";
 import Net from "net";
 import Timer from "timer";
 import type { HttpClient, HttpGet, HttpGetOptions } from "../ports";
-
-const DOTTED = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+import { DOTTED, guardedTCP } from "./stream-socket";
 
 interface ResolveOptions {
   host: string;
@@ -51,16 +50,7 @@ class NetResolver {
 }
 
 /** The TCP class handed to the TLS socket: an exception in a callback (a failed handshake) becomes the socket's error. */
-function GuardedTCP(tcpOptions: { onReadable(count: number): void; onWritable(count: number): void; onError?(): void }): unknown {
-  const guard = (callback: (count: number) => void) => (count: number) => {
-    try {
-      callback(count);
-    } catch {
-      tcpOptions.onError?.();
-    }
-  };
-  return new TCP({ ...tcpOptions, onReadable: guard(tcpOptions.onReadable), onWritable: guard(tcpOptions.onWritable) } as never);
-}
+const GuardedTCP = guardedTCP(TCP, (_error, callbacks) => callbacks.onError?.());
 
 interface SdkRequest {
   read(buffer: Uint8Array): unknown;

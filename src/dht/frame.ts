@@ -1,6 +1,7 @@
 /**
  * The DHT11/DHT22 pulse-train buffer: the one layout shared by the device's
- * native capture (ESP32 RMT), the simulator's virtual sensor and the decoder.
+ * native capture (the ESP32 polls the GPIO: src/device/dht/modDhtCapture.c),
+ * the simulators' virtual sensor (src/virtual.ts) and the decoder.
  *
  * ## Capture contract
  *
@@ -59,6 +60,16 @@ export const EDGE_TIMEOUT_US = 200;
 export const START_LOW_US: { readonly [model in DhtModel]: number } = {
   dht11: 20000,
   dht22: 1100,
+};
+
+/**
+ * Shortest start pulse the part answers, µs: DHT11 "at least 18 ms", DHT22
+ * (AM2302) 0.8 ms (its datasheet's Tbe minimum). The virtual sensor stays
+ * silent below it, as a real one does.
+ */
+export const START_LOW_MIN_US: { readonly [model in DhtModel]: number } = {
+  dht11: 18000,
+  dht22: 800,
 };
 
 /** Nominal pulse durations from the datasheets, µs. */

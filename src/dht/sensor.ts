@@ -1,8 +1,8 @@
 /**
  * A ports.ts `Sensor` for a DHT11 or DHT22/AM2302, built from a pulse capture
- * (the device's native RMT module, or the simulator's virtual sensor) and the
- * shared decoder. One capture buffer, one decode record and one result object
- * per sensor: reads allocate nothing once warm.
+ * (the ESP32's native module polling the GPIO, or the simulators' virtual
+ * sensor) and the shared decoder. One capture buffer, one decode record and
+ * one result object per sensor: reads allocate nothing once warm.
  */
 import type { Sensor, SensorResult } from "../ports";
 import { type DhtDecoded, createDecoded, decode } from "./decoder";

@@ -55,7 +55,6 @@ export class Parser {
   #size = 0;
   /** Bytes of the current packet kept in #buf: #size, or #max for an oversized PUBLISH. */
   #kept = 0;
-  #count = 0;
   /** Bumped by reset(), so that push() notices a reset made from a handler. */
   #epoch = 0;
 
@@ -81,11 +80,6 @@ export class Parser {
       size: 0,
       truncated: false,
     };
-  }
-
-  /** Packets decoded since construction (for tests/diag). */
-  get count(): number {
-    return this.#count;
   }
 
   /** Forgets any partial packet and any error: the next byte starts a packet. */
@@ -246,7 +240,6 @@ export class Parser {
       this.#fail(fault);
       return;
     }
-    this.#count++;
     this.#handler.onPacket(p);
   }
 }
