@@ -26,16 +26,22 @@ const MAX_REMAINING = 268435455;
 //
 // Encoded here rather than with TextEncoder, which is not a global on every
 // Moddable target. The output is identical to TextEncoder's, lone surrogates
-// included (U+FFFD). Indexing a string costs O(index) on XS, which is
-// negligible for MQTT's short strings.
+// included (U+FFFD).
 //
-// The strings are boxed once (`new String`): on XS every property access on a
-// string primitive allocates a wrapper, so a `charCodeAt` loop over a primitive
-// allocates per character, while the boxed loop allocates nothing.
+// Characters are read with `String.prototype.charCodeAt` called on the
+// primitive (`charCode(s, i)`), and a string's end is found by the NaN that
+// reading past it gives, never by `s.length`: on XS every property access on
+// a string primitive allocates a wrapper (a `charCodeAt` method call per
+// character, or `.length` once), while a built-in called with the primitive
+// as `this` allocates nothing. On V8 the same loop is optimized like a plain
+// `s.charCodeAt(i)` loop (about 70 ns for a 22-character topic, where boxing
+// the string with `new String` took 1.8 µs). One code path for both engines.
 
-/** The string as an object, so that indexing it allocates nothing on XS. */
-export function boxed(s: string | String): String {
-  return typeof s === "string" ? new String(s) : s;
+const charCodeAt = String.prototype.charCodeAt;
+
+/** The UTF-16 code unit at `i`, or NaN past the end; allocates nothing on XS. */
+function charCode(s: string, i: number): number {
+  return charCodeAt.call(s, i);
 }
 
 function isHigh(c: number): boolean {
@@ -47,20 +53,18 @@ function isLow(c: number): boolean {
 }
 
 /** Bytes of `s` in UTF-8. */
-export function utf8Length(text: string | String): number {
-  const s = boxed(text);
-  const length = s.length;
-  let n = length;
-  for (let i = 0; i < length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (isHigh(c) && isLow(s.charCodeAt(i + 1))) {
-      n += 2; // 2 code units, 4 bytes
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; ; i++) {
+    const c = charCode(s, i);
+    if (!(c >= 0)) return n; // NaN: past the end
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (isHigh(c) && isLow(charCode(s, i + 1))) {
+      n += 4; // 2 code units
       i++;
-    } else n += 2;
+    } else n += 3;
   }
-  return n;
 }
 
 /** UTF-8 encodes `s`, as TextEncoder does. */
@@ -71,19 +75,20 @@ export function utf8(s: string): Uint8Array {
 }
 
 /** Writes `s` as UTF-8 at `at`; returns the new offset. */
-export function writeUtf8(out: Uint8Array, at: number, text: string | String): number {
-  const s = boxed(text);
-  const length = s.length;
-  for (let i = 0; i < length; i++) {
-    let c = s.charCodeAt(i);
-    if (isHigh(c) && isLow(s.charCodeAt(i + 1))) {
-      c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
+export function writeUtf8(out: Uint8Array, at: number, s: string): number {
+  for (let i = 0; ; i++) {
+    let c = charCode(s, i);
+    if (!(c >= 0)) return at;
+    if (c < 0x80) {
+      out[at++] = c;
+      continue;
+    }
+    if (isHigh(c) && isLow(charCode(s, i + 1))) {
+      c = 0x10000 + ((c - 0xd800) << 10) + (charCode(s, ++i) - 0xdc00);
     } else if (isHigh(c) || isLow(c)) {
       c = 0xfffd;
     }
-    if (c < 0x80) {
-      out[at++] = c;
-    } else if (c < 0x800) {
+    if (c < 0x800) {
       out[at++] = 0xc0 | (c >> 6);
       out[at++] = 0x80 | (c & 0x3f);
     } else if (c < 0x10000) {
@@ -97,7 +102,6 @@ export function writeUtf8(out: Uint8Array, at: number, text: string | String): n
       out[at++] = 0x80 | (c & 0x3f);
     }
   }
-  return at;
 }
 
 // ---------------------------------------------------------------- primitives
