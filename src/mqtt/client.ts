@@ -17,7 +17,7 @@
  * Keepalive lives in ./keepalive, delays in ./backoff, the outbound store
  * (what to keep, what to drop) in ./outbox.
  */
-import type { Clock, Socket, SocketFactory, TimerId } from "../ports";
+import type { Clock, Socket, SocketFactory, SocketOptions, TimerId } from "../ports";
 import { Backoff } from "./backoff";
 import { Keepalive, KEEPALIVE_DEAD, KEEPALIVE_PING } from "./keepalive";
 import {
@@ -53,7 +53,7 @@ import {
   type Packet,
   type QoS,
 } from "./packet";
-import { Parser } from "./parser";
+import { Parser, type ParserHandler } from "./parser";
 import { decodeUtf8 } from "../utf8";
 
 export type ClientState = "idle" | "connecting" | "handshake" | "connected" | "waiting" | "paused" | "closing" | "closed";
@@ -203,13 +203,7 @@ export class MqttClient {
     this.outbox = new Outbox({ count: options.queueCount ?? 16, bytes: options.queueBytes ?? 4096 }, CONTROL_BOUNDS, (topic, qos) =>
       this.call(() => this.handler.onDrop?.(decode(topic), qos)),
     );
-    this.parser = new Parser(
-      {
-        onPacket: (packet) => this.receive(packet),
-        onError: (fault) => this.protocolError(fault),
-      },
-      options.maxPacketSize ?? 4096,
-    );
+    this.parser = new Parser(new ParserEvents(this), options.maxPacketSize ?? 4096);
   }
 
   /** Messages stored: waiting to be sent or to be acknowledged. */
@@ -340,15 +334,7 @@ export class MqttClient {
     this.keepalive.start(this.clock.now());
     this.timer = this.clock.set(() => this.fail("connect timeout"), this.connectTimeout);
     try {
-      this.socket = options.socket({
-        host: options.host,
-        port: options.port,
-        nodelay: true,
-        tls: options.tls,
-        onReadable: (count) => this.readable(count),
-        onWritable: (count) => this.writableNow(count),
-        onError: (message, lasting) => this.fail(message || "connection closed", lasting),
-      });
+      this.socket = options.socket(new Link(this, options));
     } catch (error) {
       this.socket = undefined;
       this.fail(errorText(error));
@@ -597,7 +583,7 @@ export class MqttClient {
     if (packet.buf === this.parser.buffer) payload = (this.rxViews ??= new Views(packet.buf)).get(packet.payloadStart, packet.payloadEnd);
     else payload = packet.buf.subarray(packet.payloadStart, packet.payloadEnd);
     try {
-      onMessage(topic, payload, packet.qos, packet.retain);
+      this.handler.onMessage!(topic, payload, packet.qos, packet.retain); // as a method: handlers may be class instances
     } catch (error) {
       this.handlerFailed(error);
     }
@@ -646,7 +632,7 @@ export class MqttClient {
       const onDrain = this.handler.onDrain;
       if (onDrain) {
         try {
-          onDrain();
+          this.handler.onDrain!();
         } catch (error) {
           this.handlerFailed(error);
         }
@@ -758,7 +744,7 @@ export class MqttClient {
     const onDelivered = this.handler.onDelivered;
     if (!onDelivered) return;
     try {
-      onDelivered();
+      this.handler.onDelivered!();
     } catch (error) {
       this.handlerFailed(error);
     }
@@ -778,6 +764,47 @@ export class MqttClient {
     } catch {
       // nothing more to do
     }
+  }
+}
+
+// Callbacks as prototype methods of small objects rather than closures made
+// per client and per connection: the simulator runs thousands of clients,
+// and on XS a closure costs heap slots of its own. They reach the client's
+// private methods by name.
+
+/** What the parser reports, handed to the client. */
+class ParserEvents implements ParserHandler {
+  constructor(private readonly client: MqttClient) {}
+  onPacket(packet: Packet): void {
+    this.client["receive"](packet);
+  }
+  onError(fault: string): void {
+    this.client["protocolError"](fault);
+  }
+}
+
+/** The options of one connection's socket, reporting to the client. */
+class Link implements SocketOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly nodelay = true;
+  readonly tls: SocketOptions["tls"];
+  constructor(
+    private readonly client: MqttClient,
+    options: ClientOptions,
+  ) {
+    this.host = options.host;
+    this.port = options.port;
+    this.tls = options.tls;
+  }
+  onReadable(count: number): void {
+    this.client["readable"](count);
+  }
+  onWritable(count: number): void {
+    this.client["writableNow"](count);
+  }
+  onError(message: string, lasting?: boolean): void {
+    this.client["fail"](message || "connection closed", lasting);
   }
 }
 
