@@ -213,6 +213,11 @@ export class App {
     if (this.client.connected) this.publishConfigErrors();
   }
 
+  /** Readings that never left the device: dropped from the full outbound queue or the full offline buffer. */
+  get readingsDropped(): number {
+    return this.client.dropped + (this.log?.dropped ?? 0);
+  }
+
   diagnostics(): Record<string, number | string> {
     return {
       version: this.version,
@@ -221,7 +226,7 @@ export class App {
       heap: this.ports.heap?.() ?? 0,
       reconnects: this.client.reconnects,
       sensorErrors: this.sampler.sensorErrors,
-      dropped: this.client.dropped + (this.log?.dropped ?? 0),
+      dropped: this.readingsDropped,
       queued: this.client.queued,
       buffered: this.log?.pending ?? 0,
     };

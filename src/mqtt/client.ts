@@ -249,7 +249,7 @@ export class MqttClient {
    */
   publish(topic: string | Uint8Array, payload: string | Uint8Array, qos: QoS = 0, retain = false, kind: MessageKind = "data"): boolean {
     if (this.state === "closed") return false;
-    const name = typeof topic === "string" ? this.topicBytes(topic) : topic;
+    const name = typeof topic === "string" ? this.topicBytes(topic, kind === "data") : topic;
     if (!name) return false;
     if (qos === 0 && typeof payload !== "string" && this.state === "connected" && this.outbox.length === 0) {
       // Hot path: written at once from the caller's bytes, nothing stored.
@@ -266,14 +266,22 @@ export class MqttClient {
     return true;
   }
 
-  /** A topic's bytes, validated and encoded once: the app publishes to a handful of topics. */
-  private topicBytes(topic: string): Uint8Array | undefined {
+  /**
+   * A topic's bytes, validated and encoded. Those of readings (`keep`) are
+   * remembered, so that a reading allocates nothing: the app sends them to
+   * one topic. Announcements (availability, LED, discovery, diag, errors)
+   * are encoded when sent, at a connect, a command or once a minute, so that
+   * a device does not keep a dozen topics' bytes for them.
+   */
+  private topicBytes(topic: string, keep: boolean): Uint8Array | undefined {
     let bytes = this.topics.get(topic);
     if (bytes === undefined) {
       if (checkTopicName(topic)) return undefined;
-      if (this.topics.size >= TOPIC_CACHE) this.topics.clear();
       bytes = utf8(topic);
-      this.topics.set(topic, bytes);
+      if (keep) {
+        if (this.topics.size >= TOPIC_CACHE) this.topics.clear();
+        this.topics.set(topic, bytes);
+      }
     }
     return bytes;
   }
