@@ -229,6 +229,36 @@ export function writePublishHeader(
   return qos > 0 ? writeU16(out, at, packetId) : at;
 }
 
+/** Size of a whole PUBLISH whose topic is `topic` (bytes, or a string encoded as UTF-8). */
+export function publishLength(topic: Uint8Array | string, payloadLength: number, qos: QoS): number {
+  return publishHeaderLength(typeof topic === "string" ? utf8Length(topic) : topic.length, payloadLength, qos) + payloadLength;
+}
+
+/**
+ * Writes a whole PUBLISH at `at`: header, topic (bytes, or a string encoded
+ * straight into `out`, allocating nothing), packet id, payload. Returns the
+ * offset past it. The caller checks the topic (`checkTopicName`).
+ */
+export function writePublish(
+  out: Uint8Array,
+  at: number,
+  topic: Uint8Array | string,
+  payload: Uint8Array,
+  qos: QoS,
+  retain: boolean,
+  dup: boolean,
+  packetId: number,
+): number {
+  const topicLength = typeof topic === "string" ? utf8Length(topic) : topic.length;
+  const head = 2 + checkU16Length(topicLength) + (qos > 0 ? 2 : 0);
+  out[at++] = (PUBLISH << 4) | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0);
+  at = writeVarLength(out, at, head + payload.length);
+  at = writeU16(out, at, topicLength);
+  at = typeof topic === "string" ? writeUtf8(out, at, topic) : writeBytes(out, at, topic);
+  if (qos > 0) at = writeU16(out, at, packetId);
+  return writeBytes(out, at, payload);
+}
+
 // ---------------------------------------------------------------- acks, ping, disconnect
 
 /** 4-byte acks: PUBACK, PUBREC, PUBREL (flags 0b0010), PUBCOMP, and also UNSUBACK-shaped. */
