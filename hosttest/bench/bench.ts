@@ -342,6 +342,13 @@ try {
 } finally {
   await xs.close();
 }
+// The heap slots one connected device keeps (the whole core: app, session, sampler, updater, offline buffer).
+const heapProbe = await XSProbe.start(new URL("./xs-heap-probe.ts", import.meta.url).pathname);
+try {
+  xsOps.appKept = await heapProbe.measure("make", 20, 3, 5);
+} finally {
+  await heapProbe.close();
+}
 results.xs = Object.fromEntries(Object.entries(xsOps).map(([k, v]) => [k, { slotsPerOp: v.slotsPerOp, computePerOp: v.computePerOp, n: v.n, rounds: v.rounds }]));
 
 const slots = (op: string): string => `${xsOps[op].slotsPerOp.toFixed(1)} slots/op`;
@@ -355,6 +362,14 @@ rows.push(
     ratio: "-",
     goal: zero("pub0"),
     note: `topic bytes cached; payload encoded into a pooled buffer (for comparison, utf8() allocates: ${cause(["utf8topic", "utf8payload"])})`,
+  },
+  {
+    metric: "XS heap kept by one connected device",
+    ours: `${xsOps.appKept.slotsPerOp.toFixed(0)} slots`,
+    peer: "1044 slots before this work (same probe on commit 500c19c)",
+    ratio: `${(xsOps.appKept.slotsPerOp / 1044).toFixed(2)}×`,
+    goal: "-",
+    note: `= ${((xsOps.appKept.slotsPerOp * 16) / 1024).toFixed(1)} KiB at 16 B a slot (ESP32); plus buffers: parser 128 B (was 4096), no update buffer until an update (was 2048), 64 B records (were 128)`,
   },
   {
     metric: "XS encode PUBLISH q1, topic from a string",
