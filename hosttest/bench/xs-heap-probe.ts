@@ -15,7 +15,7 @@ const kept: unknown[] = [];
 
 class QuietSocket implements Socket {
   constructor(readonly options: SocketOptions) {}
-  inbox = new Uint8Array(0);
+  inbox: Uint8Array = new Uint8Array(0);
   at = 0;
   read(into: Uint8Array): number {
     let n = 0;
