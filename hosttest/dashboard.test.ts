@@ -15,6 +15,7 @@ import { DESKTOP, PHONE, outputDir, startBrowser } from "./support/browser";
 import { freePort, startMosquitto } from "./support/mosquitto";
 import { connectPeer } from "./support/peer";
 import { runDashboard, runSim } from "./support/sim";
+import { VERSION } from "../src/version";
 
 const shots = outputDir("dashboard");
 
@@ -29,17 +30,18 @@ test("npm run dashboard with devices on another broker: chart, switch, errors, o
   const http = await freePort();
   const args = ["--broker", url, "--http", String(http), "--db", path.join(dir, "telemetry.db")];
   let dashboard = runDashboard(args);
+  await dashboard.waitFor("dashboard http://"); // subscribed by then: the device's first diag is heard
   const sim = runSim(["--broker", url, "--http", "0", "--interval", "2000", "--id", "dev-1"]);
   const peer = await connectPeer(url, ["devices/dev-1/#"]);
   const browser = await startBrowser({ viewport: DESKTOP });
   const pageErrors: string[] = [];
   try {
-    await dashboard.waitFor("dashboard http://");
     const page = await browser.context.newPage();
     page.on("pageerror", (error) => pageErrors.push(error.message));
     await page.goto(`http://127.0.0.1:${http}/`);
     await page.locator('tr[data-id="dev-1"]').waitFor({ timeout: 10000 });
     await page.locator("#detail .badge", { hasText: "online" }).waitFor({ timeout: 10000 });
+    await page.locator("#diag dd", { hasText: VERSION }).waitFor({ timeout: 5000 }); // diag, from the first one sent
 
     // The chart fills as readings arrive, every 2 s.
     await page.waitForFunction(`${POINTS} >= 3`, null, { timeout: 15000 });

@@ -5,7 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { acceptance } from "./support/acceptance";
-import { freePort, startMosquitto } from "./support/mosquitto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { freePort, startMosquitto, waitForPort } from "./support/mosquitto";
 import { runSim } from "./support/sim";
 import { connectPeer } from "./support/peer";
 
@@ -112,4 +116,39 @@ test("with --faults sensor=0.8 only valid readings are published and 3 failures 
     assert.equal(await sim.exited, 0);
   }
   assert.match(sim.output(), /sensor errors [1-9]/);
+});
+
+test("npm start stops cleanly through npm: SIGTERM to npm reaches the simulator, exit 0, nothing left behind", { timeout: 30000 }, async () => {
+  const port = await freePort();
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), "npm-start-"));
+  const npm = spawn("npm", ["start", "--silent", "--", "--port", String(port), "--http", "0", "--data", data], { cwd: path.resolve(import.meta.dirname, ".."), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  npm.stdout.on("data", (d) => (output += d));
+  npm.stderr.on("data", (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => npm.once("exit", (code) => resolve(code)));
+  try {
+    const peer = await (async () => {
+      for (let i = 0; ; i++) {
+        try {
+          return await connectPeer(`mqtt://127.0.0.1:${port}`, ["devices/sim-1/status"], { reconnectPeriod: 0 });
+        } catch (error) {
+          if (i > 100) throw error;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    })();
+    await peer.next("devices/sim-1/status", (m) => m.text === "online");
+    await peer.end();
+    npm.kill("SIGTERM");
+    assert.equal(await exited, 0, output);
+    assert.match(output, /SIGTERM: publishing offline and disconnecting/);
+    await assert.rejects(waitForPort(port, 300), "the broker's port is free: no simulator left running");
+  } finally {
+    try {
+      process.kill(-npm.pid!, "SIGKILL"); // npm's whole group, an orphaned simulator included
+    } catch {
+      // already gone
+    }
+    fs.rmSync(data, { recursive: true, force: true });
+  }
 });

@@ -131,3 +131,37 @@ test("firmware updates in the simulator: failures keep the old version, a good i
     if (process.env.SHOW_SIM) process.stdout.write(sim.output());
   }
 });
+
+test("a firmware image posted to the device's page (POST /update) installs like ota/set", { timeout: 60000 }, async () => {
+  const image = buildImage({ version: "0.5.0", size: SIZE });
+  const [port, web] = [await freePort(), await freePort()];
+  const id = "web-ota-1";
+  const sim = runSim(["--port", String(port), "--http", "0", "--id", id, "--interval", "60000", "--web", String(web), "--webPassword", "pw"]);
+  let peer: Awaited<ReturnType<typeof connectPeer>> | undefined;
+  try {
+    await sim.waitFor("broker: mqtt://");
+    peer = await connectPeer(`mqtt://127.0.0.1:${port}`, [`devices/${id}/#`, `homeassistant/sensor/${id}/#`]);
+    await peer.next(`devices/${id}/status`, (m) => m.text === "online");
+    await sim.waitFor(`serving on port ${web}`);
+    const url = `http://127.0.0.1:${web}/update?sha256=${sha256(image)}`;
+    const auth = { authorization: `Basic ${Buffer.from("admin:pw").toString("base64")}` };
+    assert.equal((await fetch(url, { method: "POST", body: image.subarray(0, 1000) })).status, 401, "the web password is needed");
+    const wrong = await fetch(`http://127.0.0.1:${web}/update?sha256=${sha256(image.subarray(1))}`, { method: "POST", body: image, headers: auth });
+    assert.equal(wrong.status, 422);
+    assert.equal(((await wrong.json()) as { error: string }).error, "digest-mismatch");
+    const from = peer.messages.length;
+    const answer = await fetch(url, { method: "POST", body: image, headers: { ...auth, "content-type": "application/octet-stream" } });
+    assert.equal(answer.status, 200);
+    assert.deepEqual(await answer.json(), { state: "rebooting", version: "0.5.0" });
+    const done = await peer.next(`devices/${id}/ota`, (m) => json(m).state === "done", 15000, from);
+    assert.equal(json(done).version, "0.5.0");
+    const discovery = await peer.next(`homeassistant/sensor/${id}/temperature/config`, () => true, 10000, from);
+    assert.equal((json(discovery).device as Record<string, unknown>).sw_version, "0.5.0");
+    const state = (await (await fetch(`http://127.0.0.1:${web}/state.json`)).json()) as { version: string };
+    assert.equal(state.version, "0.5.0");
+  } finally {
+    await peer?.end();
+    sim.child.kill("SIGTERM");
+    await sim.exited;
+  }
+});

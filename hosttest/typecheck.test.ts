@@ -29,3 +29,7 @@ test("the whole project type-checks", { timeout: 120000 }, () => {
 test("the dashboard page type-checks against the DOM", { timeout: 120000 }, () => {
   typecheck("sim/dashboard/page/tsconfig.json");
 });
+
+test("the device's page type-checks against the DOM", { timeout: 120000 }, () => {
+  typecheck("page/tsconfig.json");
+});

@@ -38,6 +38,8 @@ export interface SimOptions {
   db: string;
   /** Days of history kept. */
   retention: number;
+  /** Start the devices unprovisioned, in set-up mode. */
+  setup: boolean;
   help: boolean;
 }
 
@@ -56,6 +58,9 @@ Runs virtual ESP32 devices (DHT sensor, LED, Wi-Fi) against an MQTT broker.
   --faults SPEC     inject faults: sensor=0.2 (20 % failed reads), wifi=30s (drop Wi-Fi every 30 s)
   --data DIR        where each device keeps what a real one keeps in flash (settings, LED state, offline buffer): DIR/<id>/ (default data)
   --fresh           start every device from nothing (deletes what --data kept)
+  --web P           serve each device's own web page and JSON API, device i on port P+i-1 (default off)
+  --webPassword PW  HTTP Basic password (user admin) for changes made on the page
+  --setup           start the devices unprovisioned, in set-up mode (no Wi-Fi network until one is set on the page)
   --sequence        readings count up (temp = (n mod 500)/10, hum = 20 + ⌊n/500⌋ mod 70), for counting loss and order
   --host ADDR       address the embedded broker and the dashboard listen on (default 127.0.0.1; 0.0.0.0: every interface)
   --brokerUser U, --brokerPassword P
@@ -77,7 +82,7 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
       help = true;
       continue;
     }
-    if (arg === "--fresh" || arg === "--sequence") {
+    if (arg === "--fresh" || arg === "--sequence" || arg === "--setup") {
       flags[arg.slice(2)] = "true";
       continue;
     }
@@ -115,7 +120,8 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
 
   const settings: Record<string, unknown> = {};
   for (const name of Object.keys(flags)) if (isConfigKey(name)) settings[name] = flags[name];
-  const { config, errors } = buildConfig(fromFile, settings);
+  // The Node simulator's own default: no web page unless --web says where.
+  const { config, errors } = buildConfig({ web: "off" }, fromFile, settings);
   if (errors.length) throw new Error(errors[0]);
 
   let broker: BrokerAddress | undefined;
@@ -139,6 +145,7 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
     brokerPassword: flags.brokerPassword,
     db: flags.db ?? `${(flags.data ?? "data").replace(/\/+$/, "")}/telemetry.db`,
     retention: number("retention", flags.retention, 30, 1, 36500),
+    setup: flags.setup === "true",
     help,
   };
 }

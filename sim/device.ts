@@ -1,11 +1,13 @@
 /**
  * One virtual device: the core's boot path with Node ports, a virtual DHT
  * that produces pulse trains, a virtual LED, a virtual Wi-Fi link that
- * `--faults wifi=…` drops, and a store kept in a file under `--data`.
+ * `--faults wifi=…` drops (and a set-up access point), a store kept in a file
+ * under `--data`, and its own web page over node:http with `--web`.
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { DigitalOut, WiFiEvent, WiFiPort } from "../src/ports";
+import type { DigitalOut, HttpServerFactory, WiFiEvent, WiFiPort } from "../src/ports";
+import type { WebPage } from "../src/web/routes";
 import type { App } from "../src/app/app";
 import type { BrokerAddress, Config } from "../src/app/config";
 import { boot, FLASH_BLOCK, type Device } from "../src/boot";
@@ -14,7 +16,7 @@ import { fileFlash, fileStore, nodeClock, nodeSocket } from "./node-ports";
 import { VirtualDht } from "./virtual-dht";
 import type { Faults } from "./cli";
 import { SimBootLoader, faultySocket, firmwareFiles, nodeSha256, windowFromEnvironment } from "./ota";
-import { nodeHttp } from "./http-client";
+import { nodeHttpClient } from "./http-client";
 import { VERSION } from "../src/version";
 
 /** The offline buffer's file in a device's data folder. */
@@ -40,6 +42,8 @@ export class VirtualWiFi implements WiFiPort {
   up = false;
   /** The access point is in range. */
   available = true;
+  /** The set-up access point, while open. */
+  accessPoint: string | undefined;
   private signal = -52 - Math.round(Math.random() * 12);
   private pending: NodeJS.Timeout | undefined;
 
@@ -61,6 +65,20 @@ export class VirtualWiFi implements WiFiPort {
     clearTimeout(this.pending);
     this.pending = undefined;
     this.up = false;
+  }
+
+  /** Opens the set-up access point; the virtual device's page is reached on this machine. */
+  openAccessPoint(ssid: string): string {
+    this.accessPoint = ssid;
+    return "127.0.0.1";
+  }
+
+  closeAccessPoint(): void {
+    this.accessPoint = undefined;
+  }
+
+  address(): string | undefined {
+    return this.up ? "127.0.0.1" : undefined;
   }
 
   rssi(): number | undefined {
@@ -98,6 +116,11 @@ export interface DeviceOptions {
   faults: Faults;
   /** Test-only: the window a new firmware has to reach the broker, ms (default 2 minutes, or SIM_UPDATE_WINDOW_MS). */
   updateWindow?: number;
+  /** Serves the device's page (on the config's `web` port). */
+  http?: HttpServerFactory;
+  page?: WebPage;
+  /** Starts unprovisioned, in set-up mode: no Wi-Fi network (a kept one is forgotten) until one is set on the page. */
+  setup?: boolean;
 }
 
 export interface VirtualDevice {
@@ -145,6 +168,12 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
     const kept = fs.existsSync(file) || fs.existsSync(path.join(options.dataDir, BUFFER_FILE)) || firmwareFiles(options.dataDir).some((f) => fs.existsSync(f));
     say(kept ? `data: resuming from ${options.dataDir}` : `data: starting fresh in ${options.dataDir}`);
   }
+  if (options.setup) {
+    // Unprovisioned: like a board fresh from the flasher, or one whose Wi-Fi was reset.
+    config = { ...config, ssid: "" };
+    const store = fileStore(file);
+    if (store.get("ssid") !== undefined) store.delete?.("ssid");
+  }
   let restarting: Promise<void> | undefined;
   let stopped = false;
   let restarts = 0;
@@ -169,20 +198,21 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
         wallClock: () => Date.now(),
         restart: () => void handle.restart(),
         update: firmware && loader ? loader.port(firmware, () => void handle.restart()) : undefined,
-        http: nodeHttp,
+        httpClient: nodeHttpClient,
         sha256: nodeSha256,
+        http: options.http,
+        page: options.page,
       },
       {
         board: "Node simulator",
         defaultId: () => id,
-        needsSsid: false,
+        needsSsid: options.setup === true,
         defaultBroker: broker,
         model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)`,
         version: firmware?.version,
         updateWindow,
       },
     );
-    if (!device) throw new Error(`${id}: cannot start`);
     return device;
   };
   let device = start();

@@ -7,11 +7,11 @@
  */
 import http from "node:http";
 import https from "node:https";
-import type { HttpClient, HttpRequest, HttpRequestOptions } from "../src/ports";
+import type { HttpClient, HttpGet, HttpGetOptions } from "../src/ports";
 
 const HIGH_WATER = 65536;
 
-export const nodeHttp: HttpClient = (options: HttpRequestOptions): HttpRequest => {
+export const nodeHttpClient: HttpClient = (options: HttpGetOptions): HttpGet => {
   const where = `${options.tls ? "https" : "http"}://${options.host}:${options.port}`;
   const chunks: Buffer[] = [];
   let available = 0;

@@ -7,6 +7,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { buildImage, DEFAULT_SIZE, DIGEST_BYTES, HEADER_BYTES } from "./image-format";
+import { fail, readFlags } from "./flags";
 
 const USAGE = `Usage: npm run image -- --version V --out FILE [--fault boot] [--size BYTES]
 
@@ -19,33 +20,9 @@ Builds a firmware image for the simulated devices (npm start) and prints its SHA
   --size BYTES    the image's size (default ${DEFAULT_SIZE}, about an ESP32 firmware's)
 `;
 
-function fail(message: string): never {
-  process.stderr.write(`error: ${message}\n`);
-  process.exit(2);
-}
-
 function main(argv: string[]): void {
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") {
-      process.stdout.write(USAGE);
-      return;
-    }
-    if (!arg.startsWith("--")) fail(`unexpected argument "${arg}" (see --help)`);
-    let name = arg.slice(2);
-    let value: string | undefined;
-    const eq = name.indexOf("=");
-    if (eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    } else {
-      value = argv[++i];
-    }
-    if (["version", "out", "fault", "size"].indexOf(name) < 0) fail(`unknown flag --${name} (see --help)`);
-    if (value === undefined || value.startsWith("--")) fail(`--${name} needs a value`);
-    flags[name] = value;
-  }
+  const flags = readFlags(argv, ["version", "out", "fault", "size"], USAGE);
+  if (!flags) return;
   if (flags.version === undefined) fail("--version is required, e.g. --version 0.2.0");
   if (flags.out === undefined) fail("--out is required, e.g. --out firmware-0.2.0.bin");
   if (flags.fault !== undefined && flags.fault !== "boot") fail(`bad value "${flags.fault}" for --fault: expected boot`);

@@ -14,6 +14,8 @@ import { simControls } from "./dashboard/controls";
 import { openStore } from "./history/store";
 import { isLoopback, urlHost } from "./listen";
 import { CHATTY_FLEET, FleetStatus, checkFileLimit } from "./fleet";
+import { nodeHttpServer } from "./node-http";
+import { buildPage, type BuiltPage } from "../page/build";
 
 const tty = process.stdout.isTTY === true;
 let statusShown = false;
@@ -41,6 +43,15 @@ function probe(host: string, port: number): Promise<void> {
     socket.once("error", (error: NodeJS.ErrnoException) =>
       reject(new Error(`cannot reach broker ${host}:${port} (${error.code === "ECONNREFUSED" ? "connection refused" : error.message})`)),
     );
+  });
+}
+
+/** Whether `port` can be listened on at `host`. */
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
 
@@ -110,6 +121,23 @@ async function main(): Promise<void> {
   }
   const where = `${address.tls ? "mqtts" : "mqtt"}://${address.host}:${address.port}`;
 
+  // --web P: device i serves its page on P+i-1.
+  const web = options.config.web;
+  const webPort = (i: number) => (web === "off" ? web : web + i);
+  let page: BuiltPage | undefined;
+  if (web !== "off") {
+    if (web + ids.length - 1 > 65535) fatal(`--web ${web} with ${ids.length} devices needs ports up to ${web + ids.length - 1}, beyond 65535`);
+    for (let i = 0; i < ids.length; i++) {
+      const port = web + i;
+      if (!(await portFree(port, options.host))) fatal(`web port ${port} on ${options.host} is already in use`);
+    }
+    try {
+      page = await buildPage();
+    } catch (error) {
+      fatal(`cannot build the device page: ${(error as Error).message}`);
+    }
+  }
+  const http = nodeHttpServer(options.host);
   const devices: VirtualDevice[] = [];
   let dashboard: RunningDashboard | undefined;
   if (options.http !== 0) {
@@ -147,7 +175,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     const dataDir = path.join(options.data, id);
-    devices.push(createDevice(config, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults }, quiet && i > 0 ? drop : log));
+    const deviceConfig = { ...config, web: webPort(i) };
+    devices.push(createDevice(deviceConfig, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults, http, page, setup: options.setup }, quiet && i > 0 ? drop : log));
     // Connections start while the rest are made (they are paced in the socket adapter).
     if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
   }

@@ -449,16 +449,24 @@ export function fileStore(file: string | undefined): Store {
       values = {};
     }
   }
+  const save = () => {
+    if (!file) return;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const temporary = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temporary, JSON.stringify(values, null, 2) + "\n");
+    fs.renameSync(temporary, file);
+  };
   return {
     get: (key) => (Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : undefined),
     set: (key, value) => {
       if (values[key] === value) return;
       values[key] = value;
-      if (!file) return;
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      const temporary = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(temporary, JSON.stringify(values, null, 2) + "\n");
-      fs.renameSync(temporary, file);
+      save();
+    },
+    delete: (key) => {
+      if (!Object.prototype.hasOwnProperty.call(values, key)) return;
+      delete values[key];
+      save();
     },
   };
 }

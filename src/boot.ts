@@ -1,22 +1,31 @@
 /**
  * The one boot path: configuration → store → Wi-Fi supervisor → MQTT session
- * → app. The ESP32, the Moddable simulator and every virtual device of the
- * Node simulator call it; only the ports and the platform's few facts differ.
+ * → app → web. The ESP32, the Moddable simulator and every virtual device of
+ * the Node simulator call it; only the ports and the platform's few facts
+ * differ.
  *
- * The LED (restored as `ledRestore` says) and sampling start at once; MQTT
- * starts when Wi-Fi first has an address, is held while Wi-Fi is down, and
- * resumes as soon as the link is back. Settings that were
- * refused are traced at once and published as `config` errors after the
- * first connect.
+ * Settings kept in the store (config/set, the web page) win over the
+ * build-time ones. The LED (restored as `ledRestore` says) and sampling start
+ * at once; MQTT starts when Wi-Fi first has an address, is held while Wi-Fi
+ * is down, and resumes as soon as the link is back. With no Wi-Fi network
+ * configured, or none joined for 2 minutes, the device opens its set-up
+ * access point and blinks the LED; the web page is served throughout.
+ * Settings that were refused are traced at once and published as `config`
+ * errors after the first connect.
  */
-import type { Clock, DigitalOut, Flash, Hash, HttpClient, Log, SocketFactory, Store, UpdatePort, WiFiPort } from "./ports";
+import type { Clock, DigitalOut, Flash, Hash, HttpClient, HttpServerFactory, Log, SocketFactory, Store, UpdatePort, WiFiPort } from "./ports";
 import { blocksFor } from "./store/readings";
 import { App, VERSION } from "./app/app";
 import { parseBroker, type BrokerAddress, type Config } from "./app/config";
 import { createDhtSensor, type PulseCapture } from "./dht/sensor";
 import type { DhtModel } from "./dht/frame";
 import { WiFiSupervisor } from "./wifi/supervisor";
+import { IndicatorLed, SETUP_PATTERN } from "./wifi/indicator";
 import { Backoff } from "./mqtt/backoff";
+import { applyKept } from "./app/settings";
+import { WebServer } from "./web/server";
+import { addDeviceRoutes, type WebPage } from "./web/routes";
+import { addUpdateRoute } from "./web/update";
 
 /** What a platform hands the core. */
 export interface BootPorts {
@@ -44,9 +53,15 @@ export interface BootPorts {
   /** Firmware updates: the spare partition and the boot loader's trial (none: updates are answered `unsupported`). */
   update?: UpdatePort;
   /** HTTP(S) downloads of firmware images. */
-  http?: HttpClient;
+  httpClient?: HttpClient;
   /** The platform's SHA-256 (default: the core's own, ./update/sha256). */
   sha256?(): Hash;
+  /** Starts an HTTP server (the device's page and JSON API, on port `web`). */
+  http?: HttpServerFactory;
+  /** The page, as page/build.ts builds it (in flash on the device). */
+  page?: WebPage;
+  /** Announces `<name>.local` with `_http._tcp` on `port` over mDNS; called each time the station gets an address. */
+  announce?(name: string, port: number): void;
 }
 
 /** The erase unit the offline buffer is laid out for (the ESP32's flash sector). */
@@ -58,7 +73,7 @@ export interface Platform {
   board: string;
   /** The id when `id` is not configured. */
   defaultId(): string;
-  /** Whether `ssid` must be configured (a real radio). */
+  /** Whether `ssid` must be configured (a real radio): without one the device starts in set-up mode. */
   needsSsid: boolean;
   /** Where to connect when `broker` is not configured. */
   defaultBroker?: BrokerAddress;
@@ -73,47 +88,64 @@ export interface Platform {
 export interface Device {
   app: App;
   wifi: WiFiSupervisor;
+  /** The web server, unless `web=off` or the platform has none: more routes can be added (e.g. POST /update). */
+  web: WebServer | undefined;
   /** Publishes `offline`, disconnects cleanly, and lets go of Wi-Fi. */
   stop(done?: () => void): void;
 }
 
 /**
  * Composes and starts a device. `errors`: settings refused while building
- * `config`. Returns undefined, after tracing why, when the configuration
- * cannot run at all (no broker, or no ssid where one is needed).
+ * `config` (which is not changed). Without a broker, MQTT stays off until one
+ * is set (on the web page); without a Wi-Fi network where one is needed, the
+ * device starts in set-up mode.
  */
-export function boot(config: Config, errors: string[], ports: BootPorts, platform: Platform): Device | undefined {
+export function boot(built: Config, errors: string[], ports: BootPorts, platform: Platform): Device {
   const log = ports.log;
   for (const error of errors) log(`config: ${error}`);
+  const config: Config = { ...built };
+  applyKept(config, ports.store, log);
   const broker = config.broker ? parseBroker(config.broker) : platform.defaultBroker;
-  if (!broker) {
-    log("config: broker is required, e.g. broker=mqtt://192.168.1.10 (or mqtts://host:8883)");
-    return undefined;
-  }
-  if (!config.ssid && platform.needsSsid) {
-    log("config: ssid is required, e.g. ssid=MyWiFi password=secret");
-    return undefined;
-  }
   const id = config.id || platform.defaultId();
-  log(`device: ${platform.board}, id ${id}, version ${platform.version ?? VERSION}, broker ${broker.tls ? "mqtts" : "mqtt"}://${broker.host}:${broker.port}`);
+  const where = broker ? `${broker.tls ? "mqtts" : "mqtt"}://${broker.host}:${broker.port}` : "none";
+  log(`device: ${platform.board}, id ${id}, version ${platform.version ?? VERSION}, broker ${where}`);
+  if (!broker) log("config: no broker: MQTT stays off until one is set, on the web page or with broker=mqtt://192.168.1.10 (or mqtts://host:8883)");
+  if (!config.ssid && platform.needsSsid) log("config: no Wi-Fi network: set ssid (and password) on the web page, through the set-up access point, or with ssid=MyWiFi password=secret");
 
+  const clock = ports.clock;
+  const led = new IndicatorLed(ports.led(config.ledPin), clock);
+  const port = config.web === "off" ? undefined : config.web;
+  const page = (address: string) => `http://${address}${port === 80 ? "" : `:${port}`}/`;
   let app: App | undefined;
   const wifi = new WiFiSupervisor({
     wifi: ports.wifi,
-    clock: ports.clock,
+    clock,
     ssid: config.ssid,
     password: config.password,
+    requireSsid: platform.needsSsid,
     log,
     backoff: new Backoff(1000, 60000, ports.random),
-    onUp: () => app?.resume(),
+    setup: { name: `${id}-setup`, password: config.apPassword },
+    onSetup: (active, address) => {
+      led.blink(active ? SETUP_PATTERN : undefined);
+      if (active && address && web) log(`web: the page is at ${page(address)} (any address works while the access point is open)`);
+    },
+    onUp: () => {
+      if (port !== undefined && web) {
+        const address = wifi.address();
+        if (address) log(`web: the page is at ${page(address)}`);
+        ports.announce?.(id, port);
+      }
+      if (broker) app?.resume();
+    },
     onDown: () => app?.hold(),
   });
   app = new App(
     config,
     {
-      clock: ports.clock,
+      clock,
       socket: ports.socket,
-      led: ports.led(config.ledPin),
+      led,
       sensor: createDhtSensor(ports.capture(config.dhtPin, config.sensor), config.sensor),
       log,
       store: ports.store,
@@ -123,23 +155,34 @@ export function boot(config: Config, errors: string[], ports: BootPorts, platfor
       flash: config.buffer > 0 ? ports.flash?.(blocksFor(config.buffer, FLASH_BLOCK) * FLASH_BLOCK) : undefined,
       wallClock: ports.wallClock,
       update: ports.update,
-      http: ports.http,
+      http: ports.httpClient,
       hash: ports.sha256,
       restart: ports.restart,
     },
-    { id, broker, model: platform.model, version: platform.version, updateWindow: platform.updateWindow },
+    // Without a broker the client is never started.
+    { id, broker: broker ?? { tls: false, host: "", port: 1883 }, model: platform.model, version: platform.version, updateWindow: platform.updateWindow },
   );
   app.reportConfigErrors(errors);
   // The LED and the sensor start now; MQTT when Wi-Fi has an address.
   app.start(false);
-  wifi.start();
   const running = app;
+  let web: WebServer | undefined;
+  if (port !== undefined && ports.http) {
+    web = new WebServer({ log, password: config.webPassword, realm: id, setup: () => wifi.setup });
+    addDeviceRoutes(web, { app: running, clock, log, store: ports.store, page: ports.page, setup: () => wifi.setup, restart: ports.restart });
+    addUpdateRoute(web, running.updater);
+    if (web.listen(ports.http, port)) log(`web: serving on port ${port}${config.webPassword ? " (changes need the web password)" : ""}`);
+  }
+  wifi.start();
   return {
     app: running,
     wifi,
+    web,
     stop(done?: () => void): void {
+      web?.close();
       running.stop(() => {
         wifi.stop();
+        led.blink(undefined);
         done?.();
       });
     },

@@ -72,7 +72,7 @@ export interface DigitalOut {
 /** What the Wi-Fi driver reports (Moddable `wifi` messages). */
 export type WiFiEvent = "connected" | "gotIP" | "disconnected";
 
-/** A station-mode Wi-Fi interface (Moddable `wifi` module). */
+/** A station-mode Wi-Fi interface (Moddable `wifi` module), with an access point for set-up. */
 export interface WiFiPort {
   /** Starts connecting; progress arrives through `onEvent`. */
   connect(ssid: string, password: string): void;
@@ -80,6 +80,17 @@ export interface WiFiPort {
   /** Signal strength of the current access point in dBm, if connected. */
   rssi(): number | undefined;
   onEvent: ((event: WiFiEvent) => void) | undefined;
+  /**
+   * Opens an access point named `ssid` beside the station (set-up mode), WPA2
+   * with `password`, open when it is "". On the device it also answers every
+   * DNS name with its own address (a captive portal). Returns the access
+   * point's address, if known. A port without it has no set-up mode.
+   */
+  openAccessPoint?(ssid: string, password: string): string | undefined;
+  /** Closes the access point (and its DNS); the station carries on. */
+  closeAccessPoint?(): void;
+  /** The station's address while it has one, for the trace line that says where the page is. */
+  address?(): string | undefined;
 }
 
 /** A temperature/humidity reading in °C and %RH. */
@@ -120,6 +131,8 @@ export interface Flash {
 export interface Store {
   get(key: string): string | undefined;
   set(key: string, value: string): void;
+  /** Forgets a key (the web page's reset); a store without it cannot forget settings. */
+  delete?(key: string): void;
 }
 
 /** One line of trace (Moddable `trace`, or the simulator's log). */
@@ -180,7 +193,7 @@ export interface UpdatePort {
 }
 
 /** An HTTP(S) GET, shaped after the SDK's `embedded:network/http/client` request. */
-export interface HttpRequestOptions {
+export interface HttpGetOptions {
   tls: boolean;
   host: string;
   port: number;
@@ -198,11 +211,73 @@ export interface HttpRequestOptions {
   onDone(error?: string): void;
 }
 
-export interface HttpRequest {
+export interface HttpGet {
   /** Copies up to `into.length` bytes of the body into `into`; returns how many. */
   read(into: Uint8Array): number;
   /** Cancels; no callback follows. */
   close(): void;
 }
 
-export type HttpClient = (options: HttpRequestOptions) => HttpRequest;
+export type HttpClient = (options: HttpGetOptions) => HttpGet;
+
+/** The head of one HTTP request, as a server adapter hands it to the core. */
+export interface HttpRequest {
+  /** `GET`, `POST` …, as sent. */
+  readonly method: string;
+  /** The request target as sent: path and query, e.g. `/state.json?x=1`. */
+  readonly target: string;
+  /** How many header lines the request had. */
+  readonly headerCount: number;
+  /** A header's value by its lower-case name, or undefined. */
+  header(name: string): string | undefined;
+}
+
+/** A whole answer. The adapter adds `content-length` and sends the body as it is. */
+export interface HttpReply {
+  status: number;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
+  /** Text (sent as UTF-8) or bytes (e.g. a page kept in flash). */
+  body: string | Uint8Array;
+}
+
+/** What the core makes of one request: it takes the body as it arrives, then answers once. */
+export interface HttpExchange {
+  /**
+   * Body bytes in arrival order; the view is valid only during the call.
+   * Returns false to stop: the adapter closes the connection unanswered.
+   */
+  body(bytes: Uint8Array): boolean;
+  /** The body is complete (or there was none): answer by calling `respond` once, now or later. */
+  end(respond: (reply: HttpReply) => void): void;
+  /** The connection closed or failed before the answer was sent. */
+  abort(): void;
+}
+
+/** What an HTTP server adapter must honour. */
+export interface HttpServerOptions {
+  port: number;
+  /** Connections open at once, at most: one more is closed at once. */
+  maxConnections: number;
+  /** Bytes of request line and headers, at most: beyond, the connection is closed (or answered 431). */
+  maxHead: number;
+  /** A connection with nothing received or sent for this long is closed, ms. */
+  idleTimeout: number;
+  /** Each request, once its head has arrived. Never throws. */
+  onRequest(request: HttpRequest): HttpExchange;
+  /** The server cannot listen (e.g. the port is in use), now or later. */
+  onError(message: string): void;
+}
+
+/** A listening server. */
+export interface HttpServer {
+  /** Stops listening and closes every open connection. */
+  close(): void;
+}
+
+/**
+ * Starts an HTTP/1.1 server: ECMA-419 `embedded:network/http/server` over
+ * `embedded:io/socket/listener` on the device, node:http in the simulator.
+ * Throws when the port cannot be opened.
+ */
+export type HttpServerFactory = (options: HttpServerOptions) => HttpServer;

@@ -33,6 +33,7 @@ import { App } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
 import { XSProbe, type XSOpResult } from "./xs.ts";
 import { benchUpdate } from "./sha256.ts";
+import { median, type BenchRow } from "./table.ts";
 import { benchHistory } from "./history.ts";
 
 const JSON_OUT = process.argv.includes("--json");
@@ -42,10 +43,6 @@ const PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
 const ROUNDS = 7;
 const ROUND_MS = 250;
 
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 let sink = 0;
 
@@ -200,14 +197,7 @@ function dhtDecodeOp(): () => void {
 
 // ---------------------------------------------------------------- run
 
-interface Row {
-  metric: string;
-  ours: string;
-  peer: string;
-  ratio: string;
-  goal: string;
-  note: string;
-}
+type Row = BenchRow;
 
 const rows: Row[] = [];
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(0)} k/s`);
@@ -337,8 +327,10 @@ results.replay = { readingsPerSecond: replayRate, livePerSecond: liveRate };
 const xs = await XSProbe.start();
 const xsOps: Record<string, XSOpResult> = {};
 try {
-  for (const op of ["pub0", "pub1", "pub0pre", "pub1pre", "rx0", "rx1", "appState", "appBuffered", "logAppend", "encodeString", "dhtRead", "dhtDecode", "utf8topic", "utf8payload", "sliceBytes", "subarray", "object", "array", "closure", "decodeTopic"])
+  for (const op of ["pub0", "pub1", "pub0pre", "pub1pre", "rx0", "rx1", "appState", "appBuffered", "logAppend", "encodeString", "dhtRead", "dhtDecode", "utf8topic", "utf8payload", "sliceBytes", "subarray", "object", "array", "closure", "decodeTopic", "webState", "webLed", "webPage"])
     xsOps[op] = await xs.measure(op);
+  // Retained per booted device (the probe collects garbage after these): few, each is a whole device.
+  for (const op of ["deviceWeb", "deviceNoWeb"]) xsOps[op] = await xs.measure(op, 20, 3, 2);
 } finally {
   await xs.close();
 }
@@ -466,6 +458,38 @@ rows.push(
     ratio: "-",
     goal: zero("dhtRead"),
     note: `${xsOps.dhtRead.computePerOp.toFixed(0)} compute/read`,
+  },
+  {
+    metric: "XS web: GET /state.json (to the reply)",
+    ours: slots("webState"),
+    peer: "-",
+    ratio: "-",
+    goal: "bounded",
+    note: "request view, exchange, diag object, the JSON text; garbage once answered",
+  },
+  {
+    metric: "XS web: POST /led (2-byte body)",
+    ours: slots("webLed"),
+    peer: "-",
+    ratio: "-",
+    goal: "bounded",
+    note: "body buffer sized to its content-length, command parsed, LED published",
+  },
+  {
+    metric: "XS web: GET / (the page)",
+    ours: slots("webPage"),
+    peer: "-",
+    ratio: "-",
+    goal: "bounded",
+    note: "the page's bytes are a reference (flash on the device), never copied",
+  },
+  {
+    metric: "XS web layer kept while idle",
+    ours: `${(xsOps.deviceWeb.slotsPerOp - xsOps.deviceNoWeb.slotsPerOp).toFixed(0)} slots`,
+    peer: "-",
+    ratio: "-",
+    goal: "-",
+    note: `a booted device keeps ${xsOps.deviceWeb.slotsPerOp.toFixed(0)} slots with web, ${xsOps.deviceNoWeb.slotsPerOp.toFixed(0)} with web=off (after gc; strings and buffers are chunks, not counted)`,
   },
 );
 

@@ -15,16 +15,12 @@ import { openStore, type HistoryStore, type Reading, type Row } from "../../sim/
 import { startPostgres } from "../support/postgres";
 import { startMosquitto, freePort } from "../support/mosquitto";
 import { runDashboard } from "../support/sim";
-import type { BenchRow } from "./sha256";
+import { median, type BenchRow } from "./table";
 
 const ROWS = 60_480; // 7 days at 10 s
 const BATCH = 100; // what the dashboard writes per flush with 500 readings a second
 const T0 = Date.UTC(2026, 10, 1);
 
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function week(id: string): Reading[] {
   return Array.from({ length: ROWS }, (_, i) => ({ id, t: T0 + i * 10_000, temp: Math.round(220 + 20 * Math.sin(i / 500)) / 10, hum: Math.round(500 + 80 * Math.cos(i / 700)) / 10 }));

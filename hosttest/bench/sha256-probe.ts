@@ -6,7 +6,7 @@
  */
 import { Sha256 } from "../../src/update/sha256";
 import { Updater } from "../../src/update/updater";
-import type { HttpRequestOptions, UpdatePort, UpdateTarget } from "../../src/ports";
+import type { HttpGetOptions, UpdatePort, UpdateTarget } from "../../src/ports";
 import { FakeClock } from "../unit/fakes";
 
 const chunk1k = new Uint8Array(1024);
@@ -24,7 +24,7 @@ const target: UpdateTarget = {
   close: () => {},
 };
 const port: UpdatePort = { capacity: Number.MAX_SAFE_INTEGER, installable: true, trial: false, open: () => target, confirm() {}, rollback() {} };
-let request: HttpRequestOptions | undefined;
+let request: HttpGetOptions | undefined;
 let ready = 0;
 const updater = new Updater(
   {

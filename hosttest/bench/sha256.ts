@@ -15,27 +15,16 @@ import { fileURLToPath } from "node:url";
 import { Sha256 } from "../../src/update/sha256";
 import { Updater, type UpdateAnswer } from "../../src/update/updater";
 import { nodeClock } from "../../sim/node-ports";
-import { nodeHttp } from "../../sim/http-client";
+import { nodeHttpClient } from "../../sim/http-client";
 import { SimBootLoader, nodeSha256 } from "../../sim/ota";
 import { buildImage } from "../../sim/image-format";
 import { serveImages } from "../support/image-server";
 import { XSProbe, type XSOpResult } from "./xs.ts";
+import { median, type BenchRow } from "./table.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export interface BenchRow {
-  metric: string;
-  ours: string;
-  peer: string;
-  ratio: string;
-  goal: string;
-  note: string;
-}
 
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** MB/s of `write` over 16 KiB chunks, median of 5 rounds of about 200 ms. */
 function megabytesPerSecond(write: (chunk: Uint8Array) => void): number {
@@ -73,7 +62,7 @@ async function simInstall(): Promise<number> {
               clock: nodeClock,
               log: () => {},
               update: loader.port(running, () => {}),
-              http: nodeHttp,
+              http: nodeHttpClient,
               hash: nodeSha256(),
               report: (answer) => {
                 if (answer.state === "rebooting" || answer.state === "failed") {

@@ -21,6 +21,8 @@ import { encodeBytes, encodeFrame } from "../../src/dht/encode";
 import { CAPTURE_ENTRIES } from "../../src/dht/frame";
 import { FakeClock, RamFlash, publishPacket, connack } from "../unit/fakes";
 import { ReadingLog } from "../../src/store/readings";
+import { boot, type Device } from "../../src/boot";
+import type { HttpReply, HttpRequest, HttpServerOptions, WiFiPort } from "../../src/ports";
 
 const TOPIC = "devices/esp32-01/state";
 const PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
@@ -138,7 +140,63 @@ const bufReading = connectedApp({ flash: new RamFlash(4096, 18), wallClock: () =
 // A reading appended to the log while offline.
 const log = new ReadingLog(new RamFlash(4096, 18));
 
+// The device's web layer: devices booted with a fake HTTP server port (Wi-Fi never up, so no MQTT).
+const quietWiFi: WiFiPort = { onEvent: undefined, connect() {}, disconnect() {}, rssi: () => undefined };
+// The page's size (npm run page); its bytes are never copied, so only the length matters here.
+const PAGE = { html: new Uint8Array(12927), gzip: new Uint8Array(5088) };
+let webServer: HttpServerOptions | undefined;
+function bootDevice(web: boolean): Device {
+  const { config } = buildConfig({ ssid: "net", broker: "mqtt://broker", discovery: "off", web: web ? 80 : "off", buffer: 0 });
+  return boot(
+    config,
+    [],
+    {
+      clock,
+      socket: (o) => new LeanSocket(o),
+      wifi: quietWiFi,
+      log: () => {},
+      led: () => ({ write() {} }),
+      capture: () => ({ capture: () => 0 }),
+      http: (o) => {
+        webServer = o;
+        return { close() {} };
+      },
+      page: PAGE,
+    },
+    { board: "probe", defaultId: () => "esp32-01", needsSsid: true },
+  );
+}
+bootDevice(true);
+const server = webServer as unknown as HttpServerOptions;
+const getHeaders: Record<string, string> = { host: "esp32-01.local", "accept-encoding": "gzip, deflate" };
+const postHeaders: Record<string, string> = { host: "esp32-01.local", "content-length": "2", "content-type": "text/plain" };
+const getHeader = (name: string): string | undefined => getHeaders[name];
+const postHeader = (name: string): string | undefined => postHeaders[name];
+const getState: HttpRequest = { method: "GET", target: "/state.json", headerCount: 2, header: getHeader };
+const getPage: HttpRequest = { method: "GET", target: "/", headerCount: 2, header: getHeader };
+const postLed: HttpRequest = { method: "POST", target: "/led", headerCount: 3, header: postHeader };
+/** ON and OFF ("0 "), two bytes each as the content-length says. */
+const ledBodies = [utf8("ON"), utf8("0 ")];
+let replied: HttpReply | undefined;
+const keepReply = (reply: HttpReply): void => {
+  replied = reply;
+};
+let ledTurn = 0;
+function serve(request: HttpRequest, body?: Uint8Array): void {
+  const exchange = server.onRequest(request);
+  if (body) exchange.body(body);
+  exchange.end(keepReply);
+  if (!replied || replied.status !== 200) throw new Error("web: " + (replied ? replied.status + " " + String(replied.body) : "no reply"));
+  replied = undefined;
+}
+const kept: Device[] = [];
+
 const ops: Record<string, () => void> = {
+  webState: () => serve(getState),
+  webPage: () => serve(getPage),
+  webLed: () => serve(postLed, ledBodies[ledTurn++ & 1]),
+  deviceWeb: () => void kept.push(bootDevice(true)),
+  deviceNoWeb: () => void kept.push(bootDevice(false)),
   pub0: () => pub(0, false),
   pub1: () => pub(1, false),
   pub0pre: () => pub(0, true),
@@ -178,6 +236,8 @@ const ops: Record<string, () => void> = {
   const before = sock.bytesWritten;
   const writesBefore = sock.writes;
   for (let i = 0; i < n; i++) op();
+  // Retained, not allocated: what a device keeps once booted.
+  if (name.startsWith("device")) (globalThis as unknown as { gc(): void }).gc();
   const info = name + " bytes=" + (sock.bytesWritten - before) + " writes=" + (sock.writes - writesBefore) + " queued=" + client.queued + " state=" + client.state;
   const out = new Uint8Array(info.length);
   for (let i = 0; i < info.length; i++) out[i] = info.charCodeAt(i);

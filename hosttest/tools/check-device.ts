@@ -27,6 +27,8 @@ import { BAD_COMMANDS, GOOD_COMMANDS } from "../support/acceptance";
 import { makeCertificates } from "../support/tls";
 import { serveImages } from "../support/image-server";
 import { VERSION } from "../../src/version";
+import { call, until } from "../support/web";
+import net from "node:net";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MODDABLE = process.env.MODDABLE;
@@ -142,8 +144,9 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
     throw error;
   }
   let sim: Running;
+  const web = await freePort();
   try {
-    sim = await startSimulator(shim, out, undefined, [`broker=mqtt://127.0.0.1:${broker.port}`, "interval=2000"]);
+    sim = await startSimulator(shim, out, undefined, [`broker=mqtt://127.0.0.1:${broker.port}`, "interval=2000", `web=${web}`]);
   } catch (error) {
     await peer.end().catch(() => {});
     await broker.stop();
@@ -195,6 +198,8 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
     step(`${BAD_COMMANDS.length} bad commands refused with bad-command`);
     await checkUpdates(peer, base);
 
+    led = await checkWeb(`http://127.0.0.1:${web}`, id, peer, sim, led);
+
     // Leave the persisted interval at its default.
     const from = peer.messages.length;
     await peer.publish(`${base}/config/set`, '{"interval":10000}');
@@ -226,6 +231,124 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
     process.stdout.write(`--- device trace ---\n${trace.join("\n")}\n---\n`);
     await broker.stop();
   }
+}
+
+const STATE_KEYS = ["id", "version", "temp", "hum", "readingAge", "led", "mqtt", "uptime", "rssi", "heap", "buffered", "dropped"];
+
+/**
+ * The device's own page and JSON API, served by the SDK's ECMA-419 HTTP
+ * server in the simulator: /state.json, POST /led (a good and a bad body),
+ * the page itself, bounds, and a settings change that restarts the app in
+ * place. Prints the XS heap in use idle and while serving. Returns the LED
+ * state it leaves.
+ */
+async function checkWeb(url: string, id: string, peer: Peer, sim: Running, led: string): Promise<string> {
+  const base = `devices/${id}`;
+  const port = Number(new URL(url).port);
+  const first = await until(`${url}/state.json`, (a) => a.status === 200);
+  // A client that connects and says nothing: closed by the device after its idle time (10 s).
+  const idleSince = Date.now();
+  const idle = connectRaw(port);
+  const state = first.json();
+  assert.deepEqual(Object.keys(state), STATE_KEYS);
+  assert.equal(state.id, id);
+  assert.equal(state.mqtt, "online");
+  assert.equal(state.led, led);
+  assert.equal(typeof state.temp, "number");
+  step(`GET /state.json ${first.text}`);
+  const idleHeap = Number(state.heap);
+
+  for (const want of [led === "ON" ? "OFF" : "ON", led]) {
+    const from = peer.messages.length;
+    const answer = await call(`${url}/led`, { body: want, headers: { "content-type": "text/plain" } });
+    assert.equal(answer.status, 200, answer.text);
+    assert.deepEqual(answer.json(), { led: want });
+    assert.equal((await peer.next(`${base}/led`, () => true, 5000, from)).text, want);
+    assert.equal((await call(`${url}/state.json`)).json().led, want);
+  }
+  const refused = await call(`${url}/led`, { body: "blink" });
+  assert.equal(refused.status, 400);
+  assert.match(refused.text, /^unknown command "blink"/);
+  step("POST /led: ON and OFF obeyed (and seen on MQTT), a bad body answered 400");
+
+  const page = await call(`${url}/`, { headers: { "accept-encoding": "gzip" } });
+  assert.equal(page.status, 200);
+  assert.equal(page.headers["content-encoding"], "gzip");
+  const plain = await call(`${url}/`);
+  assert.match(plain.text, /<title>/);
+  assert.equal((await call(`${url}/nothing`)).status, 404);
+  assert.equal((await call(`${url}/settings`, { body: "interval=fast" })).status, 400);
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) headers[`x-filler-${i}`] = "y".repeat(100);
+  const big = await call(`${url}/state.json`, { headers }).then(
+    (a) => `answered ${a.status}`,
+    () => "closed",
+  );
+  assert.notEqual(big, "answered 200", "a 4 KB head must be refused");
+  step(`GET / (${plain.text.length} bytes, gzip ${page.text.length >= 0 ? "served" : ""}), 404, 400 for a bad setting; a 4 KB head ${big}`);
+
+  // Heap while serving: four clients at once, 25 rounds.
+  let peak = 0;
+  for (let round = 0; round < 25; round++) {
+    const answers = await Promise.all([0, 1, 2, 3].map(() => call(`${url}/state.json`).catch(() => undefined)));
+    for (const a of answers) if (a?.status === 200) peak = Math.max(peak, Number(a.json().heap));
+  }
+  step(`XS heap in use (chunks + slots, garbage included): ${idleHeap} bytes idle, up to ${peak} bytes while serving 4 clients at once`);
+
+  // A slow client (a header byte every 300 ms) holds one connection, never the device: MQTT commands are answered meanwhile.
+  const slow = connectRaw(port);
+  const drip = setInterval(() => slow.socket.write("G"), 300);
+  try {
+    for (const want of ["OFF", "ON"]) {
+      const from = peer.messages.length;
+      const sent = Date.now();
+      await peer.publish(`${base}/led/set`, want);
+      await peer.next(`${base}/led`, (m) => m.text === want, 2000, from);
+      assert.ok(Date.now() - sent < 1000, "an LED command took over a second while a slow client was connected");
+    }
+    // Connections beyond the cap are closed at once; the ones held (idle, slow, and two more) keep theirs.
+    const held = [connectRaw(port), connectRaw(port)];
+    await new Promise((r) => setTimeout(r, 300));
+    const extra = connectRaw(port);
+    await Promise.race([extra.closed, new Promise((_, reject) => setTimeout(() => reject(new Error("a fifth connection was not closed")), 3000))]);
+    for (const h of held) h.socket.destroy();
+    step("a slow client and four connections at once: MQTT answered within a second, the fifth connection closed at once");
+  } finally {
+    clearInterval(drip);
+    slow.socket.destroy();
+  }
+  await Promise.race([idle.closed, new Promise((_, reject) => setTimeout(() => reject(new Error("an idle connection was not closed within 15 s")), 15_000))]);
+  const idleFor = Date.now() - idleSince;
+  assert.ok(idleFor >= 9000, `an idle connection was closed after ${idleFor} ms, before its 10 s`);
+  step(`an idle connection closed by the device after ${(idleFor / 1000).toFixed(1)} s`);
+
+  // A settings change: kept with Preference, then the app restarts in place and comes back with it.
+  const from = peer.messages.length;
+  const saved = await call(`${url}/settings`, { body: JSON.stringify({ qos: 0 }), headers: { "content-type": "application/json" } });
+  assert.equal(saved.status, 200, saved.text);
+  await sim.waitFor(/restarting \(in place/, 5000);
+  await peer.next(`${base}/status`, (m) => m.text === "online", 30_000, from);
+  const after = (await until(`${url}/settings.json`, (a) => a.status === 200, 30_000)).json<{ values: Record<string, unknown>; kept: string[] }>();
+  assert.equal(after.values.qos, 0);
+  assert.ok(after.kept.includes("qos"), `kept: ${after.kept.join(", ")}`);
+  const telemetry = await peer.next(`${base}/state`, () => true, 15_000, peer.messages.length);
+  assert.equal(telemetry.qos, 0);
+  step("POST /settings qos=0: kept, the app restarted in place and came back online with it");
+  const reset = await call(`${url}/settings`, { body: "reset=true" });
+  assert.equal(reset.status, 200);
+  const again = peer.messages.length;
+  await peer.next(`${base}/status`, (m) => m.text === "online", 30_000, again);
+  assert.equal((await until(`${url}/settings.json`, (a) => a.status === 200, 30_000)).json<{ values: { qos: number } }>().values.qos, 1);
+  step("POST /settings reset=true: back to the build's settings after another restart");
+  return (await call(`${url}/state.json`)).json().led as string;
+}
+
+/** A raw TCP connection to the device's web port; `closed` resolves when the device closes it. */
+function connectRaw(port: number): { socket: net.Socket; closed: Promise<void> } {
+  const socket = net.connect({ host: "127.0.0.1", port });
+  socket.on("error", () => {});
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return { socket, closed };
 }
 
 /** Runs `mcconfig -dl -m -p lin` (under xvfb-run without display :2) for `manifest`, with the config `args`. */
@@ -284,7 +407,7 @@ async function checkTls(shim: string, out: string): Promise<void> {
   let failed = false;
   try {
     peer = await connectPeer(url, ["devices/#"]);
-    const good = await startSimulator(shim, out, manifest, [mqtts, `ca=${goodCa}`]);
+    const good = await startSimulator(shim, out, manifest, [mqtts, `ca=${goodCa}`, "web=off"]);
     sim = good;
     const started = await good.waitFor(/device: [^\n]*, id ([^,\s]+),/, BUILD_MS);
     const base = `devices/${started[1]}`;
@@ -304,7 +427,7 @@ async function checkTls(shim: string, out: string): Promise<void> {
     traces.push(...traceLines(good.output()));
     sim = undefined;
 
-    const bad = await startSimulator(shim, out, manifest, [mqtts, `ca=${otherCa}`]);
+    const bad = await startSimulator(shim, out, manifest, [mqtts, `ca=${otherCa}`, "web=off"]);
     sim = bad;
     const from: number = peer.messages.length;
     const refused = await bad.waitFor(/mqtt: disconnected \((TLS handshake[^\n]*)\); retrying/, BUILD_MS).catch((error: Error) => {
@@ -459,9 +582,28 @@ function checkEsp32(shim: string, out: string): void {
   const makefile = path.join(out, "tmp", "esp32", "debug", NAME, "makefile");
   if (!fs.existsSync(makefile)) throw new Error(`mcconfig -p esp32 wrote no ${makefile}:\n${output}`);
   const text = fs.readFileSync(makefile, "utf8");
-  for (const needed of ["modDhtCapture.c", "modOtaBoot.c", "update-esp32.c", "device/main", "device/update", "embedded:io/digital", "embedded:io/socket/tcp", "embedded:update", "embedded:network/http/client"]) {
-    if (!text.includes(needed.replace("embedded:", "~.embedded/")) && !text.includes(needed)) throw new Error(`the ESP32 makefile does not mention ${needed}`);
+  const needed = [
+    "modDhtCapture.c",
+    "modOtaBoot.c",
+    "update-esp32.c",
+    "device/update",
+    "embedded:update",
+    "embedded:network/http/client",
+    "device/main",
+    "embedded:io/digital",
+    "embedded:io/socket/tcp",
+    "embedded:io/socket/listener",
+    "embedded:network/http/server",
+    "dns/server",
+    "mdns",
+    "page.html",
+    "page.html.gz",
+  ];
+  for (const name of needed) {
+    if (!text.includes(name.replace("embedded:", "~.embedded/")) && !text.includes(name)) throw new Error(`the ESP32 makefile does not mention ${name}`);
   }
+  // The SDK's setup/network would join mc/config's network before main runs and wait for it, keeping set-up mode from ever starting.
+  if (text.includes("setup/network")) throw new Error("the ESP32 build includes the SDK's setup/network (examples/manifest_net.json came back in)");
   step(`ESP32 build resolved up to ${makefile}`);
   // Updates over the air: the partition table and the bootloader's app rollback.
   const partitions = findFile(path.join(out, "tmp"), "partitions.csv");
@@ -474,6 +616,14 @@ function checkEsp32(shim: string, out: string): void {
   if (!sdkconfig) throw new Error("mcconfig -p esp32 wrote no sdkconfig.mc");
   if (!/^CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE=y$/m.test(fs.readFileSync(sdkconfig, "utf8"))) throw new Error(`${sdkconfig} does not enable CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (manifest.json build.SDKCONFIGPATH)`);
   step("ESP32 partition table has ota_0, ota_1, otadata and buffer; sdkconfig enables app rollback");
+  // The ESP32-only adapters are compiled by make, which needs ESP-IDF: type-check them here with the tsconfigs mcconfig wrote.
+  const modules = path.join(out, "tmp", "esp32", "debug", NAME, "modules", "device");
+  const configs = fs.readdirSync(modules).filter((f) => f.endsWith("-tsconfig.json"));
+  for (const config of configs) {
+    const r = spawnSync("tsc", ["-p", path.join(modules, config), "--noEmit"], { cwd: root, env: sdkEnv(shim), encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`ESP32 type check of ${config} failed:\n${r.stdout}${r.stderr}`);
+  }
+  step(`ESP32 adapters type-check against the SDK's typings (${configs.map((c) => c.replace("-tsconfig.json", "")).join(", ")})`);
 }
 
 /** Where Preference keeps the Linux simulator's settings, and our domain in it (src/device/main.ts). */
@@ -507,6 +657,10 @@ async function main(): Promise<number> {
   fs.mkdirSync(shim);
   fs.writeFileSync(path.join(shim, "pkill"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
   forgetPreferences();
+  // The page is a resource of the build (manifest.json "data"): build it first.
+  const page = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "page", "build.ts")], { cwd: root, encoding: "utf8" });
+  if (page.status !== 0) throw new Error(`npm run page failed:\n${page.stdout}${page.stderr}`);
+  step(page.stdout.trim());
   try {
     for (const dir of ["lin", "esp32"]) fs.mkdirSync(path.join(work, dir));
     checkNative();

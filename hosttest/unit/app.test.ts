@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { App, VERSION, type AppPorts } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
+import { applyKept } from "../../src/app/settings";
 import {
   FakeClock,
   FakeNetwork,
@@ -41,6 +42,8 @@ function setup(layer: Record<string, unknown> = {}, storeInit: Record<string, st
   const logs: string[] = [];
   const { config, errors } = buildConfig(layer);
   assert.deepEqual(errors, []);
+  // As the boot path does: kept settings win over the build-time ones.
+  applyKept(config, store, (line) => logs.push(line));
   const app = new App(
     config,
     { clock, socket: net.factory, led, sensor, store, log: (line) => logs.push(line), heap: () => 123456, rssi: () => -61, random: fixedRandom(0), ...extra },
@@ -545,7 +548,7 @@ describe("app: commands that come again", () => {
 
   it("says at start which stored settings it applied", () => {
     const t = setup({}, { interval: "5000", qos: "0" });
-    assert.ok(t.logs.includes("store: applied interval=5000, qos=0 (set by config/set)"), t.logs.join("\n"));
+    assert.ok(t.logs.includes("store: applied interval=5000, qos=0 (kept settings win over build-time ones)"), t.logs.join("\n"));
     assert.equal(t.app.config.qos, 0);
   });
 

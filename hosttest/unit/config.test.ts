@@ -4,7 +4,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CONFIG_KEYS, DEFAULTS, buildConfig, isConfigKey, likelyKey, parseBroker, parseValue } from "../../src/app/config";
+import { CONFIG_KEYS, DEFAULTS, SECRET_KEYS, buildConfig, isConfigKey, likelyKey, parseBroker, parseValue } from "../../src/app/config";
 
 function value(key: string, v: unknown): unknown {
   const r = parseValue(key, v);
@@ -72,6 +72,14 @@ const TABLE: { key: string; good: [unknown, unknown][]; bad: unknown[]; allowed:
   { key: "ledRestore", good: [["last", "last"], ["on", "on"], ["OFF", "off"]], bad: ["", "previous", true, 1], allowed: "last, on or off" },
   { key: "buffer", good: [["0", 0], [8640, 8640], ["100000", 100000]], bad: ["-1", "100001", "lots", 1.5], allowed: "an integer number of readings from 0 to 100000" },
   { key: "ntp", good: [["pool.ntp.org", "pool.ntp.org"], ["off", "off"], ["192.168.1.1", "192.168.1.1"]], bad: ["", "ntp server", 1, "a/b"], allowed: "a time server host name, or off" },
+  { key: "web", good: [[80, 80], ["8080", 8080], ["off", "off"], ["OFF", "off"], [65535, 65535]], bad: [0, "0", 65536, "http", "", 80.5, true], allowed: "a TCP port from 1 to 65535, or off" },
+  { key: "webPassword", good: [["", ""], ["s3cret pass", "s3cret pass"], ["x".repeat(64), "x".repeat(64)]], bad: ["x".repeat(65), 1234, null], allowed: "a password of up to 64 characters" },
+  {
+    key: "apPassword",
+    good: [["", ""], ["12345678", "12345678"], ["a b c d e", "a b c d e"], ["x".repeat(63), "x".repeat(63)]],
+    bad: ["1234567", "x".repeat(64), "caf\u00e9 1234", "tab\there!", 12345678],
+    allowed: "8 to 63 printable ASCII characters",
+  },
 ];
 
 describe("config: parseValue", () => {
@@ -91,6 +99,15 @@ describe("config: parseValue", () => {
       }
     });
   }
+
+  it("a refused secret is never echoed in the message, other values are", () => {
+    for (const key of SECRET_KEYS) {
+      const error = refused(key, key === "webPassword" ? "hunter2".repeat(10) : key === "apPassword" ? "hunter2" : 12345);
+      assert.ok(error.indexOf("hunter2") < 0 && error.indexOf("12345") < 0, error);
+      assert.ok(error.startsWith(`bad value for "${key}"`), error);
+    }
+    assert.match(refused("interval", "fast"), /^bad value "fast" for "interval"/);
+  });
 
   it("unknown keys are refused with the list of known keys", () => {
     for (const key of ["color", "Interval", "broker_url", "", "__proto__", "toString", "constructor"]) {

@@ -3,7 +3,7 @@
  * decoder for the packets a client writes, shared by the unit tests. Runs on
  * Node and inside XS alike: no Node APIs, no timers, no console.
  */
-import type { Clock, DigitalOut, Flash, Sensor, SensorResult, Socket, SocketFactory, SocketOptions, Store, TimerId } from "../../src/ports";
+import type { Clock, DigitalOut, Flash, Sensor, SensorResult, Socket, SocketFactory, SocketOptions, Store, TimerId, WiFiEvent, WiFiPort } from "../../src/ports";
 
 // ---------------------------------------------------------------- hex and text
 
@@ -571,6 +571,10 @@ export class MapStore implements Store {
     this.sets++;
     this.map.set(key, value);
   }
+
+  delete(key: string): void {
+    this.map.delete(key);
+  }
 }
 
 /** What a RamFlash throws when its write budget runs out. */
@@ -614,5 +618,57 @@ export class RamFlash implements Flash {
   private spend(): void {
     if (this.budget <= 0) throw new PowerCut("power cut");
     this.budget--;
+  }
+}
+
+// ---------------------------------------------------------------- Wi-Fi
+
+/** A scripted radio: records calls; the test plays the driver's events. */
+export class FakeWiFi implements WiFiPort {
+  onEvent: ((event: WiFiEvent) => void) | undefined;
+  readonly calls: string[] = [];
+  signal: number | undefined = -61;
+  /** When set, the next connect() throws this message. */
+  failConnect: string | undefined;
+
+  connect(ssid: string, password: string): void {
+    this.calls.push(`connect ${ssid} ${password}`);
+    if (this.failConnect !== undefined) {
+      const message = this.failConnect;
+      this.failConnect = undefined;
+      throw new Error(message);
+    }
+  }
+
+  disconnect(): void {
+    this.calls.push("disconnect");
+  }
+
+  openAccessPoint(ssid: string, password: string): string | undefined {
+    this.calls.push(`accessPoint ${ssid} ${password}`);
+    return "192.168.4.1";
+  }
+
+  closeAccessPoint(): void {
+    this.calls.push("closeAccessPoint");
+  }
+
+  rssi(): number | undefined {
+    return this.signal;
+  }
+
+  /** The station's address the port reports (set by the test). */
+  ip: string | undefined;
+
+  address(): string | undefined {
+    return this.ip;
+  }
+
+  emit(...events: WiFiEvent[]): void {
+    for (const e of events) this.onEvent?.(e);
+  }
+
+  get connects(): number {
+    return this.calls.filter((c) => c.startsWith("connect")).length;
   }
 }

@@ -3,11 +3,11 @@
  * plays the server) and a spare partition in RAM with a boot loader's trial
  * flags. Platform-free, like ./fakes: they run on Node and inside XS.
  */
-import type { HttpClient, HttpRequest, HttpRequestOptions, UpdatePort, UpdateTarget } from "../../src/ports";
+import type { HttpClient, HttpGet, HttpGetOptions, UpdatePort, UpdateTarget } from "../../src/ports";
 
 /** One request the updater made; the test answers it. */
-export class FakeDownload implements HttpRequest {
-  readonly options: HttpRequestOptions;
+export class FakeDownload implements HttpGet {
+  readonly options: HttpGetOptions;
   closed = false;
   /** Bytes "in the socket", not read yet: `queue[head..]`. */
   private queue = new Uint8Array(0);
@@ -17,7 +17,7 @@ export class FakeDownload implements HttpRequest {
   /** The most bytes one read() may return (as a socket hands out what it has). */
   readSize = Infinity;
 
-  constructor(options: HttpRequestOptions) {
+  constructor(options: HttpGetOptions) {
     this.options = options;
   }
 

@@ -1,46 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { WiFiEvent, WiFiPort } from "../../src/ports";
 import { Backoff } from "../../src/mqtt/backoff";
 import { WiFiSupervisor, type WiFiSupervisorOptions } from "../../src/wifi/supervisor";
-import { FakeClock, FakeNetwork, MapStore, RecordingPin, fixedRandom, serve, summary } from "./fakes";
+import { FakeClock, FakeNetwork, FakeWiFi, MapStore, RecordingPin, fixedRandom, serve, summary } from "./fakes";
 import { boot } from "../../src/boot";
 import { buildConfig } from "../../src/app/config";
 import { virtualDht } from "../../src/device/virtual";
-
-/** A scripted radio: records calls; the test plays the driver's events. */
-class FakeWiFi implements WiFiPort {
-  onEvent: ((event: WiFiEvent) => void) | undefined;
-  readonly calls: string[] = [];
-  signal: number | undefined = -61;
-  /** When set, the next connect() throws this message. */
-  failConnect: string | undefined;
-
-  connect(ssid: string, password: string): void {
-    this.calls.push(`connect ${ssid} ${password}`);
-    if (this.failConnect !== undefined) {
-      const message = this.failConnect;
-      this.failConnect = undefined;
-      throw new Error(message);
-    }
-  }
-
-  disconnect(): void {
-    this.calls.push("disconnect");
-  }
-
-  rssi(): number | undefined {
-    return this.signal;
-  }
-
-  emit(...events: WiFiEvent[]): void {
-    for (const e of events) this.onEvent?.(e);
-  }
-
-  get connects(): number {
-    return this.calls.filter((c) => c.startsWith("connect")).length;
-  }
-}
 
 function setup(extra: Partial<WiFiSupervisorOptions> = {}) {
   const clock = new FakeClock(1000);
@@ -272,22 +237,35 @@ describe("the boot path (src/boot.ts) with Wi-Fi", () => {
     void config;
   });
 
-  it("no broker, or no ssid where one is needed: traced, nothing started", () => {
+  it("no broker: the device runs (LED, sensor, web) with MQTT off; no ssid where one is needed: set-up mode", () => {
     const clock = new FakeClock(0);
     const logs: string[] = [];
+    const wifi = new FakeWiFi();
+    const net = new FakeNetwork();
     const ports = {
       clock,
-      socket: new FakeNetwork().factory,
-      wifi: new FakeWiFi(),
+      socket: net.factory,
+      wifi,
       log: (line: string) => logs.push(line),
       led: () => new RecordingPin(),
       capture: (_pin: number, model: "dht11" | "dht22") => virtualDht(model, () => 0),
     };
     const { config } = buildConfig({});
-    assert.equal(boot(config, [], ports, { board: "test", defaultId: () => "x", needsSsid: false }), undefined);
-    assert.match(logs[0], /^config: broker is required/);
-    assert.equal(boot({ ...config, broker: "mqtt://h" }, [], ports, { board: "test", defaultId: () => "x", needsSsid: true }), undefined);
-    assert.match(logs[1], /^config: ssid is required/);
-    assert.equal(clock.pending, 0);
+    const device = boot(config, [], ports, { board: "test", defaultId: () => "x", needsSsid: false });
+    assert.ok(logs.some((l) => l.startsWith("config: no broker: MQTT stays off")), logs.join("\n"));
+    wifi.emit("connected", "gotIP");
+    clock.advance(60000);
+    assert.equal(net.count, 0, "no MQTT connection without a broker");
+    assert.equal(device.app.client.state, "idle");
+    device.stop();
+
+    const unprovisioned = boot({ ...config, broker: "mqtt://h" }, [], ports, { board: "test", defaultId: () => "x", needsSsid: true });
+    assert.ok(logs.some((l) => l.startsWith("config: no Wi-Fi network")), logs.join("\n"));
+    assert.equal(unprovisioned.wifi.setup, true);
+    assert.equal(unprovisioned.wifi.state, "unconfigured");
+    assert.deepEqual(wifi.calls.slice(-1), ["accessPoint x-setup "]);
+    unprovisioned.stop();
+    assert.equal(clock.pending, 0, "stop() leaves no timer behind");
   });
+
 });

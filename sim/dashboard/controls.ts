@@ -6,17 +6,7 @@
  */
 import type { VirtualDevice } from "../device";
 import type { RunningBroker } from "../broker";
-
-export interface SimDeviceState {
-  temp: number;
-  hum: number;
-  /** The environment drifts (false: values set by hand). */
-  drift: boolean;
-  faultRate: number;
-  /** The virtual access point is in range. */
-  wifi: boolean;
-  restarts: number;
-}
+import type { SimDeviceState } from "./api";
 
 export interface SimChange {
   temp?: unknown;

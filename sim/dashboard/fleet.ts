@@ -6,6 +6,7 @@
  * restarted dashboard shows every device's last known state at once.
  */
 import type { DeviceInfo, HistoryStore, Reading, Row } from "../history/store";
+import type { DeviceView as ApiView } from "./api";
 
 /** The topics the dashboard subscribes to (one prefix level, as the devices use). */
 export const KINDS = ["state", "status", "led", "diag", "error", "config", "ota"] as const;
@@ -16,9 +17,8 @@ const ERRORS_KEPT = 20;
 /** Readings waiting for the store, at most; past it the oldest are dropped (and counted). */
 const PENDING_MAX = 100_000;
 
-export interface DeviceView extends DeviceInfo {
-  last: Row | null;
-}
+/** What the fleet knows of a device (the API adds the simulator's controls). */
+export type DeviceView = Omit<ApiView, "sim">;
 
 export interface FleetEvents {
   reading(id: string, row: Row): void;

@@ -2,10 +2,10 @@
  * `npm run dashboard -- --broker URL`: the dashboard alone, for devices on any
  * broker (real ESP32s included), without the simulator.
  */
-import { parseArgs } from "node:util";
 import { openStore } from "../history/store";
 import { isLoopback, urlHost } from "../listen";
 import { startDashboard } from "./server";
+import { fail, readFlags } from "../flags";
 
 const USAGE = `Usage: npm run dashboard -- --broker URL [flags]
 
@@ -21,11 +21,6 @@ Serves the dashboard for the devices on a broker, keeping their readings.
   --help                show this text
 `;
 
-function fail(message: string): never {
-  process.stderr.write(`error: ${message}\n`);
-  process.exit(2);
-}
-
 function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
@@ -34,28 +29,8 @@ function integer(name: string, value: string | undefined, fallback: number, min:
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        broker: { type: "string" },
-        http: { type: "string" },
-        host: { type: "string" },
-        brokerUser: { type: "string" },
-        brokerPassword: { type: "string" },
-        db: { type: "string" },
-        retention: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    fail(`${(error as Error).message.split("\n")[0]} (see --help)`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
+  const values = readFlags(process.argv.slice(2), ["broker", "http", "host", "brokerUser", "brokerPassword", "db", "retention"], USAGE);
+  if (!values) return;
   let broker = values.broker ?? "mqtt://127.0.0.1:1883";
   if (!/^[a-z]+:\/\//.test(broker)) broker = `mqtt://${broker}`;
   if (!/^(mqtts?|wss?):\/\/[^/]+/.test(broker)) fail(`bad value "${values.broker}" for --broker: expected mqtt://host[:port], mqtts://… or ws(s)://…`);

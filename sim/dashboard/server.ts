@@ -101,12 +101,17 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   });
   let mqttError: string | undefined;
   let closing = false;
+  let subscribed: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (subscribed = resolve));
   client.on("connect", () => {
     mqttError = undefined;
     client.subscribe(
       KINDS.map((k) => `+/+/${k}`),
       { qos: 1 },
-      (error) => error && log(`dashboard: subscribe failed: ${error.message}`),
+      (error) => {
+        if (error) log(`dashboard: subscribe failed: ${error.message}`);
+        subscribed();
+      },
     );
     send("broker", { connected: true, running: sim?.broker?.running() ?? true });
   });
@@ -234,6 +239,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     for (const res of feeds) res.write(": ping\n\n");
   }, 15000);
 
+  // Devices started next (npm start) are heard from their first message on; an unreachable broker holds nothing up for long.
+  await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, 2000))]);
   try {
     await listen(server, options.port, options.host, "dashboard", "--http");
   } catch (error) {

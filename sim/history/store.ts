@@ -6,32 +6,12 @@
  * and queries.
  */
 
-/** One stored reading. `t`: Unix ms (a replayed reading's capture time, else its arrival). */
-export interface Row {
-  t: number;
-  temp: number;
-  hum: number;
-}
+import type { DeviceInfo, Row } from "../dashboard/api";
+
+export type { DeviceInfo, Row };
 
 export interface Reading extends Row {
   id: string;
-}
-
-/** A device's latest known state, kept so a restarted dashboard shows it at once. */
-export interface DeviceInfo {
-  id: string;
-  prefix: string;
-  online: boolean;
-  led: "ON" | "OFF" | null;
-  diag: Record<string, unknown> | null;
-  /** The latest `config` echo. */
-  config: Record<string, unknown> | null;
-  /** The latest `ota` report. */
-  ota: Record<string, unknown> | null;
-  /** Newest last. */
-  errors: { t: number; error: string; detail: string }[];
-  /** Unix ms of the last message from it. */
-  seen: number;
 }
 
 export interface HistoryStore {

@@ -17,6 +17,7 @@ import type { QoS } from "../mqtt/packet";
 import { Sampler, type SamplerOptions } from "../dht/sampler";
 import { parseLedCommand, parseLosantCommand, MAX_COMMAND, type LedCommand } from "./command";
 import { parseValue, type BrokerAddress, type Config } from "./config";
+import { keep as keepSettings } from "./settings";
 import { discoveryMessages, round1, topicsFor, type Topics } from "./topics";
 import { Updater } from "../update/updater";
 import { Sha256 } from "../update/sha256";
@@ -34,6 +35,16 @@ const LED_KEY = "led";
 const REPLAY_WINDOW = 4;
 /** Before this (2017-07-14), a wall clock has not been set. */
 const CLOCK_SET_MS = 1.5e12;
+/** Errors kept for the web page, newest last. */
+const RECENT_ERRORS = 5;
+
+/** One error as the web page lists it. */
+export interface RecentError {
+  code: string;
+  detail: string;
+  /** Clock time (ms) it happened. */
+  at: number;
+}
 
 export interface AppPorts {
   clock: Clock;
@@ -41,7 +52,7 @@ export interface AppPorts {
   led: DigitalOut;
   sensor: Sensor;
   log: Log;
-  /** What survives a restart: `config/set` settings and the LED state. */
+  /** What survives a restart: `config/set` settings (applied at boot, see ./settings) and the LED state. */
   store?: Store;
   /** Free heap in bytes, for diag. */
   heap?: () => number;
@@ -84,6 +95,10 @@ export class App {
   readonly updater: Updater;
   led = false;
   lastReading: { temp: number; hum: number } | undefined;
+  /** Clock time (ms) of the last reading. */
+  lastReadingAt: number | undefined;
+  /** The last few errors (sensor, bad commands, refused settings …), oldest first. */
+  readonly recentErrors: RecentError[] = [];
   readings = 0;
   commands = 0;
   badCommands = 0;
@@ -113,7 +128,6 @@ export class App {
     this.topics = topicsFor(this.config, this.id);
     this.version = options.version ?? VERSION;
     this.startedAt = ports.clock.now();
-    this.loadSettings();
     this.led = this.restoreLed();
     this.log = ports.flash && this.config.buffer > 0 ? new ReadingLog(ports.flash) : undefined;
     if (this.log?.pending) ports.log(`buffer: ${this.log.pending} readings kept from before the restart, to be sent first`);
@@ -209,6 +223,7 @@ export class App {
 
   /** Settings that were refused at start: each is published once as a `config` error after connecting. */
   reportConfigErrors(errors: string[]): void {
+    for (const detail of errors) this.remember("config", detail);
     this.configErrors = this.configErrors.concat(errors);
     if (this.client.connected) this.publishConfigErrors();
   }
@@ -272,6 +287,7 @@ export class App {
     if (this.client.publish(this.topics.error, JSON.stringify({ error: "queue-full", detail }), 0, false, "event")) {
       this.dropsUnreported = 0;
       this.ports.log(`error: queue-full: ${detail}`);
+      this.remember("queue-full", detail);
     }
   }
 
@@ -285,6 +301,7 @@ export class App {
     const last = (this.lastReading ??= { temp: 0, hum: 0 });
     last.temp = round1(temp);
     last.hum = round1(hum);
+    this.lastReadingAt = this.ports.clock.now();
     this.readings++;
     const log = this.log;
     if (log) {
@@ -389,7 +406,8 @@ export class App {
       values[key] = result.value;
     }
     this.apply(values);
-    for (const key of keys) this.keep(key, String(values[key]));
+    const refused = keepSettings(this.ports.store, values);
+    if (refused && this.ports.store) this.ports.log(`store: ${refused}`);
     this.client.publish(this.topics.config, JSON.stringify({ interval: this.config.interval, qos: this.config.qos }), 1, this.config.retain, "latest");
     this.changed();
   }
@@ -400,25 +418,6 @@ export class App {
       this.config.interval = values.interval as number;
       this.sampler?.changeInterval(this.config.interval);
     }
-  }
-
-  /** Applies the settings kept by `config/set`, and says which. */
-  private loadSettings(): void {
-    const store = this.ports.store;
-    if (!store) return;
-    const values: Record<string, unknown> = {};
-    const applied: string[] = [];
-    for (const key of SETTABLE) {
-      const saved = this.read(key);
-      if (saved === undefined) continue;
-      const result = parseValue(key, saved);
-      if ("value" in result) {
-        values[key] = result.value;
-        applied.push(`${key}=${saved}`);
-      } else this.ports.log(`store: ignored ${result.error}`);
-    }
-    this.apply(values);
-    if (applied.length) this.ports.log(`store: applied ${applied.join(", ")} (set by config/set)`);
   }
 
   /** The LED state at power-up, as `ledRestore` says. */
@@ -461,7 +460,15 @@ export class App {
 
   private error(code: string, detail: string): void {
     this.ports.log(`error: ${code}: ${detail}`);
+    this.remember(code, detail);
     if (this.topics.error) this.client.publish(this.topics.error, JSON.stringify({ error: code, detail }), 0, false, "event");
+  }
+
+  /** Keeps an error for the web page; the oldest goes. */
+  private remember(code: string, detail: string): void {
+    const list = this.recentErrors;
+    if (list.length >= RECENT_ERRORS) list.shift();
+    list.push({ code, detail, at: this.ports.clock.now() });
   }
 
   private diag(): void {

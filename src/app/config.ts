@@ -38,6 +38,12 @@ export interface Config {
   buffer: number;
   /** SNTP server for the wall clock (device only), or `off`. */
   ntp: string;
+  /** TCP port of the device's own web page and JSON API, or `off`. */
+  web: number | "off";
+  /** HTTP Basic password (user `admin`) for changes made over the web; "" leaves them open. */
+  webPassword: string;
+  /** WPA2 password of the set-up access point (8-63 characters); "" opens it without one. */
+  apPassword: string;
 }
 
 export const DEFAULTS: Readonly<Config> = {
@@ -62,6 +68,9 @@ export const DEFAULTS: Readonly<Config> = {
   ledRestore: "last",
   buffer: 8640,
   ntp: "pool.ntp.org",
+  web: 80,
+  webPassword: "",
+  apPassword: "",
 };
 
 type Parse = (value: unknown) => unknown;
@@ -86,6 +95,10 @@ const bool: Parse = (v) => {
   return s === "true" || s === "1" ? true : s === "false" || s === "0" ? false : undefined;
 };
 const qos: Parse = (v) => integer(0, 2)(v);
+const port: Parse = (v) => (typeof v === "string" && v.trim().toLowerCase() === "off" ? "off" : integer(1, 65535)(v));
+/** A WPA2 passphrase: 8-63 printable ASCII characters; or "" for none. */
+const passphrase: Parse = (v) => (typeof v === "string" && (v === "" || /^[\x20-\x7e]{8,63}$/.test(v)) ? v : undefined);
+const shortText: Parse = (v) => (typeof v === "string" && v.length <= 64 ? v : undefined);
 
 /** Each key: its parser and the allowed values as a user reads them. */
 const KEYS: { [K in keyof Config]: [Parse, string] } = {
@@ -110,7 +123,13 @@ const KEYS: { [K in keyof Config]: [Parse, string] } = {
   ledRestore: [oneOf("last", "on", "off"), "last, on or off"],
   buffer: [integer(0, 100000), "an integer number of readings from 0 to 100000 (0: off)"],
   ntp: [(v) => (typeof v === "string" && (v === "off" || /^[A-Za-z0-9.\-]{1,253}$/.test(v)) ? v : undefined), "a time server host name, or off"],
+  web: [port, "a TCP port from 1 to 65535, or off"],
+  webPassword: [shortText, "a password of up to 64 characters (empty: changes over the web are open)"],
+  apPassword: [passphrase, "8 to 63 printable ASCII characters (WPA2), or empty for an open access point"],
 };
+
+/** Keys whose values are never shown or sent anywhere: only whether one is set. */
+export const SECRET_KEYS: readonly string[] = ["password", "mqttPassword", "webPassword", "apPassword"];
 
 export const CONFIG_KEYS = Object.keys(KEYS) as (keyof Config)[];
 
@@ -170,7 +189,8 @@ export function parseValue(key: string, value: unknown): { value: unknown } | { 
   }
   const [parse, allowed] = KEYS[key];
   const parsed = parse(value);
-  if (parsed === undefined) return { error: `bad value ${JSON.stringify(value)} for "${key}": expected ${allowed}` };
+  // A refused secret is never echoed: the message may reach a log, the broker or a web page.
+  if (parsed === undefined) return { error: `bad value ${SECRET_KEYS.indexOf(key) >= 0 ? "" : `${JSON.stringify(value)} `}for "${key}": expected ${allowed}` };
   return { value: parsed };
 }
 
@@ -189,11 +209,16 @@ export function buildConfig(...layers: Record<string, unknown>[]): { config: Con
       else record[key] = result.value;
     }
   }
+  normalize(config);
+  return { config, errors };
+}
+
+/** Rules between keys, applied after every layer: the losant profile has no retained messages and QoS ≤ 1. */
+export function normalize(config: Config): void {
   if (config.profile === "losant") {
     config.retain = false;
     if (config.qos > 1) config.qos = 1;
   }
-  return { config, errors };
 }
 
 export interface BrokerAddress {

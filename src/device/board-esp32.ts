@@ -14,12 +14,30 @@ import { partitionFlash } from "./flash";
 import { keepTime } from "./time-sync";
 import { espUpdate, restartChip } from "./update";
 import type { Flash, UpdatePort } from "../ports";
+import { captivePortal } from "./portal";
+import { announce as announceMdns } from "./mdns";
+import type { Closable } from "./wifi";
 
 /** A real radio: the network name is required. */
 export const NEEDS_SSID: boolean = true;
 export const BOARD: string = "ESP32";
 /** The Wi-Fi port's RSSI comes from the radio. */
 export const FALLBACK_RSSI: number | undefined = undefined;
+/** Build-time defaults of this board, under the configuration (none: the interface's defaults, e.g. web=80). */
+export const BOARD_DEFAULTS: Record<string, unknown> = {};
+
+/** A real reboot (esp_restart, in the OTA module): kept settings and a new firmware apply from the start. */
+export const RESTART: (() => void) | undefined = restartChip;
+
+/** Set-up mode's DNS server, answering every name with the access point's address. */
+export function portal(address: () => string | undefined): Closable | undefined {
+  return captivePortal(address);
+}
+
+/** `<id>.local` and `_http._tcp` over mDNS. */
+export function announce(id: string, port: number, log: Log): void {
+  announceMdns(id, port, log);
+}
 
 export function makeLed(pin: number, _log: Log): DigitalOut {
   return digitalLed(pin);
@@ -51,9 +69,6 @@ export function openFlash(byteLength: number, log: Log): Flash | undefined {
 export function makeUpdate(log: Log): UpdatePort | undefined {
   return espUpdate(log);
 }
-
-/** Reboots the chip. */
-export const restartDevice: (() => void) | undefined = restartChip;
 
 /** The wall clock comes from SNTP (`ntp`). */
 export function startClock(server: string, log: Log): void {

@@ -7,12 +7,29 @@ import type { DigitalOut, Flash, Log, UpdatePort } from "../ports";
 import type { PulseCapture } from "../dht/sensor";
 import type { DhtModel } from "../dht/frame";
 import { virtualDht, virtualLed } from "./virtual";
+import type { Closable } from "./wifi";
 
 /** The simulated Wi-Fi connects to no real network. */
 export const NEEDS_SSID: boolean = false;
 export const BOARD: string = "Moddable simulator";
 /** The simulated Wi-Fi has no radio to ask: report a plausible signal while up. */
 export const FALLBACK_RSSI: number | undefined = -58;
+/**
+ * Build-time defaults of this board, under the configuration: the page on
+ * 8080, since port 80 needs root on a desktop.
+ */
+export const BOARD_DEFAULTS: Record<string, unknown> = { web: 8080 };
+
+/** No reboot here: src/device/main.ts restarts the app in place (stop cleanly, boot again). */
+export const RESTART: (() => void) | undefined = undefined;
+
+/** No DNS server on the desktop (port 53 is the host's). */
+export function portal(_address: () => string | undefined): Closable | undefined {
+  return undefined;
+}
+
+/** No mDNS announcement from the desktop: the page is at the host's address. */
+export function announce(_id: string, _port: number, _log: Log): void {}
 
 export function makeLed(pin: number, log: Log): DigitalOut {
   return virtualLed(pin, log);
@@ -63,9 +80,6 @@ export function makeUpdate(_log: Log): UpdatePort | undefined {
     rollback() {},
   };
 }
-
-/** The Moddable simulator cannot restart itself. */
-export const restartDevice: (() => void) | undefined = undefined;
 
 /** The simulator's clock is the host's: nothing to set. */
 export function startClock(_server: string, _log: Log): void {}

@@ -1,12 +1,19 @@
 /**
  * The device entry (ESP32 and the Moddable simulator): configuration from
  * `mc/config`, the Moddable ports, and the core's one boot path.
+ *
+ * A restart (settings saved on the web page) reboots the ESP32; the Moddable
+ * simulator cannot reboot itself, so there the app is stopped cleanly and
+ * booted again in place, with what Preference kept.
  */
 import mcConfig from "mc/config";
-import { boot } from "../boot";
+import Resource from "Resource";
+import { boot, type BootPorts, type Device } from "../boot";
 import { buildConfig, CONFIG_KEYS, isConfigKey, likelyKey } from "../app/config";
-import { BOARD, FALLBACK_RSSI, NEEDS_SSID, defaultId, freeHeap, makeCapture, makeLed, makeUpdate, openFlash, restartDevice, startClock } from "device/board";
-import { deviceHttp } from "./http";
+import type { WebPage } from "../web/routes";
+import { BOARD, BOARD_DEFAULTS, FALLBACK_RSSI, NEEDS_SSID, RESTART, announce, defaultId, freeHeap, makeCapture, makeLed, makeUpdate, openFlash, portal, startClock } from "device/board";
+import { deviceHttpClient } from "./http-client";
+import { deviceHttpServer } from "./http-server";
 import { cryptSha256 } from "./digest";
 import { clock } from "./clock";
 import { deviceSocket } from "./socket";
@@ -25,29 +32,61 @@ for (const key of Object.keys(source)) {
   const meant = isConfigKey(key) ? undefined : likelyKey(key);
   if (meant) typos.push(`unknown key "${key}" (did you mean "${meant}"?)`);
 }
-const built = buildConfig(layer);
+const built = buildConfig(BOARD_DEFAULTS, layer);
 
-// Restarting (into a new firmware): say goodbye to the broker first, then reboot.
-const restart = restartDevice;
-const device = boot(
-  built.config,
-  typos.concat(built.errors),
-  {
-    clock,
-    socket: deviceSocket,
-    wifi: moddableWiFi(FALLBACK_RSSI),
-    log,
-    store: preferenceStore("dhtmqtt"),
-    led: (pin) => makeLed(pin, log),
-    capture: (pin, model) => makeCapture(pin, model, () => clock.now()),
-    heap: freeHeap,
-    flash: (byteLength) => openFlash(byteLength, log),
-    wallClock: () => Date.now(),
-    update: makeUpdate(log),
-    http: deviceHttp,
-    sha256: cryptSha256,
-    restart: restart ? () => (device ? device.stop(restart) : restart()) : undefined,
+/** The page, kept in flash as resources (npm run page builds them; manifest.json "data"). */
+function page(): WebPage | undefined {
+  if (!Resource.exists("page.html")) {
+    log("web: no page.html resource in this build (run npm run page before mcconfig); the JSON API still works");
+    return undefined;
+  }
+  return {
+    html: new Uint8Array(new Resource("page.html")),
+    gzip: Resource.exists("page.html.gz") ? new Uint8Array(new Resource("page.html.gz")) : undefined,
+  };
+}
+
+let device: Device | undefined;
+let restarting = false;
+
+const ports: BootPorts = {
+  clock,
+  socket: deviceSocket,
+  // One Wi-Fi port for the life of the program: the SDK's wifi module allows one instance.
+  wifi: moddableWiFi({ fallbackRssi: FALLBACK_RSSI, portal }),
+  log,
+  store: preferenceStore("dhtmqtt"),
+  led: (pin) => makeLed(pin, log),
+  capture: (pin, model) => makeCapture(pin, model, () => clock.now()),
+  heap: freeHeap,
+  flash: (byteLength) => openFlash(byteLength, log),
+  wallClock: () => Date.now(),
+  http: deviceHttpServer,
+  page: page(),
+  announce: (name, port) => announce(name, port, log),
+  update: makeUpdate(log),
+  httpClient: deviceHttpClient,
+  sha256: cryptSha256,
+  // Say goodbye to the broker (offline), then reboot; the simulator cannot reboot, so it boots again in place.
+  restart: () => {
+    if (restarting || !device) return;
+    restarting = true;
+    log(RESTART ? "restarting" : "restarting (in place: the simulator cannot reboot)");
+    device.stop(() => {
+      if (RESTART) {
+        RESTART();
+        return;
+      }
+      device = start();
+      restarting = false;
+    });
   },
-  { board: BOARD, defaultId, needsSsid: NEEDS_SSID },
-);
-startClock(built.config.ntp, log);
+};
+
+function start(): Device {
+  return boot(built.config, typos.concat(built.errors), ports, { board: BOARD, defaultId, needsSsid: NEEDS_SSID });
+}
+
+device = start();
+// The time server in effect (a kept setting wins over the build's).
+startClock(device.app.config.ntp, log);

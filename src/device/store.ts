@@ -19,5 +19,8 @@ export function preferenceStore(domain = "app"): Store {
       if (key.length > 15) throw new RangeError(`setting name "${key}" is longer than 15 bytes`);
       Preference.set(domain, key, value);
     },
+    delete(key: string): void {
+      Preference.delete(domain, key);
+    },
   };
 }

@@ -27,7 +27,7 @@
  * Images also arrive pushed (the web page's `POST /update`): `begin()`,
  * `write()` in bounded chunks, `end()`, with the same checks and answers.
  */
-import type { Clock, Hash, HttpClient, HttpRequest, Log, Store, TimerId, UpdatePort, UpdateTarget } from "../ports";
+import type { Clock, Hash, HttpClient, HttpGet, Log, Store, TimerId, UpdatePort, UpdateTarget } from "../ports";
 import { Views } from "../mqtt/views";
 import { checkVersion, parseRequest, resolveLocation, type Location } from "./request";
 import { parseDigest, SHA256_BYTES, toHex } from "./sha256";
@@ -108,7 +108,7 @@ export class Updater {
   /** Whether `expected` holds a digest to check (a pushed image may come without one). */
   private checkDigest = false;
   private pushed = false;
-  private download: HttpRequest | undefined;
+  private download: HttpGet | undefined;
   /** Counts requests, so that a late callback of an earlier one is ignored. */
   private generation = 0;
   private at: Location | undefined;

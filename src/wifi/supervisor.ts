@@ -9,17 +9,28 @@
  *   idle ──start()──▶ connecting ──gotIP──▶ up ──disconnected──▶ waiting
  *                        │  ▲                                      │
  *      timeout/dropped ──┘  └────────────── backoff delay ─────────┘
+ *
+ * Set-up mode, beside those states: with no network configured
+ * (`unconfigured`), or when the link has not been up for `setup.after` ms
+ * (2 minutes), the supervisor opens the access point `setup.name` so that a
+ * phone can reach the device's page. The station keeps trying meanwhile; the
+ * access point closes as soon as the station has an address.
  */
 import type { Clock, Log, TimerId, WiFiEvent, WiFiPort } from "../ports";
 import { Backoff } from "../mqtt/backoff";
 
-export type WiFiState = "idle" | "connecting" | "up" | "waiting";
+export type WiFiState = "idle" | "connecting" | "up" | "waiting" | "unconfigured";
+
+/** How long the link may stay down before set-up mode, ms. */
+export const SETUP_AFTER = 120000;
 
 export interface WiFiSupervisorOptions {
   wifi: WiFiPort;
   clock: Clock;
   ssid: string;
   password: string;
+  /** Whether an empty `ssid` means "no network configured" (a real radio; the default) rather than a simulated link. */
+  requireSsid?: boolean;
   /** The link has an address: (re)start network traffic. */
   onUp?(): void;
   /** The link was lost after being up: hold network traffic. */
@@ -31,6 +42,10 @@ export interface WiFiSupervisorOptions {
   backoff?: Backoff;
   /** Shortest wait between two attempts, ms. Default 500. */
   minDelay?: number;
+  /** The set-up access point: its name, its WPA2 password ("" for an open one), and after how long without a link it opens (default SETUP_AFTER). */
+  setup?: { name: string; password: string; after?: number };
+  /** Set-up mode began (`address`: the access point's, if known) or ended. */
+  onSetup?(active: boolean, address?: string): void;
 }
 
 export class WiFiSupervisor {
@@ -40,6 +55,8 @@ export class WiFiSupervisor {
   private readonly backoff: Backoff;
   private status: WiFiState = "idle";
   private timer: TimerId | undefined;
+  private setupTimer: TimerId | undefined;
+  private accessPoint = false;
   /** Attempts started since `start()`. */
   attempts = 0;
   /** Times the link was lost after it had an address. */
@@ -61,6 +78,11 @@ export class WiFiSupervisor {
     return this.status === "up";
   }
 
+  /** True while in set-up mode (the access point is open). */
+  get setup(): boolean {
+    return this.accessPoint;
+  }
+
   /** Signal strength in dBm while up, for diag. */
   rssi(): number | undefined {
     if (this.status !== "up") return undefined;
@@ -74,16 +96,69 @@ export class WiFiSupervisor {
   start(): void {
     if (this.status !== "idle") return;
     this.wifi.onEvent = (event) => this.event(event);
+    if (!this.options.ssid && this.options.requireSsid !== false) {
+      this.status = "unconfigured";
+      this.openSetup("no Wi-Fi network is configured");
+      return;
+    }
+    this.armSetup();
     this.attempt();
   }
 
-  /** Disconnects and stops retrying. `onDown` is not called. */
+  /** Disconnects, closes the access point and stops retrying. `onDown` and `onSetup` are not called. */
   stop(): void {
     if (this.status === "idle") return;
     this.clearTimer();
+    this.clock.clear(this.setupTimer);
+    this.setupTimer = undefined;
+    if (this.accessPoint) {
+      this.accessPoint = false;
+      this.safely(() => this.wifi.closeAccessPoint?.());
+    }
     this.status = "idle";
     this.wifi.onEvent = undefined;
     this.safely(() => this.wifi.disconnect());
+  }
+
+  /** Set-up mode after `setup.after` ms without a link, unless the link comes up first. */
+  private armSetup(): void {
+    const setup = this.options.setup;
+    if (!setup || this.accessPoint) return;
+    const after = setup.after ?? SETUP_AFTER;
+    this.clock.clear(this.setupTimer);
+    this.setupTimer = this.clock.set(() => {
+      this.setupTimer = undefined;
+      if (this.status !== "up") this.openSetup(`no Wi-Fi link for ${Math.round(after / 1000)} s`);
+    }, after);
+  }
+
+  private openSetup(reason: string): void {
+    const setup = this.options.setup;
+    if (!setup || this.accessPoint) return;
+    const open = this.wifi.openAccessPoint;
+    if (!open) {
+      this.log(`wifi: ${reason}, and this platform has no access point for set-up mode`);
+      return;
+    }
+    let address: string | undefined;
+    const error = this.safely(() => {
+      address = open.call(this.wifi, setup.name, setup.password);
+    });
+    if (error !== undefined) {
+      this.log(`wifi: ${reason}; cannot open the set-up access point (${error})`);
+      return;
+    }
+    this.accessPoint = true;
+    this.log(`wifi: set-up mode (${reason}): access point "${setup.name}" (${setup.password ? "WPA2" : "open"})${address ? ` at ${address}` : ""}`);
+    this.options.onSetup?.(true, address);
+  }
+
+  private closeSetup(): void {
+    if (!this.accessPoint) return;
+    this.accessPoint = false;
+    this.safely(() => this.wifi.closeAccessPoint?.());
+    this.log("wifi: left set-up mode (access point closed)");
+    this.options.onSetup?.(false);
   }
 
   private attempt(): void {
@@ -105,10 +180,14 @@ export class WiFiSupervisor {
       case "connecting":
         if (event === "gotIP") {
           this.clearTimer();
+          this.clock.clear(this.setupTimer);
+          this.setupTimer = undefined;
           this.status = "up";
           // As for MQTT: an accepted link starts the backoff over, so a flapping access point is rejoined at once.
           this.backoff.reset();
-          this.log("wifi: got an address");
+          const address = this.address();
+          this.log(`wifi: got an address${address ? ` (${address})` : ""}`);
+          this.closeSetup();
           this.options.onUp?.();
         } else if (event === "disconnected") {
           this.failed("disconnected while connecting");
@@ -119,6 +198,7 @@ export class WiFiSupervisor {
           this.drops++;
           this.status = "waiting";
           this.log("wifi: link lost");
+          this.armSetup();
           this.options.onDown?.();
           if (this.status === "waiting") this.retryLater();
         }
@@ -146,6 +226,15 @@ export class WiFiSupervisor {
       this.timer = undefined;
       if (this.status === "waiting") this.attempt();
     }, delay);
+  }
+
+  /** The station's address, if the port knows it. */
+  address(): string | undefined {
+    try {
+      return this.wifi.address?.();
+    } catch {
+      return undefined;
+    }
   }
 
   private clearTimer(): void {

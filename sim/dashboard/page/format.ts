@@ -1,10 +1,6 @@
 /** Words and numbers as the page shows them. */
 
-export interface ErrorEntry {
-  t: number;
-  error: string;
-  detail: string;
-}
+import type { ErrorEntry } from "../api";
 
 /** A device's error report as a sentence. */
 export function sentence(e: ErrorEntry): string {

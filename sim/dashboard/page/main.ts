@@ -8,35 +8,11 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { age, clock, duration, fixed, sentence, type ErrorEntry } from "./format";
+import { age, clock, duration, fixed, sentence } from "./format";
+import type { DeviceView, Row, SimDeviceState } from "../api";
 
-interface Row {
-  t: number;
-  temp: number;
-  hum: number;
-}
-
-interface SimState {
-  temp: number;
-  hum: number;
-  drift: boolean;
-  faultRate: number;
-  wifi: boolean;
-  restarts: number;
-}
-
-interface Device {
-  id: string;
-  prefix: string;
-  online: boolean;
-  led: "ON" | "OFF" | null;
-  diag: Record<string, number | string> | null;
-  ota: Record<string, unknown> | null;
-  errors: ErrorEntry[];
-  seen: number;
-  last: Row | null;
-  sim: SimState | null;
-}
+type Device = DeviceView;
+type SimState = SimDeviceState;
 
 const RANGES: Record<string, number> = { "1 h": 3_600_000, "24 h": 86_400_000, "7 d": 604_800_000 };
 

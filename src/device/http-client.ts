@@ -21,7 +21,7 @@ import TCP from "embedded:io/socket/tcp";
 import TLSSocket from "embedded:io/socket/tcp/tls";
 import Net from "net";
 import Timer from "timer";
-import type { HttpClient, HttpRequest, HttpRequestOptions } from "../ports";
+import type { HttpClient, HttpGet, HttpGetOptions } from "../ports";
 
 const DOTTED = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
@@ -67,7 +67,7 @@ interface SdkRequest {
   read(count: number): ArrayBuffer | undefined;
 }
 
-export const deviceHttp: HttpClient = (options: HttpRequestOptions): HttpRequest => {
+export const deviceHttpClient: HttpClient = (options: HttpGetOptions): HttpGet => {
   let closed = false;
   let readable = 0;
   let received = 0;
