@@ -322,23 +322,49 @@ const SLASH = 0x2f;
 const PLUS = 0x2b;
 const HASH = 0x23;
 
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-/** '#' after something other than '/', or followed by anything. */
-const BAD_HASH = /[^/]#|#[^]/;
-/** '+' after or before something other than '/'. */
-const BAD_PLUS = /[^/]\+|\+[^/]/;
+// No regular expressions in this module, nor in any other the device
+// preloads (hosttest/typecheck.test.ts checks): a RegExp made while preloading
+// lives in flash without its match buffer; the SDK's XS makes one at each
+// exec() with c_malloc (never freed) and its garbage collector takes it for
+// one of its own chunks, so a collection while exec() builds the result of a
+// match overwrites the pointer (the Moddable simulator crashed so, handling an
+// `ota/set`: update/request.ts). Loops over the code units check the same and
+// allocate nothing; XS caches where it last read a string, so a scan is linear.
 
-/**
- * Faults common to topic names and filters: empty, too long, U+0000, lone surrogate (1.5.3, 4.7.3).
- * Native searches rather than a loop over positions, which would be O(n²) on XS.
- */
+/** Whether `s` has a lone surrogate: a high one not followed by a low one, or a low one not preceded by a high one. */
+function hasLoneSurrogate(s: string): boolean {
+  for (let i = 0; ; i++) {
+    const c = charCode(s, i);
+    if (!(c >= 0)) return false;
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (isHigh(c) && isLow(charCode(s, i + 1))) i++;
+    else return true;
+  }
+}
+
+/** Whether a '#' in `filter` is not alone in the last level: after something other than '/', or followed by anything. */
+function badHash(filter: string): boolean {
+  const at = filter.indexOf("#");
+  if (at < 0) return false;
+  return charCode(filter, at + 1) >= 0 || (at > 0 && charCode(filter, at - 1) !== SLASH);
+}
+
+/** Whether a '+' in `filter` does not occupy a whole level: after or before something other than '/'. */
+function badPlus(filter: string): boolean {
+  for (let at = filter.indexOf("+"); at >= 0; at = filter.indexOf("+", at + 1)) {
+    const next = charCode(filter, at + 1);
+    if ((at > 0 && charCode(filter, at - 1) !== SLASH) || (next >= 0 && next !== SLASH)) return true;
+  }
+  return false;
+}
+
+/** Faults common to topic names and filters: empty, too long, U+0000, lone surrogate (1.5.3, 4.7.3). */
 function checkTopicString(s: string, what: string): string | null {
   if (s.length === 0) return `empty ${what}`;
   // A UTF-16 code unit takes 1 to 3 bytes: only some long strings need measuring.
   if (s.length > 0xffff || (s.length > 0x5555 && utf8Length(s) > 0xffff)) return `${what} longer than 65535 bytes`;
   if (s.indexOf("\u0000") >= 0) return `U+0000 in ${what}`;
-  if (LONE_SURROGATE.test(s)) return `lone surrogate in ${what}`;
+  if (hasLoneSurrogate(s)) return `lone surrogate in ${what}`;
   return null;
 }
 
@@ -354,8 +380,8 @@ export function checkTopicName(topic: string): string | null {
 export function checkTopicFilter(filter: string): string | null {
   const fault = checkTopicString(filter, "topic filter");
   if (fault) return fault;
-  if (BAD_HASH.test(filter)) return "'#' must be last and occupy a whole level";
-  if (BAD_PLUS.test(filter)) return "'+' must occupy a whole level";
+  if (badHash(filter)) return "'#' must be last and occupy a whole level";
+  if (badPlus(filter)) return "'+' must occupy a whole level";
   return null;
 }
 
