@@ -3,7 +3,8 @@
  * API that slipped into the core is a compile error here. The simulator and
  * the tests type-check too, and so do the device adapters (src/device/),
  * with each of the two boards the manifest can map "device/board" to,
- * against @moddable/typings from npm: no Moddable SDK needed.
+ * against @moddable/typings from npm: no Moddable SDK needed. And the
+ * modules the device preloads make no RegExp while preloading.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +12,8 @@ import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import fs from "node:fs";
+import ts from "typescript";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
@@ -42,4 +45,35 @@ test("the dashboard page type-checks against the DOM", { timeout: 120000 }, () =
 
 test("the device's page type-checks against the DOM", { timeout: 120000 }, () => {
   typecheck("page/tsconfig.json");
+});
+
+test("the modules the device preloads make no RegExp while preloading", () => {
+  // Such a RegExp lives in flash without its match buffer, and on the SDK's XS
+  // each exec() makes one that a garbage collection during the exec() takes
+  // for one of its chunks: the heap is corrupted (src/mqtt/codec.ts, topics).
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, "manifest.json"), "utf8")) as { modules: Record<string, string>; preload: string[] };
+  const files: string[] = [];
+  for (const name of manifest.preload) {
+    const target = manifest.modules[name];
+    if (!target?.startsWith("./src/")) continue; // the SDK's own modules
+    const file = path.join(root, target);
+    if (!name.endsWith("/*")) files.push(`${file}.ts`);
+    else for (const f of fs.readdirSync(path.dirname(file))) if (f.endsWith(".ts") && !f.endsWith(".d.ts")) files.push(path.join(path.dirname(file), f));
+  }
+  assert.ok(files.some((f) => f.endsWith(path.join("src", "update", "request.ts"))), files.join());
+  const found: string[] = [];
+  for (const file of files) {
+    const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+    // What runs when the module is evaluated: not function bodies, not instance field initializers.
+    const visit = (node: ts.Node): void => {
+      if (ts.isFunctionLike(node) || (ts.isPropertyDeclaration(node) && !node.modifiers?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword))) return;
+      const call = (ts.isNewExpression(node) || ts.isCallExpression(node)) && node.expression.getText(source) === "RegExp";
+      if (call || node.kind === ts.SyntaxKind.RegularExpressionLiteral) {
+        found.push(`${path.relative(root, file)}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1} ${node.getText(source).slice(0, 40)}`);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  assert.deepEqual(found, [], "RegExp made at module scope in preloaded modules");
 });

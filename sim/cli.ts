@@ -20,6 +20,8 @@ export interface SimOptions {
   port: number;
   http: number;
   devices: number;
+  /** The number of the first device: ids `sim-<first>` … `sim-<first+devices-1>`, so that processes or machines can split one fleet. */
+  first: number;
   faults: Faults;
   /** Folder under which each device keeps its flash (`<data>/<id>/`); default `data`. */
   data: string;
@@ -41,6 +43,9 @@ export interface SimOptions {
   help: boolean;
 }
 
+/** Devices one process runs at most: each holds a socket, so the file limit (`ulimit -n`) must allow as many. */
+export const MAX_DEVICES = 100000;
+
 export const USAGE = `Usage: npm start -- [flags]
 
 Runs virtual ESP32 devices (DHT sensor, LED, Wi-Fi) against an MQTT broker.
@@ -48,7 +53,8 @@ Runs virtual ESP32 devices (DHT sensor, LED, Wi-Fi) against an MQTT broker.
   --broker URL      use this broker (mqtt://host[:port], mqtts://…) instead of the embedded one
   --port N          embedded broker's MQTT port (default 1883)
   --http N          dashboard and MQTT-over-WebSocket port (default 8080; 0: none)
-  --devices N       run N devices, ids sim-1 … sim-N (default 1)
+  --devices N       run N devices, ids sim-1 … sim-N (default 1; up to ${MAX_DEVICES}, one open file each)
+  --first K         number the devices from K: sim-K … sim-(K+N-1), to split one fleet over processes or machines (default 1)
   --faults SPEC     inject faults: sensor=0.2 (20 % failed reads), wifi=30s (drop Wi-Fi every 30 s)
   --data DIR        where each device keeps what a real one keeps in flash (settings, LED state, offline buffer): DIR/<id>/ (default data)
   --fresh           start every device from nothing (deletes what --data kept)
@@ -128,7 +134,8 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
     broker,
     port: number("port", flags.port, 1883, 0, 65535),
     http: number("http", flags.http, 8080, 0, 65535),
-    devices: number("devices", flags.devices, 1, 1, 1000),
+    devices: number("devices", flags.devices, 1, 1, MAX_DEVICES),
+    first: number("first", flags.first, 1, 1, 1e9),
     faults: parseFaults(flags.faults ?? ""),
     data: flags.data ?? "data",
     fresh: flags.fresh === "true",
@@ -144,7 +151,7 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
 }
 
 function isFlag(name: string): boolean {
-  return isConfigKey(name) || ["port", "http", "devices", "faults", "config", "data", "host", "brokerUser", "brokerPassword", "db", "retention"].indexOf(name) >= 0;
+  return isConfigKey(name) || ["port", "http", "devices", "first", "faults", "config", "data", "host", "brokerUser", "brokerPassword", "db", "retention"].indexOf(name) >= 0;
 }
 
 function number(name: string, value: string | undefined, fallback: number, min: number, max: number): number {

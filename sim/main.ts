@@ -13,6 +13,7 @@ import { startDashboard, type RunningDashboard } from "./dashboard/server";
 import { simControls } from "./dashboard/controls";
 import { openStore } from "./history/store";
 import { isLoopback, urlHost } from "./listen";
+import { CHATTY_FLEET, FleetStatus, checkFileLimit } from "./fleet";
 import { nodeHttpServer } from "./node-http";
 import { buildPage, type BuiltPage } from "../page/build";
 
@@ -62,17 +63,16 @@ function statusLine(devices: VirtualDevice[], where: string): string {
     const mqtt = app.client.connected ? "online" : `offline (${app.client.lastError || app.client.state})`;
     return `${app.id} | ${where} | mqtt ${mqtt} | ${reading} | led ${app.led ? "ON" : "OFF"} | sent ${app.readings} | cmds ${app.commands} (${app.badCommands} bad) | sensor errors ${app.sampler.sensorErrors} | queued ${app.client.queued} | dropped ${app.client.dropped}`;
   }
-  const online = devices.filter((d) => d.app.client.connected).length;
-  const on = devices.filter((d) => d.app.led).length;
-  const sent = devices.reduce((n, d) => n + d.app.readings, 0);
-  return `${devices.length} devices | ${where} | ${online} online | ${on} LEDs on | ${sent} readings sent`;
+  fleet ??= new FleetStatus(devices, where);
+  return fleet.line();
 }
+let fleet: FleetStatus | undefined;
 
-/** The devices' ids: `sim-1` … `sim-N`, or the configured id alone. */
+/** The devices' ids: `sim-K` … `sim-(K+N-1)` (K from --first, default 1), or the configured id alone. */
 function deviceIds(options: SimOptions): string[] {
   const base = options.config.id || "sim";
-  if (options.config.id && options.devices === 1) return [base];
-  return Array.from({ length: options.devices }, (_, i) => `${base}-${i + 1}`);
+  if (options.config.id && options.devices === 1 && options.first === 1) return [base];
+  return Array.from({ length: options.devices }, (_, i) => `${base}-${options.first + i}`);
 }
 
 async function main(): Promise<void> {
@@ -86,6 +86,8 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  const files = checkFileLimit(options.devices);
+  if (files) fatal(files);
   let broker: RunningBroker | undefined;
   let address = options.broker;
   const ids = deviceIds(options);
@@ -166,10 +168,17 @@ async function main(): Promise<void> {
     log(`broker: mqtt://${urlHost(options.host)}:${broker.port}`);
   }
 
-  for (const [i, id] of ids.entries()) {
+  // A fleet: only the first device's own lines are shown; the status line counts the others.
+  const quiet = ids.length > CHATTY_FLEET;
+  if (quiet) log(`${ids.length} devices: log lines of ${ids[0]} only (the status line counts them all)`);
+  const drop = () => {};
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
     const dataDir = path.join(options.data, id);
     const deviceConfig = { ...config, web: webPort(i) };
-    devices.push(createDevice(deviceConfig, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults, http, page, setup: options.setup }, log));
+    devices.push(createDevice(deviceConfig, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults, http, page, setup: options.setup }, quiet && i > 0 ? drop : log));
+    // Connections start while the rest are made (they are paced in the socket adapter).
+    if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
   }
 
   let last = "";

@@ -8,12 +8,100 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Clock, Flash, Socket, SocketFactory, SocketOptions, Store } from "../src/ports";
 
+/**
+ * Repeating timers of one period share one Node interval: the simulator's
+ * thousands of devices each keep a keepalive tick (1 s) and a diag timer
+ * (60 s), and one interval per period drives them all. Each timer keeps its
+ * own phase, to within SLOT_MS: the period is cut into slots, and the
+ * interval runs, every SLOT_MS, the timers of the slots whose time came, so a
+ * fleet's diag messages stay spread over the minute rather than leaving
+ * together.
+ */
+const SLOT_MS = 100;
+
+class Repeat {
+  constructor(
+    readonly group: RepeatGroup,
+    readonly callback: () => void,
+    readonly slot: number,
+  ) {}
+}
+
+class RepeatGroup {
+  readonly slots: Repeat[][];
+  count = 0;
+  /** The last slot run. */
+  last: number;
+  readonly interval: NodeJS.Timeout;
+
+  constructor(readonly ms: number) {
+    const n = Math.max(1, Math.ceil(ms / SLOT_MS));
+    this.slots = Array.from({ length: n }, () => []);
+    this.last = this.slotAt(performance.now());
+    this.interval = setInterval(runGroup, Math.min(ms, SLOT_MS), this);
+  }
+
+  slotAt(now: number): number {
+    return Math.floor((now % this.ms) / (this.ms / this.slots.length)) % this.slots.length;
+  }
+}
+
+const repeatGroups = new Map<number, RepeatGroup>();
+
+/** Runs every slot from the one after the last run up to now's (none is skipped or run twice when the interval is late). */
+function runGroup(group: RepeatGroup): void {
+  const n = group.slots.length;
+  const now = group.slotAt(performance.now());
+  while (group.last !== now) {
+    group.last = (group.last + 1) % n;
+    const slot = group.slots[group.last];
+    for (let i = 0; i < slot.length; i++) {
+      try {
+        slot[i].callback();
+      } catch (error) {
+        process.nextTick(rethrow, error); // as an interval's own callback would: uncaught
+      }
+    }
+  }
+}
+
+function rethrow(error: unknown): never {
+  throw error;
+}
+
+function repeat(callback: () => void, ms: number): Repeat {
+  const period = Math.max(1, Math.round(ms));
+  let group = repeatGroups.get(period);
+  if (!group) {
+    group = new RepeatGroup(period);
+    repeatGroups.set(period, group);
+  }
+  // The slot that comes round again one period from now.
+  const timer = new Repeat(group, callback, group.slotAt(performance.now()));
+  group.slots[timer.slot].push(timer);
+  group.count++;
+  return timer;
+}
+
+function clearRepeat(timer: Repeat): void {
+  const group = timer.group;
+  const slot = group.slots[timer.slot];
+  const index = slot.indexOf(timer);
+  if (index < 0) return;
+  slot.splice(index, 1);
+  if (--group.count === 0) {
+    clearInterval(group.interval);
+    repeatGroups.delete(group.ms);
+  }
+}
+
 export const nodeClock: Clock = {
   now: () => performance.now(),
   set: (callback, ms) => setTimeout(callback, ms),
-  repeat: (callback, ms) => setInterval(callback, ms),
+  repeat,
   clear: (id) => {
-    if (id !== undefined) clearTimeout(id as NodeJS.Timeout);
+    if (id instanceof Repeat) clearRepeat(id);
+    else if (id !== undefined) clearTimeout(id as NodeJS.Timeout);
   },
 };
 
@@ -21,82 +109,211 @@ export const nodeClock: Clock = {
 const WRITE_BUDGET = 16384;
 
 /**
+ * Connections being opened at once, at most, by this process: a fleet
+ * started at once (or reconnecting after a broker restart) queues here
+ * rather than overrunning the broker's accept backlog (mosquitto listens
+ * with a backlog of 100; a SYN dropped from a full backlog is retried only
+ * after a second). A connection counts from its first SYN until the broker
+ * answers (its first bytes, the CONNACK), fails, or is closed.
+ */
+export const MAX_CONNECTING = 64;
+let connecting = 0;
+const connectQueue: NodeSocket[] = [];
+let connectQueueHead = 0;
+
+function connectNext(): void {
+  while (connecting < MAX_CONNECTING && connectQueueHead < connectQueue.length) {
+    const next = connectQueue[connectQueueHead++];
+    if (!next.closed) next.open();
+  }
+  if (connectQueueHead === connectQueue.length) {
+    connectQueue.length = 0;
+    connectQueueHead = 0;
+  }
+}
+
+/** Sockets waiting for their turn to connect, and connecting now (for the status line). */
+export function connectingNow(): { waiting: number; opening: number } {
+  return { waiting: connectQueue.length - connectQueueHead, opening: connecting };
+}
+
+/** A node:net socket that knows its port-side owner, so its listeners are shared functions rather than closures per connection. */
+class OwnedStream extends net.Socket {
+  owner: NodeSocket | undefined;
+}
+
+/**
  * A stream socket in the ECMA-419 shape over node:net (or node:tls when
  * `options.tls` is set). Received bytes wait in a small list until `read()`.
+ * One object per connection and no closures (a fleet has thousands).
+ */
+class NodeSocket implements Socket {
+  closed = false;
+  private stream: net.Socket | undefined;
+  private readonly chunks: Uint8Array[] = [];
+  private available = 0;
+  private connected = false;
+  /** Counted in `connecting` until the broker answers. */
+  private pacing = false;
+  private writablePending = false;
+
+  constructor(readonly options: SocketOptions) {}
+
+  /** Opens now if few connections are being opened, else when one of them is done. */
+  start(): void {
+    if (connecting < MAX_CONNECTING) this.open();
+    else connectQueue.push(this);
+  }
+
+  open(): void {
+    const options = this.options;
+    connecting++;
+    this.pacing = true;
+    const tlsOptions = options.tls;
+    let stream: net.Socket;
+    try {
+      if (tlsOptions) {
+        stream = tls.connect({
+          host: options.host,
+          port: options.port,
+          servername: net.isIP(options.host) ? undefined : (tlsOptions.serverName ?? options.host),
+          ca: tlsOptions.ca ? fs.readFileSync(tlsOptions.ca) : undefined,
+        });
+        (stream as tls.TLSSocket).once("secureConnect", onConnect);
+      } else {
+        const owned = new OwnedStream();
+        stream = owned.connect({ host: options.host, port: options.port });
+        stream.once("connect", onConnect);
+      }
+    } catch (error) {
+      this.paced();
+      setImmediate(failLater, this, (error as Error).message);
+      return;
+    }
+    (stream as OwnedStream).owner = this;
+    this.stream = stream;
+    if (options.nodelay) stream.setNoDelay(true);
+    stream.on("data", onData);
+    stream.on("drain", onDrain);
+    stream.on("error", onError);
+    stream.on("end", onEnd);
+    stream.on("close", onClose);
+  }
+
+  /** The connection stops counting against MAX_CONNECTING. */
+  paced(): void {
+    if (!this.pacing) return;
+    this.pacing = false;
+    connecting--;
+    connectNext();
+  }
+
+  connectedNow(): void {
+    this.connected = true;
+    this.signalWritable();
+  }
+
+  received(data: Buffer): void {
+    if (this.closed) return;
+    this.paced();
+    this.chunks.push(data);
+    this.available += data.length;
+    this.options.onReadable(this.available);
+  }
+
+  ended(): void {
+    this.fail(this.connected ? "connection closed by the broker" : "connection refused");
+  }
+
+  fail(message: string, lasting = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.paced();
+    this.stream?.destroy();
+    this.options.onError(message, lasting);
+  }
+
+  signalWritable(): void {
+    if (this.writablePending || this.closed) return;
+    this.writablePending = true;
+    setImmediate(notifyWritable, this);
+  }
+
+  notifyWritable(): void {
+    this.writablePending = false;
+    if (!this.closed && this.stream) this.options.onWritable(Math.max(0, WRITE_BUDGET - this.stream.writableLength));
+  }
+
+  read(into: Uint8Array): number {
+    const chunks = this.chunks;
+    let n = 0;
+    while (n < into.length && chunks.length) {
+      const chunk = chunks[0];
+      const take = Math.min(chunk.length, into.length - n);
+      into.set(take === chunk.length ? chunk : chunk.subarray(0, take), n);
+      n += take;
+      if (take === chunk.length) chunks.shift();
+      else chunks[0] = chunk.subarray(take);
+    }
+    this.available -= n;
+    return n;
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.closed || !this.stream) return;
+    this.stream.write(Buffer.from(bytes)); // copied: the caller reuses its buffer
+    this.signalWritable();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.paced();
+    const stream = this.stream;
+    if (!stream) return; // still waiting for its turn: never opened
+    stream.end();
+    stream.destroySoon?.();
+  }
+}
+
+function ownerOf(stream: net.Socket): NodeSocket {
+  return (stream as OwnedStream).owner!;
+}
+function onConnect(this: net.Socket): void {
+  ownerOf(this).connectedNow();
+}
+function onData(this: net.Socket, data: Buffer): void {
+  ownerOf(this).received(data);
+}
+function onDrain(this: net.Socket): void {
+  ownerOf(this).signalWritable();
+}
+function onError(this: net.Socket, error: NodeJS.ErrnoException): void {
+  const owner = ownerOf(this);
+  owner.fail(describe(error, owner.options), UNTRUSTED.indexOf(error.code ?? "") >= 0);
+}
+function onEnd(this: net.Socket): void {
+  ownerOf(this).ended();
+}
+function onClose(this: net.Socket): void {
+  ownerOf(this).fail("connection closed");
+}
+function notifyWritable(socket: NodeSocket): void {
+  socket.notifyWritable();
+}
+function failLater(socket: NodeSocket, message: string): void {
+  socket.fail(message);
+}
+
+/**
+ * A stream socket in the ECMA-419 shape over node:net (or node:tls), opened
+ * as soon as fewer than MAX_CONNECTING connections of this process are being
+ * opened.
  */
 export const nodeSocket: SocketFactory = (options: SocketOptions): Socket => {
-  const chunks: Uint8Array[] = [];
-  let available = 0;
-  let closed = false;
-  let connected = false;
-  let writablePending = false;
-
-  const tlsOptions = options.tls;
-  const stream: net.Socket = tlsOptions
-    ? tls.connect({
-        host: options.host,
-        port: options.port,
-        servername: net.isIP(options.host) ? undefined : (tlsOptions.serverName ?? options.host),
-        ca: tlsOptions.ca ? fs.readFileSync(tlsOptions.ca) : undefined,
-      })
-    : net.connect({ host: options.host, port: options.port });
-  if (options.nodelay) stream.setNoDelay(true);
-
-  const fail = (message: string, lasting = false) => {
-    if (closed) return;
-    closed = true;
-    stream.destroy();
-    options.onError(message, lasting);
-  };
-  const signalWritable = () => {
-    if (writablePending || closed) return;
-    writablePending = true;
-    setImmediate(() => {
-      writablePending = false;
-      if (!closed) options.onWritable(Math.max(0, WRITE_BUDGET - stream.writableLength));
-    });
-  };
-
-  stream.once(tlsOptions ? "secureConnect" : "connect", () => {
-    connected = true;
-    signalWritable();
-  });
-  stream.on("data", (data: Buffer) => {
-    if (closed) return;
-    chunks.push(data);
-    available += data.length;
-    options.onReadable(available);
-  });
-  stream.on("drain", signalWritable);
-  stream.on("error", (error: NodeJS.ErrnoException) => fail(describe(error, options), UNTRUSTED.indexOf(error.code ?? "") >= 0));
-  stream.on("end", () => fail(connected ? "connection closed by the broker" : "connection refused"));
-  stream.on("close", () => fail("connection closed"));
-
-  return {
-    read(into: Uint8Array): number {
-      let n = 0;
-      while (n < into.length && chunks.length) {
-        const chunk = chunks[0];
-        const take = Math.min(chunk.length, into.length - n);
-        into.set(chunk.subarray(0, take), n);
-        n += take;
-        if (take === chunk.length) chunks.shift();
-        else chunks[0] = chunk.subarray(take);
-      }
-      available -= n;
-      return n;
-    },
-    write(bytes: Uint8Array): void {
-      if (closed) return;
-      stream.write(Buffer.from(bytes), () => signalWritable());
-    },
-    close(): void {
-      if (closed) return;
-      closed = true;
-      stream.end();
-      stream.destroySoon?.();
-    },
-  };
+  const socket = new NodeSocket(options);
+  socket.start();
+  return socket;
 };
 
 /** Certificate errors: retrying soon cannot cure them. */
@@ -127,30 +344,94 @@ function describe(error: NodeJS.ErrnoException, options: SocketOptions): string 
   }
 }
 
+/** Flash files open at once, at most, in this process: a fleet has one per device. */
+const MAX_OPEN_FILES = 256;
+/** Open flash files, least recently used first. */
+const openFiles = new Map<FileFlash, number>();
+/** One erased block, shared by every flash file (made at first use). */
+let erasedBlock: Uint8Array | undefined;
+
 /**
  * A flash region in a file (the simulator's stand-in for a flash partition):
- * `byteLength` bytes in blocks of `blockLength`; a new or resized file starts
- * erased (0xFF). Writes go straight to the file, so a killed process keeps
- * everything written before it died.
+ * `byteLength` bytes in blocks of `blockLength`. The file holds the region's
+ * start and grows as blocks are used: what lies past its end reads as erased
+ * (0xFF), so a device's new offline buffer costs a few bytes on disk, not
+ * its whole size. A file longer than the region (from a larger `buffer`
+ * setting) starts over erased. Writes go straight to the file, so a killed
+ * process keeps everything written before it died. The file is opened when
+ * used and closed again when more than MAX_OPEN_FILES of the process's flash
+ * files are open, so a fleet never runs out of file handles.
  */
-export function fileFlash(file: string, byteLength: number, blockLength: number): Flash {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  let size = -1;
-  try {
-    size = fs.statSync(file).size;
-  } catch {
-    size = -1;
+class FileFlash implements Flash {
+  private fd = -1;
+  /** The file's length. */
+  private size: number;
+
+  constructor(
+    private readonly file: string,
+    readonly byteLength: number,
+    readonly blockLength: number,
+  ) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    let size = 0;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      size = 0;
+    }
+    if (size > byteLength) {
+      fs.truncateSync(file, 0);
+      size = 0;
+    }
+    this.size = size;
   }
-  if (size !== byteLength) fs.writeFileSync(file, new Uint8Array(byteLength).fill(0xff));
-  const fd = fs.openSync(file, "r+");
-  const erased = new Uint8Array(blockLength).fill(0xff);
-  return {
-    byteLength,
-    blockLength,
-    read: (offset, into) => void fs.readSync(fd, into, 0, into.length, offset),
-    write: (offset, bytes) => void fs.writeSync(fd, bytes, 0, bytes.length, offset),
-    eraseBlock: (block) => void fs.writeSync(fd, erased, 0, blockLength, block * blockLength),
-  };
+
+  read(offset: number, into: Uint8Array): void {
+    let n = 0;
+    if (offset < this.size) n = fs.readSync(this.open(), into, 0, Math.min(into.length, this.size - offset), offset);
+    if (n < into.length) into.fill(0xff, n);
+  }
+
+  write(offset: number, bytes: Uint8Array): void {
+    fs.writeSync(this.open(), bytes, 0, bytes.length, offset);
+    if (offset + bytes.length > this.size) this.size = offset + bytes.length;
+  }
+
+  eraseBlock(block: number): void {
+    const at = block * this.blockLength;
+    if (at >= this.size) return; // never written: erased already
+    const erased = erasedBlock && erasedBlock.length === this.blockLength ? erasedBlock : (erasedBlock = new Uint8Array(this.blockLength).fill(0xff));
+    fs.writeSync(this.open(), erased, 0, this.blockLength, at);
+    if (at + this.blockLength > this.size) this.size = at + this.blockLength;
+  }
+
+  /** The file's descriptor, opening it (and closing the least recently used one) if needed. */
+  private open(): number {
+    if (this.fd >= 0) {
+      openFiles.delete(this);
+      openFiles.set(this, this.fd);
+      return this.fd;
+    }
+    if (openFiles.size >= MAX_OPEN_FILES) {
+      const [oldest] = openFiles.keys();
+      oldest.close();
+    }
+    this.fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+    openFiles.set(this, this.fd);
+    return this.fd;
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    openFiles.delete(this);
+    fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** See FileFlash. */
+export function fileFlash(file: string, byteLength: number, blockLength: number): Flash {
+  return new FileFlash(file, byteLength, blockLength);
 }
 
 /**

@@ -12,7 +12,7 @@
 import { MqttClient } from "../../src/mqtt/client";
 import { App, type AppPorts } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
-import { utf8 } from "../../src/mqtt/codec";
+import { utf8, writePublish } from "../../src/mqtt/codec";
 import { decodeUtf8 } from "../../src/utf8";
 import type { Socket, SocketOptions } from "../../src/ports";
 import { createDhtSensor } from "../../src/dht/sensor";
@@ -82,15 +82,15 @@ const payloadBytes = utf8(PAYLOAD);
 const puback = new Uint8Array([0x40, 2, 0, 0]);
 const rx0 = publishPacket("devices/esp32-01/led/set", "on", { qos: 0 });
 const rx1 = publishPacket("devices/esp32-01/led/set", "on", { qos: 1, id: 7 });
-const scratch = new Uint8Array(64);
+const scratch = new Uint8Array(128);
 
 function pub(qos: 0 | 1, pre: boolean): void {
   const ok = pre ? client.publish(topicBytes, payloadBytes, qos) : client.publish(TOPIC, PAYLOAD, qos);
   if (!ok) throw new Error("publish refused");
   if (qos === 1) {
-    // The PUBLISH header was written first, then the payload: take the id from the header.
+    // The PUBLISH is one write: the packet id follows the topic (a 1-byte Remaining Length here).
     const h = lastHeader;
-    const idAt = h.length - 2;
+    const idAt = 4 + ((h[2] << 8) | h[3]);
     puback[2] = h[idAt];
     puback[3] = h[idAt + 1];
     sock.feed(puback);
@@ -206,6 +206,8 @@ const ops: Record<string, () => void> = {
   appState: () => appReading(23.5, 41),
   appBuffered: () => bufReading(23.5, 41),
   logAppend: () => log.append(1764547200, 23.5, 41),
+  // the codec: a whole PUBLISH into a reused buffer, the topic encoded from its string
+  encodeString: () => void writePublish(scratch, 0, TOPIC, payloadBytes, 1, false, false, 1),
   // pieces
   utf8topic: () => void utf8(TOPIC),
   utf8payload: () => void utf8(PAYLOAD),

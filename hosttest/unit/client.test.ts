@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { MqttClient, type ClientHandler, type ClientOptions } from "../../src/mqtt/client";
 import { Backoff } from "../../src/mqtt/backoff";
+import { utf8 } from "../../src/mqtt/codec";
 import {
   FakeClock,
   FakeNetwork,
@@ -269,19 +270,54 @@ describe("client: CONNACK", () => {
 // ---------------------------------------------------------------- publishing
 
 describe("client: publish out", () => {
-  it("QoS 0 state message: header then payload, 57 bytes in all", () => {
+  it("QoS 0 state message: one write of 57 bytes, header and payload together", () => {
     const { client, connect } = setup();
     const socket = connect();
     socket.take();
     const before = socket.written.length;
     assert.equal(client.publish(STATE_TOPIC, STATE_PAYLOAD, 0), true);
     const chunks = socket.written.slice(before);
-    assert.equal(chunks.length, 2);
-    assert.equal(chunks[0].length, 26);
-    assert.equal(text(chunks[1]), STATE_PAYLOAD);
-    assert.equal(chunks[0].length + chunks[1].length, 57);
+    assert.equal(chunks.length, 1);
+    assert.equal(chunks[0].length, 57);
     assert.equal(toHex(chunks[0].subarray(0, 4)), "30 37 00 16");
+    assert.equal(text(chunks[0].subarray(26)), STATE_PAYLOAD);
     assert.equal(client.queued, 0);
+    assert.equal(client.published, 1);
+  });
+
+  it("writes every packet in one write: CONNECT, SUBSCRIBE, PUBLISH of each QoS (from bytes, strings, the queue, a resend), acks, PINGREQ, a PUBLISH larger than the shared buffer, DISCONNECT", () => {
+    const { client, clock, connect, handshake } = setup({ keepalive: 10 });
+    client.subscribe("devices/esp32-01/led/set", 1);
+    client.publish(STATE_TOPIC, STATE_PAYLOAD, 1); // queued while offline
+    const socket = connect();
+    client.publish(STATE_TOPIC, utf8(STATE_PAYLOAD), 0);
+    client.publish(STATE_TOPIC, STATE_PAYLOAD, 2);
+    client.publish("devices/esp32-01/big", "x".repeat(3000), 1);
+    socket.receive(publishPacket("devices/esp32-01/led/set", "ON", { qos: 1, id: 9 }));
+    clock.advance(10000); // PINGREQ
+    const pending = socket.packets().filter((p) => p.type === 3 && p.qos === 1);
+    socket.drop(); // the QoS 1 messages are sent again, with DUP
+    clock.advance(61000); // the backoff
+    const again = handshake();
+    for (const p of again.packets()) if (p.type === 3 && p.qos === 1) again.receive(puback(p.packetId!));
+    client.end();
+    clock.advance(2000); // the QoS 2 message is never completed: end() gives up waiting and disconnects
+    const types = (s: typeof socket) => s.written.map((chunk) => {
+      // Each write holds exactly one whole packet.
+      let length = 0;
+      let multiplier = 1;
+      let i = 1;
+      for (; chunk[i] & 0x80; i++, multiplier *= 128) length += (chunk[i] & 0x7f) * multiplier;
+      length += chunk[i] * multiplier;
+      assert.equal(chunk.length, i + 1 + length, `a write of ${chunk.length} bytes holds one packet (type ${chunk[0] >> 4})`);
+      return chunk[0] >> 4;
+    });
+    const first = types(socket);
+    const second = types(again);
+    for (const type of [1, 8, 3, 4, 12]) assert.ok(first.includes(type), `type ${type} written on the first connection: ${first}`);
+    assert.ok(second.includes(14), "DISCONNECT");
+    assert.ok(pending.length >= 2);
+    assert.equal(socket.written.filter((c) => c[0] >> 4 === 3).length + again.written.filter((c) => c[0] >> 4 === 3).length, client.published);
   });
 
   it("QoS 1 state message is 59 bytes and is kept until PUBACK", () => {
@@ -291,8 +327,8 @@ describe("client: publish out", () => {
     const before = socket.written.length;
     client.publish(STATE_TOPIC, STATE_PAYLOAD, 1);
     const chunks = socket.written.slice(before);
-    assert.equal(chunks.length, 2);
-    assert.equal(chunks[0].length + chunks[1].length, 59);
+    assert.equal(chunks.length, 1);
+    assert.equal(chunks[0].length, 59);
     const [p] = socket.take();
     assert.equal(p.qos, 1);
     assert.equal(p.dup, false);

@@ -10,6 +10,7 @@ import {
   checkTopicName,
   connectLength,
   publishHeaderLength,
+  publishLength,
   subscribeLength,
   topicMatches,
   unsubscribeLength,
@@ -20,6 +21,7 @@ import {
   writeConnect,
   writeDisconnect,
   writePingreq,
+  writePublish,
   writePublishHeader,
   writeSubscribe,
   writeUnsubscribe,
@@ -233,6 +235,22 @@ describe("PUBLISH (3.3)", () => {
     assert.equal(h.slice(0, 12), "30cb01000174"); // 3 + 200 = 203 = 0xcb 0x01
     assert.equal(publishHeaderLength(1, 16381 - 3, 0), 1 + 2 + 3);
     assert.equal(publishHeaderLength(1, 16381, 0), 1 + 3 + 3);
+  });
+  it("writePublish: the whole packet in one buffer, the topic as bytes or as a string encoded in place, the same bytes", () => {
+    for (const topic of [STATE_TOPIC, "a/b", "ü/€/𝄞"]) {
+      for (const qos of [0, 1, 2] as QoS[]) {
+        const size = publishLength(topic, STATE.length, qos);
+        assert.equal(publishLength(utf8(topic), STATE.length, qos), size);
+        const fromString = new Uint8Array(size + 2);
+        const fromBytes = new Uint8Array(size + 2);
+        assert.equal(writePublish(fromString, 1, topic, STATE, qos, qos === 1, false, 7), size + 1);
+        assert.equal(writePublish(fromBytes, 1, utf8(topic), STATE, qos, qos === 1, false, 7), size + 1);
+        assert.equal(hex(fromString.subarray(1, size + 1)), hex(fromBytes.subarray(1, size + 1)));
+        assert.equal(hex(fromString.subarray(1, size + 1)), publish(topic, STATE, qos, qos === 1, false, 7));
+      }
+    }
+    const out = new Uint8Array(64);
+    assert.equal(hex(out.subarray(0, writePublish(out, 0, STATE_TOPIC, STATE, 0, false, false, 0))), CAP_PUBLISH_Q0);
   });
   it("lengths MQTT cannot encode are RangeErrors", () => {
     assert.throws(() => publishHeaderLength(65536, 0, 0), RangeError);

@@ -178,7 +178,6 @@ export interface ParserRun {
 export class ParserHarness {
   readonly parser: Parser;
   readonly max: number;
-  private buf: Uint8Array | undefined;
   private run: ParserRun = { packets: 0, errors: 0, error: "", violation: "" };
 
   constructor(max = 4096) {
@@ -202,8 +201,10 @@ export class ParserHarness {
     const r = this.run;
     if (r.errors > 0 && !r.violation) r.violation = `onPacket after onError "${r.error}"`;
     r.packets++;
-    if (this.buf === undefined) this.buf = p.buf;
-    if (p.buf !== this.buf || p.buf.length !== this.max) r.violation ||= `parser buffer changed (length ${p.buf.length}, max ${this.max})`;
+    // The parser's kept buffer, or one made for a larger packet: never more than the limit, never a packet's bytes beyond it.
+    if (p.buf.length > this.max) r.violation ||= `packet buffer of ${p.buf.length} bytes over the limit ${this.max}`;
+    if (p.buf !== this.parser.buffer && p.buf.length < p.size && !p.truncated) r.violation ||= `a larger packet's buffer (${p.buf.length}) does not hold it (${p.size})`;
+    if (this.parser.buffer.length > this.max) r.violation ||= `kept buffer of ${this.parser.buffer.length} bytes over the limit ${this.max}`;
     const n = p.buf.length;
     const inRange = (a: number, b: number): boolean => 0 <= a && a <= b && b <= n;
     if (!inRange(p.topicStart, p.topicEnd) || !inRange(p.payloadStart, p.payloadEnd) || (p.type === 3 && p.topicEnd > p.payloadStart))

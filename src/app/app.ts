@@ -9,12 +9,12 @@
  */
 import type { Clock, DigitalOut, Flash, Hash, HttpClient, Log, Sensor, SocketFactory, Store, TimerId, UpdatePort } from "../ports";
 import { ReadingLog, type LoggedReading } from "../store/readings";
-import { MqttClient } from "../mqtt/client";
+import { MqttClient, type ClientHandler } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
 import { Views } from "../mqtt/views";
 import { STATE_MAX, writeState } from "./state";
 import type { QoS } from "../mqtt/packet";
-import { Sampler } from "../dht/sampler";
+import { Sampler, type SamplerOptions } from "../dht/sampler";
 import { parseLedCommand, parseLosantCommand, MAX_COMMAND, type LedCommand } from "./command";
 import { parseValue, type BrokerAddress, type Config } from "./config";
 import { keep as keepSettings } from "./settings";
@@ -149,29 +149,9 @@ export class App {
         clock: ports.clock,
         random: ports.random,
       },
-      {
-        onConnect: () => this.connected(),
-        onDisconnect: (reason) => {
-          ports.log(`mqtt: disconnected (${reason}); retrying`);
-          this.changed();
-        },
-        onMessage: (topic, payload, _qos, retain) => this.message(topic, payload, retain),
-        onTooLarge: (topic, size) => this.badCommand(`message of ${size} bytes on ${topic} is over the device's limit of ${PACKET_LIMIT} bytes; ignored`),
-        onDrop: () => this.dropped(),
-        onDelivered: () => this.delivered(),
-        onDrain: () => this.reportDrops(),
-        onSubscribeFailed: (filter) => this.error("subscribe", `broker refused subscription to ${filter}`),
-        onHandlerError: (error) => ports.log(`app: ${error instanceof Error ? error.message : String(error)}`),
-      },
+      new ClientEvents(this),
     );
-    this.sampler = new Sampler({
-      clock: ports.clock,
-      sensor: ports.sensor,
-      interval: this.config.interval,
-      onReading: (temp, hum) => this.reading(temp, hum),
-      onError: (code, detail) => this.error(code, detail),
-      onWarning: (text) => ports.log(`sensor: ${text}`),
-    });
+    this.sampler = new Sampler(new Sampling(this, ports, this.config.interval));
     this.updater = new Updater(
       {
         clock: ports.clock,
@@ -179,7 +159,7 @@ export class App {
         store: ports.store,
         update: ports.update,
         http: ports.http,
-        hash: ports.hash?.() ?? new Sha256(),
+        hash: new LazyHash(ports.hash ?? newSha256),
         restart: ports.restart,
         report: (answer) => {
           if (this.topics.ota) this.client.publish(this.topics.ota, JSON.stringify(answer), 1, false, "event");
@@ -248,6 +228,11 @@ export class App {
     if (this.client.connected) this.publishConfigErrors();
   }
 
+  /** Readings that never left the device: dropped from the full outbound queue or the full offline buffer. */
+  get readingsDropped(): number {
+    return this.client.dropped + (this.log?.dropped ?? 0);
+  }
+
   diagnostics(): Record<string, number | string> {
     return {
       version: this.version,
@@ -256,7 +241,7 @@ export class App {
       heap: this.ports.heap?.() ?? 0,
       reconnects: this.client.reconnects,
       sensorErrors: this.sampler.sensorErrors,
-      dropped: this.client.dropped + (this.log?.dropped ?? 0),
+      dropped: this.readingsDropped,
       queued: this.client.queued,
       buffered: this.log?.pending ?? 0,
     };
@@ -498,5 +483,84 @@ export class App {
     } catch {
       // a display must not stop the device
     }
+  }
+}
+
+// The session's and the sampler's events as prototype methods of small
+// objects, not closures made per app: the simulator runs thousands of apps,
+// and on XS every closure costs heap slots. They reach the app's private
+// methods by name.
+
+class ClientEvents implements ClientHandler {
+  constructor(private readonly app: App) {}
+  onConnect(): void {
+    this.app["connected"]();
+  }
+  onDisconnect(reason: string): void {
+    this.app["ports"].log(`mqtt: disconnected (${reason}); retrying`);
+    this.app["changed"]();
+  }
+  onMessage(topic: string, payload: Uint8Array, _qos: QoS, retain: boolean): void {
+    this.app["message"](topic, payload, retain);
+  }
+  onTooLarge(topic: string, size: number): void {
+    this.app["badCommand"](`message of ${size} bytes on ${topic} is over the device's limit of ${PACKET_LIMIT} bytes; ignored`);
+  }
+  onDrop(): void {
+    this.app["dropped"]();
+  }
+  onDelivered(): void {
+    this.app["delivered"]();
+  }
+  onDrain(): void {
+    this.app["reportDrops"]();
+  }
+  onSubscribeFailed(filter: string): void {
+    this.app["error"]("subscribe", `broker refused subscription to ${filter}`);
+  }
+  onHandlerError(error: unknown): void {
+    this.app["ports"].log(`app: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** The core's SHA-256, for platforms without their own. */
+function newSha256(): Hash {
+  return new Sha256();
+}
+
+/** A digest made when first used (the first update), so that a device that never updates keeps none. */
+class LazyHash implements Hash {
+  private hash: Hash | undefined;
+  constructor(private readonly make: () => Hash) {}
+  reset(): void {
+    (this.hash ??= this.make()).reset();
+  }
+  write(bytes: Uint8Array): void {
+    (this.hash ??= this.make()).write(bytes);
+  }
+  digest(out: Uint8Array): void {
+    (this.hash ??= this.make()).digest(out);
+  }
+}
+
+class Sampling implements SamplerOptions {
+  readonly clock: Clock;
+  readonly sensor: Sensor;
+  constructor(
+    private readonly app: App,
+    ports: AppPorts,
+    readonly interval: number,
+  ) {
+    this.clock = ports.clock;
+    this.sensor = ports.sensor;
+  }
+  onReading(temp: number, hum: number): void {
+    this.app["reading"](temp, hum);
+  }
+  onError(code: string, detail: string): void {
+    this.app["error"](code, detail);
+  }
+  onWarning(text: string): void {
+    this.app["ports"].log(`sensor: ${text}`);
   }
 }

@@ -17,7 +17,7 @@
  * Keepalive lives in ./keepalive, delays in ./backoff, the outbound store
  * (what to keep, what to drop) in ./outbox.
  */
-import type { Clock, Socket, SocketFactory, TimerId } from "../ports";
+import type { Clock, Socket, SocketFactory, SocketOptions, TimerId } from "../ports";
 import { Backoff } from "./backoff";
 import { Keepalive, KEEPALIVE_DEAD, KEEPALIVE_PING } from "./keepalive";
 import {
@@ -36,7 +36,7 @@ import {
   writeSubscribe,
   writeUnsubscribe,
 } from "./codec";
-import { CONTROL_BOUNDS, Outbox, payloadOf, type Message, type MessageKind } from "./outbox";
+import { CONTROL_BOUNDS, Outbox, type Message, type MessageKind } from "./outbox";
 import { Views } from "./views";
 import {
   CONNACK,
@@ -53,7 +53,7 @@ import {
   type Packet,
   type QoS,
 } from "./packet";
-import { Parser } from "./parser";
+import { Parser, type ParserHandler } from "./parser";
 import { decodeUtf8 } from "../utf8";
 
 export type ClientState = "idle" | "connecting" | "handshake" | "connected" | "waiting" | "paused" | "closing" | "closed";
@@ -123,6 +123,28 @@ interface PendingRequest {
 
 /** String topics remembered with their encoded bytes. */
 const TOPIC_CACHE = 16;
+/** Bytes of the transmit and receive buffers every client of the process shares (see Shared). */
+const TX_BYTES = 256;
+const RX_BYTES = 512;
+
+/**
+ * Buffers every client of the process shares, made at first use (not while
+ * preloading, which would put them in flash). Safe because a packet is built
+ * and handed to `socket.write`, which copies it before returning (ports.ts),
+ * with no other code running in between; and because received bytes are
+ * copied into the connection's parser before any handler runs. A client that
+ * receives while another is inside its handler (only a test's synchronous
+ * fake can do that) reads into a buffer of its own. So the simulator's
+ * thousands of devices pay for one transmit and one receive buffer in all.
+ */
+class Shared {
+  readonly tx = new Uint8Array(TX_BYTES);
+  /** Exact-length views of `tx`: one per packet length in use. */
+  readonly txViews = new Views(this.tx, 64);
+  readonly rx = new Uint8Array(RX_BYTES);
+  receiving = false;
+}
+let shared: Shared | undefined;
 /**
  * A connection that the broker's fault ends this soon after CONNACK (a
  * protocol error, or silence: an unanswered PINGREQ) does not count as
@@ -136,6 +158,8 @@ export class MqttClient {
   state: ClientState = "idle";
   /** Successful connections after the first one. */
   reconnects = 0;
+  /** PUBLISH packets written (resends included), each in one socket write. */
+  published = 0;
   /** Why the last connection ended, if it did. */
   lastError = "";
 
@@ -147,10 +171,9 @@ export class MqttClient {
   private readonly outbox: Outbox;
   private readonly keepalive: Keepalive;
   private readonly connectTimeout: number;
-  private readonly rx = new Uint8Array(512);
-  private readonly scratch = new Uint8Array(128);
-  private readonly scratchViews = new Views(this.scratch, 128);
+  private readonly shared = (shared ??= new Shared());
   private readonly topics = new Map<string, Uint8Array>();
+  /** Views of the parser's own buffer, made at the first message received. */
   private rxViews: Views | undefined;
   private readonly subscriptions: Subscription[] = [];
   private readonly pending: PendingRequest[] = [];
@@ -180,13 +203,7 @@ export class MqttClient {
     this.outbox = new Outbox({ count: options.queueCount ?? 16, bytes: options.queueBytes ?? 4096 }, CONTROL_BOUNDS, (topic, qos) =>
       this.call(() => this.handler.onDrop?.(decode(topic), qos)),
     );
-    this.parser = new Parser(
-      {
-        onPacket: (packet) => this.receive(packet),
-        onError: (fault) => this.protocolError(fault),
-      },
-      options.maxPacketSize ?? 4096,
-    );
+    this.parser = new Parser(new ParserEvents(this), options.maxPacketSize ?? 4096);
   }
 
   /** Messages stored: waiting to be sent or to be acknowledged. */
@@ -232,12 +249,12 @@ export class MqttClient {
    */
   publish(topic: string | Uint8Array, payload: string | Uint8Array, qos: QoS = 0, retain = false, kind: MessageKind = "data"): boolean {
     if (this.state === "closed") return false;
-    const name = typeof topic === "string" ? this.topicBytes(topic) : topic;
+    const name = typeof topic === "string" ? this.topicBytes(topic, kind === "data") : topic;
     if (!name) return false;
     if (qos === 0 && typeof payload !== "string" && this.state === "connected" && this.outbox.length === 0) {
       // Hot path: written at once from the caller's bytes, nothing stored.
       if (publishHeaderLength(name.length, payload.length, 0) + payload.length <= this.writable) {
-        this.writeParts(name, payload, 0, retain, false, 0);
+        this.writePublishPacket(name, payload, payload.length, 0, retain, false, 0);
         if (kind === "data") this.delivered();
         return true;
       }
@@ -249,14 +266,22 @@ export class MqttClient {
     return true;
   }
 
-  /** A topic's bytes, validated and encoded once: the app publishes to a handful of topics. */
-  private topicBytes(topic: string): Uint8Array | undefined {
+  /**
+   * A topic's bytes, validated and encoded. Those of readings (`keep`) are
+   * remembered, so that a reading allocates nothing: the app sends them to
+   * one topic. Announcements (availability, LED, discovery, diag, errors)
+   * are encoded when sent, at a connect, a command or once a minute, so that
+   * a device does not keep a dozen topics' bytes for them.
+   */
+  private topicBytes(topic: string, keep: boolean): Uint8Array | undefined {
     let bytes = this.topics.get(topic);
     if (bytes === undefined) {
       if (checkTopicName(topic)) return undefined;
-      if (this.topics.size >= TOPIC_CACHE) this.topics.clear();
       bytes = utf8(topic);
-      this.topics.set(topic, bytes);
+      if (keep) {
+        if (this.topics.size >= TOPIC_CACHE) this.topics.clear();
+        this.topics.set(topic, bytes);
+      }
     }
     return bytes;
   }
@@ -279,10 +304,11 @@ export class MqttClient {
     if (this.state !== "connected") return;
     const packetId = this.allocateId();
     const topics = [subscription.bytes];
-    const bytes = new Uint8Array(unsubscribeLength(topics));
-    writeUnsubscribe(bytes, 0, packetId, topics);
+    const size = unsubscribeLength(topics);
+    const out = this.packet(size);
+    writeUnsubscribe(out, 0, packetId, topics);
     this.pending.push({ packetId, subscriptions: [] });
-    this.send(bytes);
+    this.sendPacket(out, size);
   }
 
   /**
@@ -316,15 +342,7 @@ export class MqttClient {
     this.keepalive.start(this.clock.now());
     this.timer = this.clock.set(() => this.fail("connect timeout"), this.connectTimeout);
     try {
-      this.socket = options.socket({
-        host: options.host,
-        port: options.port,
-        nodelay: true,
-        tls: options.tls,
-        onReadable: (count) => this.readable(count),
-        onWritable: (count) => this.writableNow(count),
-        onError: (message, lasting) => this.fail(message || "connection closed", lasting),
-      });
+      this.socket = options.socket(new Link(this, options));
     } catch (error) {
       this.socket = undefined;
       this.fail(errorText(error));
@@ -356,9 +374,10 @@ export class MqttClient {
       const payload = typeof o.will.payload === "string" ? utf8(o.will.payload) : o.will.payload;
       connect.will = { topic: o.will.topic, payload, qos: o.will.qos, retain: o.will.retain };
     }
-    const bytes = new Uint8Array(connectLength(connect));
-    writeConnect(bytes, 0, connect);
-    this.send(bytes);
+    const size = connectLength(connect);
+    const out = this.packet(size);
+    writeConnect(out, 0, connect);
+    this.sendPacket(out, size);
   }
 
   private get cleanSession(): boolean {
@@ -456,8 +475,8 @@ export class MqttClient {
 
   private finish(): void {
     if (this.state === "connected" || this.state === "closing") {
-      const n = writeDisconnect(this.scratch, 0);
-      this.send(this.scratchViews.get(0, n));
+      const out = this.shared.tx;
+      this.sendPacket(out, writeDisconnect(out, 0));
     }
     this.teardown("ended", false);
     this.state = "closed";
@@ -476,8 +495,8 @@ export class MqttClient {
     if (action === KEEPALIVE_DEAD) {
       this.fail("keepalive timeout: PINGREQ unanswered", false, true);
     } else if (action === KEEPALIVE_PING) {
-      const n = writePingreq(this.scratch, 0);
-      this.send(this.scratchViews.get(0, n));
+      const out = this.shared.tx;
+      this.sendPacket(out, writePingreq(out, 0));
       this.keepalive.pinged(now);
     }
   }
@@ -486,12 +505,20 @@ export class MqttClient {
 
   private readable(count: number): void {
     const socket = this.socket;
-    while (count > 0 && socket === this.socket && socket) {
-      const n = socket.read(this.rx);
-      if (n <= 0) break;
-      count -= n;
-      this.keepalive.received(this.clock.now());
-      this.parser.push(this.rx, 0, n);
+    const common = this.shared;
+    const own = common.receiving; // nested inside another client's handler: see Shared
+    const rx = own ? new Uint8Array(RX_BYTES) : common.rx;
+    common.receiving = true;
+    try {
+      while (count > 0 && socket === this.socket && socket) {
+        const n = socket.read(rx);
+        if (n <= 0) break;
+        count -= n;
+        this.keepalive.received(this.clock.now());
+        this.parser.push(rx, 0, n);
+      }
+    } finally {
+      if (!own) common.receiving = false;
     }
   }
 
@@ -559,10 +586,12 @@ export class MqttClient {
     const onMessage = this.handler.onMessage;
     if (!onMessage) return;
     const topic = decodeUtf8(packet.buf, packet.topicStart, packet.topicEnd) ?? "";
-    if (this.rxViews?.buffer !== packet.buf) this.rxViews = new Views(packet.buf);
-    const payload = this.rxViews.get(packet.payloadStart, packet.payloadEnd);
+    // The parser's own buffer, or one it made for a packet larger than that (rare: a plain view).
+    let payload: Uint8Array;
+    if (packet.buf === this.parser.buffer) payload = (this.rxViews ??= new Views(packet.buf)).get(packet.payloadStart, packet.payloadEnd);
+    else payload = packet.buf.subarray(packet.payloadStart, packet.payloadEnd);
     try {
-      onMessage(topic, payload, packet.qos, packet.retain);
+      this.handler.onMessage!(topic, payload, packet.qos, packet.retain); // as a method: handlers may be class instances
     } catch (error) {
       this.handlerFailed(error);
     }
@@ -611,7 +640,7 @@ export class MqttClient {
       const onDrain = this.handler.onDrain;
       if (onDrain) {
         try {
-          onDrain();
+          this.handler.onDrain!();
         } catch (error) {
           this.handlerFailed(error);
         }
@@ -645,37 +674,50 @@ export class MqttClient {
 
   private writePublish(message: Message): void {
     if (message.released) this.ack(PUBREL, message.packetId);
-    else this.writeParts(message.topic, payloadOf(message), message.qos, message.retain, message.sent && message.qos > 0, message.packetId);
+    else this.writePublishPacket(message.topic, message.bytes, message.length, message.qos, message.retain, message.sent && message.qos > 0, message.packetId);
     message.sent = true;
     message.inflight = true;
   }
 
-  /** Writes a PUBLISH as header then payload, each exactly sized: no concatenation. */
-  private writeParts(topic: Uint8Array, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, packetId: number): void {
-    const headerLength = publishHeaderLength(topic.length, payload.length, qos);
-    if (headerLength <= this.scratch.length) {
-      writePublishHeader(this.scratch, 0, topic, payload.length, qos, retain, dup, packetId);
-      this.send(this.scratchViews.get(0, headerLength));
-    } else {
-      const header = new Uint8Array(headerLength);
-      writePublishHeader(header, 0, topic, payload.length, qos, retain, dup, packetId);
-      this.send(header);
-    }
-    if (payload.length) this.send(payload);
+  /**
+   * Writes a PUBLISH (the first `length` bytes of `payload`) in one socket
+   * write, so that it leaves in one TCP segment: header and payload are
+   * built together in the shared transmit buffer, exactly sized, or, for the
+   * rare packet larger than that, in a buffer of its own.
+   */
+  private writePublishPacket(topic: Uint8Array, payload: Uint8Array, length: number, qos: QoS, retain: boolean, dup: boolean, packetId: number): void {
+    const size = publishHeaderLength(topic.length, length, qos) + length;
+    const out = this.packet(size);
+    let at = writePublishHeader(out, 0, topic, length, qos, retain, dup, packetId);
+    // A loop rather than out.set(payload.subarray(…)), which would allocate a view on XS.
+    for (let i = 0; i < length; i++) out[at++] = payload[i];
+    this.published++;
+    this.sendPacket(out, size);
+  }
+
+  /** Where to build a packet of `size` bytes: the shared transmit buffer, or a new one when it is larger. */
+  private packet(size: number): Uint8Array {
+    return size <= TX_BYTES ? this.shared.tx : new Uint8Array(size);
+  }
+
+  /** Sends the first `size` bytes of `out`, built by `packet()`, as one write. */
+  private sendPacket(out: Uint8Array, size: number): void {
+    this.send(out === this.shared.tx ? this.shared.txViews.get(0, size) : out);
   }
 
   private sendSubscribe(subscriptions: Subscription[]): void {
     const packetId = this.allocateId();
     const topics = subscriptions.map((s) => s.bytes);
-    const bytes = new Uint8Array(subscribeLength(topics));
-    writeSubscribe(bytes, 0, packetId, topics, subscriptions.map((s) => s.qos));
+    const size = subscribeLength(topics);
+    const out = this.packet(size);
+    writeSubscribe(out, 0, packetId, topics, subscriptions.map((s) => s.qos));
     this.pending.push({ packetId, subscriptions });
-    this.send(bytes);
+    this.sendPacket(out, size);
   }
 
   private ack(type: number, packetId: number): void {
-    const n = writeAck(this.scratch, 0, type, packetId);
-    this.send(this.scratchViews.get(0, n));
+    const out = this.shared.tx;
+    this.sendPacket(out, writeAck(out, 0, type, packetId));
   }
 
   private send(bytes: Uint8Array): void {
@@ -710,7 +752,7 @@ export class MqttClient {
     const onDelivered = this.handler.onDelivered;
     if (!onDelivered) return;
     try {
-      onDelivered();
+      this.handler.onDelivered!();
     } catch (error) {
       this.handlerFailed(error);
     }
@@ -730,6 +772,47 @@ export class MqttClient {
     } catch {
       // nothing more to do
     }
+  }
+}
+
+// Callbacks as prototype methods of small objects rather than closures made
+// per client and per connection: the simulator runs thousands of clients,
+// and on XS a closure costs heap slots of its own. They reach the client's
+// private methods by name.
+
+/** What the parser reports, handed to the client. */
+class ParserEvents implements ParserHandler {
+  constructor(private readonly client: MqttClient) {}
+  onPacket(packet: Packet): void {
+    this.client["receive"](packet);
+  }
+  onError(fault: string): void {
+    this.client["protocolError"](fault);
+  }
+}
+
+/** The options of one connection's socket, reporting to the client. */
+class Link implements SocketOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly nodelay = true;
+  readonly tls: SocketOptions["tls"];
+  constructor(
+    private readonly client: MqttClient,
+    options: ClientOptions,
+  ) {
+    this.host = options.host;
+    this.port = options.port;
+    this.tls = options.tls;
+  }
+  onReadable(count: number): void {
+    this.client["readable"](count);
+  }
+  onWritable(count: number): void {
+    this.client["writableNow"](count);
+  }
+  onError(message: string, lasting?: boolean): void {
+    this.client["fail"](message || "connection closed", lasting);
   }
 }
 

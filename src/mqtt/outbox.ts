@@ -18,20 +18,22 @@
  *   `dropped`, which counts readings only.
  *
  * Message records and their payload buffers are pooled: once warm, storing
- * and removing a message allocates nothing.
+ * and removing a message allocates nothing. A record's buffer is sized to a
+ * reading (RECORD_BYTES); a larger payload (a discovery config, at each
+ * connect) gets a buffer of its own that is let go with the message, so the
+ * pool never keeps what only announcements need.
  */
-import { boxed, utf8Length, writeUtf8 } from "./codec";
+import { utf8Length, writeUtf8 } from "./codec";
 import type { QoS } from "./packet";
-import { Views } from "./views";
 
 /** What a message is, which decides what may make room for it. */
 export type MessageKind = "data" | "latest" | "event";
 
 export interface Message {
   topic: Uint8Array;
-  /** The payload's bytes: the first `length` bytes of `views.buffer`. */
+  /** The payload: the first `length` bytes of `bytes`. */
   length: number;
-  views: Views;
+  bytes: Uint8Array;
   qos: QoS;
   retain: boolean;
   kind: MessageKind;
@@ -55,12 +57,18 @@ export interface LaneBounds {
 export const CONTROL_BOUNDS: LaneBounds = { count: 12, bytes: 4096 };
 
 const EMPTY = new Uint8Array(0);
-/** Payload buffer a pooled record keeps: telemetry fits, discovery configs do not. */
-const RECORD_BYTES = 128;
+/**
+ * Payload buffer a pooled record keeps: a reading fits (`{"data":…}` about
+ * 32 bytes, a replayed one with its `time` about 55), and so do the LED
+ * state, availability and most errors; discovery configs and diag do not.
+ */
+export const RECORD_BYTES = 64;
+/** Records kept for reuse, at most: what one connection's steady traffic cycles through. */
+const POOL = 8;
 
-/** The payload as an exact-length view (cached per length). */
+/** The payload as a view of its exact length (allocates one: for tests and diagnostics, not the write path). */
 export function payloadOf(message: Message): Uint8Array {
-  return message.views.get(0, message.length);
+  return message.bytes.subarray(0, message.length);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -198,10 +206,11 @@ export class Outbox {
     return -1;
   }
 
-  /** Keeps the record for reuse; a buffer grown for a large message is let go. */
+  /** Keeps the record for reuse, with its buffer if that is a reading's size (a larger one is let go). */
   private recycle(message: Message): void {
-    if (this.pool.length >= this.data.count + this.control.count) return;
-    if (message.views.buffer.length > RECORD_BYTES) message.views = new Views(new Uint8Array(RECORD_BYTES), 8);
+    if (this.pool.length >= POOL) return;
+    if (message.bytes.length > RECORD_BYTES) message.bytes = EMPTY;
+    message.topic = EMPTY;
     this.pool.push(message);
   }
 
@@ -210,7 +219,7 @@ export class Outbox {
       this.pool.pop() ?? {
         topic: EMPTY,
         length: 0,
-        views: new Views(new Uint8Array(RECORD_BYTES), 8),
+        bytes: EMPTY,
         qos: 0,
         retain: false,
         kind: "data",
@@ -224,13 +233,13 @@ export class Outbox {
 
   /** Copies the payload into the record's buffer, growing it if needed. */
   private fill(message: Message, topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean, kind: MessageKind): Message {
-    // A string is encoded straight into the buffer (boxed once: see codec).
-    const text = typeof payload === "string" ? boxed(payload) : undefined;
-    const room = text ? utf8Length(text) : (payload as Uint8Array).length;
-    if (room > message.views.buffer.length) message.views = new Views(new Uint8Array(Math.max(room, 2 * message.views.buffer.length)), 8);
-    if (text) message.length = writeUtf8(message.views.buffer, 0, text);
+    // A string is encoded straight into the buffer (allocation-free: see codec).
+    const text = typeof payload === "string" ? payload : undefined;
+    const room = text !== undefined ? utf8Length(text) : (payload as Uint8Array).length;
+    if (room > message.bytes.length) message.bytes = new Uint8Array(room > RECORD_BYTES ? room : RECORD_BYTES);
+    if (text !== undefined) message.length = writeUtf8(message.bytes, 0, text);
     else {
-      message.views.buffer.set(payload as Uint8Array);
+      message.bytes.set(payload as Uint8Array);
       message.length = (payload as Uint8Array).length;
     }
     message.topic = topic;

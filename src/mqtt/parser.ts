@@ -4,7 +4,10 @@
  * Byte-driven: any split or coalescing of the stream is accepted. Each packet
  * is copied into one buffer allocated at construction, validated, and handed
  * to the handler as one reused `Packet` whose byte ranges point into that
- * buffer; nothing is allocated per packet.
+ * buffer; nothing is allocated per packet. That buffer is sized to the
+ * packets a connection carries all the time (acknowledgements, commands:
+ * `initialSize`, 128 bytes); a larger packet, up to the limit, is read into
+ * a buffer made for it and let go once it was handed out.
  *
  * A PUBLISH larger than the limit does not end the stream: its first bytes
  * (header, topic, packet id) are kept, the rest is read through and
@@ -42,6 +45,8 @@ const DEAD = 4; // after an error, until reset()
 export class Parser {
   #handler: ParserHandler;
   #max: number;
+  /** The buffer kept for the connection's life, and the one the current packet is read into (#base, or a larger one). */
+  #base: Uint8Array;
   #buf: Uint8Array;
   #packet: Packet;
   #state = HEADER;
@@ -58,11 +63,12 @@ export class Parser {
   /** Bumped by reset(), so that push() notices a reset made from a handler. */
   #epoch = 0;
 
-  constructor(handler: ParserHandler, maxPacketSize = 4096) {
+  constructor(handler: ParserHandler, maxPacketSize = 4096, initialSize = 128) {
     if (!(Number.isInteger(maxPacketSize) && maxPacketSize >= 2)) throw new RangeError("maxPacketSize must be an integer >= 2");
     this.#handler = handler;
     this.#max = maxPacketSize;
-    this.#buf = new Uint8Array(maxPacketSize);
+    // At least 5 bytes: the fixed header (type and a 4-byte length) always fits.
+    this.#base = this.#buf = new Uint8Array(Math.min(maxPacketSize, Math.max(5, initialSize)));
     this.#packet = {
       type: 0,
       flags: 0,
@@ -82,9 +88,15 @@ export class Parser {
     };
   }
 
+  /** The buffer the parser keeps; `Packet.buf` is this one unless the packet was larger. */
+  get buffer(): Uint8Array {
+    return this.#base;
+  }
+
   /** Forgets any partial packet and any error: the next byte starts a packet. */
   reset(): void {
     this.#state = HEADER;
+    this.#buf = this.#base;
     this.#epoch++;
   }
 
@@ -94,7 +106,7 @@ export class Parser {
    * an exception thrown by the handler propagates to the caller.
    */
   push(chunk: Uint8Array, start = 0, end = chunk.length): void {
-    const buf = this.#buf;
+    let buf = this.#buf;
     const epoch = this.#epoch;
     let i = start;
     while (i < end && this.#epoch === epoch) {
@@ -131,7 +143,15 @@ export class Parser {
           }
           if (fault) this.#fail(fault);
           else if (remaining === 0) this.#finish();
-          else this.#state = BODY;
+          else {
+            if (this.#kept > buf.length) {
+              // A packet larger than the kept buffer: read into one of its own size.
+              const larger = new Uint8Array(this.#kept);
+              for (let k = 0; k < this.#at; k++) larger[k] = buf[k];
+              this.#buf = buf = larger;
+            }
+            this.#state = BODY;
+          }
           break;
         }
         case BODY: {
@@ -140,15 +160,20 @@ export class Parser {
           let at = this.#at;
           while (at < kept && i < end) buf[at++] = chunk[i++];
           this.#at = at;
-          if (at === this.#size) this.#finish();
-          else if (at === kept) this.#state = SKIP;
+          if (at === this.#size) {
+            this.#finish();
+            buf = this.#buf;
+          } else if (at === kept) this.#state = SKIP;
           break;
         }
         case SKIP: {
           const take = Math.min(end - i, this.#size - this.#at);
           i += take;
           this.#at += take;
-          if (this.#at === this.#size) this.#finish();
+          if (this.#at === this.#size) {
+            this.#finish();
+            buf = this.#buf;
+          }
           break;
         }
         default:
@@ -181,6 +206,9 @@ export class Parser {
     p.topicStart = p.topicEnd = p.payloadStart = p.payloadEnd = 0;
     p.size = this.#size;
     p.truncated = truncated;
+    p.buf = buf;
+    // The next packet starts in the kept buffer again; a larger one made for this packet goes with it.
+    this.#buf = this.#base;
     this.#state = HEADER;
 
     let fault: string | null = null;

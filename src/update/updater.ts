@@ -102,8 +102,9 @@ export class Updater {
   private readonly window: number;
   private readonly expected = new Uint8Array(SHA256_BYTES);
   private readonly actual = new Uint8Array(SHA256_BYTES);
-  private readonly chunk = new Uint8Array(CHUNK);
-  private readonly chunkViews = new Views(this.chunk, 4);
+  /** The download's buffer: made when an update starts, let go when it ends (an idle device keeps none). */
+  private chunk: Uint8Array | undefined;
+  private chunkViews: Views | undefined;
   /** Whether `expected` holds a digest to check (a pushed image may come without one). */
   private checkDigest = false;
   private pushed = false;
@@ -364,16 +365,18 @@ export class Updater {
     const request = this.download;
     if (this.state !== "downloading" || !request || !this.headers || this.turn !== undefined) return;
     let budget = TURN_BYTES;
+    const chunk = (this.chunk ??= new Uint8Array(CHUNK));
+    const views = (this.chunkViews ??= new Views(chunk, 4));
     while (budget > 0) {
       let n: number;
       try {
-        n = request.read(this.chunk);
+        n = request.read(chunk);
       } catch (e) {
         this.fail("truncated", `download from ${this.where()} failed after ${this.received} bytes (${errorText(e)})`);
         return;
       }
       if (n <= 0) return;
-      if (!this.consume(n === CHUNK ? this.chunk : this.chunkViews.get(0, n))) return;
+      if (!this.consume(n === CHUNK ? chunk : views.get(0, n))) return;
       budget -= n;
     }
     this.turn = this.ports.clock.set(() => {
@@ -513,6 +516,7 @@ export class Updater {
 
   private release(): void {
     this.closeRequest();
+    this.chunk = this.chunkViews = undefined;
     this.ports.clock.clear(this.turn);
     this.turn = undefined;
     const partition = this.partition;

@@ -1,0 +1,163 @@
+/**
+ * One side of the fleet benchmark (./fleet.ts), run in its own process:
+ *
+ *   node --expose-gc --import tsx hosttest/bench/fleet-child.ts MODE N PORT INTERVAL WINDOW
+ *
+ * MODE `ours`: N virtual devices of the simulator (`createDevice`, each with
+ * its data folder, as `npm start -- --devices N` runs them); `mqttjs`: N
+ * MQTT.js clients doing the same job the way its users write it (Last Will,
+ * a subscription to the LED command, `online` retained, the state payload at
+ * QoS 1 every INTERVAL ms); `bare`: N sockets that sent a CONNECT and got
+ * their CONNACK, and do nothing else: the floor.
+ *
+ * Prints one JSON line: time from the first connect to the last CONNACK,
+ * memory before and after (RSS; V8 heap + buffers after gc), and the CPU the
+ * process spent over WINDOW ms of steady running with the messages it
+ * published meanwhile.
+ */
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import mqtt from "mqtt";
+import mqttPacket from "mqtt-packet";
+import { buildConfig } from "../../src/app/config";
+import { createDevice, type VirtualDevice } from "../../sim/device";
+
+const [mode, countArg, portArg, intervalArg, windowArg] = process.argv.slice(2);
+const N = Number(countArg);
+const PORT = Number(portArg);
+const INTERVAL = Number(intervalArg);
+const WINDOW = Number(windowArg);
+const HOST = "127.0.0.1";
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function memory(): { rss: number; js: number; heap: number } {
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  return { rss: m.rss, js: m.heapUsed + m.external, heap: m.heapUsed };
+}
+
+interface Fleet {
+  connected(): number;
+  /** State messages written so far. */
+  messages(): number;
+}
+
+function ours(): Fleet {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-ours-"));
+  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  const { config } = buildConfig({ interval: INTERVAL, qos: 1 });
+  const devices: VirtualDevice[] = [];
+  const broker = { tls: false, host: HOST, port: PORT };
+  for (let i = 1; i <= N; i++) {
+    devices.push(createDevice(config, `sim-${i}`, broker, { dataDir: path.join(dir, `sim-${i}`), fresh: true, faults: { sensor: 0, wifi: 0 } }, () => {}));
+  }
+  return {
+    connected: () => {
+      let n = 0;
+      for (const d of devices) if (d.app.client.connected) n++;
+      return n;
+    },
+    messages: () => {
+      let n = 0;
+      for (const d of devices) n += d.app.client.published ?? d.app.readings;
+      return n;
+    },
+  };
+}
+
+function mqttjs(): Fleet {
+  const clients: mqtt.MqttClient[] = [];
+  let messages = 0;
+  let connected = 0;
+  for (let i = 1; i <= N; i++) {
+    const id = `mqttjs-${i}`;
+    const client = mqtt.connect({
+      host: HOST,
+      port: PORT,
+      clientId: id,
+      clean: false,
+      keepalive: 30,
+      reconnectPeriod: 1000,
+      will: { topic: `devices/${id}/status`, payload: Buffer.from("offline"), qos: 1, retain: true },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    client.on("connect", () => {
+      connected++;
+      client.subscribe(`devices/${id}/led/set`, { qos: 1 });
+      client.publish(`devices/${id}/status`, "online", { qos: 1, retain: true });
+      timer ??= setInterval(() => {
+        const temp = Math.round((22 + Math.random() * 4) * 10) / 10;
+        const hum = Math.round((40 + Math.random() * 20) * 10) / 10;
+        client.publish(`devices/${id}/state`, JSON.stringify({ data: { temp, hum } }), { qos: 1 }, () => messages++);
+      }, INTERVAL);
+    });
+    client.on("close", () => {
+      if (client.connected === false && connected > 0) connected--;
+    });
+    clients.push(client);
+  }
+  return { connected: () => clients.filter((c) => c.connected).length, messages: () => messages };
+}
+
+function bare(): Fleet {
+  let connected = 0;
+  const sockets: net.Socket[] = [];
+  for (let i = 1; i <= N; i++) {
+    const socket = net.connect({ host: HOST, port: PORT });
+    socket.setNoDelay(true);
+    socket.on("connect", () => socket.write(mqttPacket.generate({ cmd: "connect", clientId: `bare-${i}`, keepalive: 0, clean: true, protocolId: "MQTT", protocolVersion: 4 })));
+    socket.once("data", () => connected++);
+    socket.on("error", () => {});
+    sockets.push(socket);
+  }
+  return { connected: () => connected, messages: () => 0 };
+}
+
+async function main(): Promise<void> {
+  await sleep(200);
+  const before = memory();
+  const started = performance.now();
+  const fleet = mode === "ours" ? ours() : mode === "mqttjs" ? mqttjs() : bare();
+  let connectMs = NaN;
+  const deadline = started + 120000;
+  while (performance.now() < deadline) {
+    if (fleet.connected() >= N) {
+      connectMs = performance.now() - started;
+      break;
+    }
+    await sleep(10);
+  }
+  await sleep(Math.max(2000, INTERVAL + 500));
+  const after = memory();
+  const cpu0 = process.cpuUsage();
+  const m0 = fleet.messages();
+  const t0 = performance.now();
+  await sleep(WINDOW);
+  const cpu = process.cpuUsage(cpu0);
+  const m1 = fleet.messages();
+  const seconds = (performance.now() - t0) / 1000;
+  const online = fleet.connected();
+  process.stdout.write(
+    JSON.stringify({
+      mode,
+      n: N,
+      connectMs,
+      online,
+      rssPerDevice: (after.rss - before.rss) / N,
+      jsPerDevice: (after.js - before.js) / N,
+      heapPerDevice: (after.heap - before.heap) / N,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      messages: m1 - m0,
+      seconds,
+      cpuUsPerMessage: m1 > m0 ? (cpu.user + cpu.system) / (m1 - m0) : NaN,
+    }) + "\n",
+  );
+  process.exit(0);
+}
+
+void main();

@@ -1,0 +1,329 @@
+/**
+ * `npm run bench -- --fleet`: the simulator as a fleet, measured in one run
+ * beside MQTT.js clients and bare sockets, against mosquitto (a fresh one per
+ * measurement, with `set_tcp_nodelay true` and no connection limit):
+ *
+ * - per device at 1,000 and 10,000: RSS and JS memory (V8 heap + buffers),
+ *   CPU per message, and the time from the first connect to the last
+ *   CONNACK, each side in its own process (./fleet-child.ts);
+ * - the command → LED report round trip through the simulator's command
+ *   line, beside the broker's own echo (publish → the same client);
+ * - TCP segments per state message on loopback (tshark), ours and MQTT.js's.
+ *
+ * mosquitto and every child raise their soft file limit to the hard one
+ * (`ulimit -n`); a size the hard limit cannot hold is left out, and said so.
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import mqtt from "mqtt";
+import { findMosquitto, freePort, waitForPort } from "../support/mosquitto.ts";
+import { runSim } from "../support/sim.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+
+export interface Row {
+  metric: string;
+  ours: string;
+  peer: string;
+  ratio: string;
+  goal: string;
+  note: string;
+}
+
+interface ChildResult {
+  mode: string;
+  n: number;
+  connectMs: number;
+  online: number;
+  rssPerDevice: number;
+  jsPerDevice: number;
+  heapPerDevice: number;
+  cpuMs: number;
+  messages: number;
+  seconds: number;
+  cpuUsPerMessage: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+function hardFileLimit(): number {
+  try {
+    const text = execFileSync("/bin/sh", ["-c", "ulimit -Hn"], { encoding: "utf8" }).trim();
+    return text === "unlimited" ? Infinity : Number(text);
+  } catch {
+    return 1024;
+  }
+}
+
+/** Runs `command` with the soft file limit raised to the hard one. */
+function spawnRaised(command: string[], options: { cwd?: string } = {}): ChildProcess {
+  const line = command.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  return spawn("/bin/sh", ["-c", `ulimit -n "$(ulimit -Hn)"; exec ${line}`], { cwd: options.cwd ?? root, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+interface Broker {
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startBroker(): Promise<Broker> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-mosquitto-"));
+  const conf = path.join(dir, "mosquitto.conf");
+  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "max_connections -1", "set_tcp_nodelay true", "log_dest none"].join("\n") + "\n");
+  const child = spawnRaised([findMosquitto(), "-c", conf]);
+  await waitForPort(port);
+  return {
+    port,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", () => {
+          fs.rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill("SIGKILL");
+      }),
+  };
+}
+
+async function runChild(mode: string, n: number, port: number, interval: number, windowMs: number): Promise<ChildResult> {
+  const child = spawnRaised([process.execPath, "--expose-gc", "--import", "tsx", path.join(here, "fleet-child.ts"), mode, String(n), String(port), String(interval), String(windowMs)]);
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (err += d));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const line = out.trim().split("\n").pop() ?? "";
+  if (code !== 0 || !line.startsWith("{")) throw new Error(`fleet child ${mode} ${n} failed (${code}): ${err.slice(-2000)}`);
+  return JSON.parse(line) as ChildResult;
+}
+
+/** One side at one size, against its own fresh mosquitto. */
+async function measure(mode: string, n: number, interval: number, windowMs: number): Promise<ChildResult> {
+  const broker = await startBroker();
+  try {
+    return await runChild(mode, n, broker.port, interval, windowMs);
+  } finally {
+    await broker.stop();
+  }
+}
+
+/** TCP_NODELAY on an MQTT.js client's socket (it leaves Nagle on by default). */
+function nodelay(client: mqtt.MqttClient): void {
+  (client.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Command → LED report through the simulator's command line, and the broker's echo, interleaved; ms. */
+export async function roundTrip(count: number): Promise<{ device: number[]; echo: number[] }> {
+  const broker = await startBroker();
+  const sim = runSim(["--broker", `mqtt://127.0.0.1:${broker.port}`, "--http", "0", "--fresh", "--discovery", "off", "--interval", "60000"]);
+  const peer = mqtt.connect({ host: "127.0.0.1", port: broker.port, clientId: "bench-peer", reconnectPeriod: 0 });
+  try {
+    await sim.waitFor("mqtt: connected", 20000);
+    if (!peer.connected)
+      await new Promise<void>((resolve, reject) => {
+        peer.once("connect", () => resolve());
+        peer.once("error", reject);
+      });
+    nodelay(peer); // else Nagle and delayed ACKs add 40 ms to the peer's own writes
+    await peer.subscribeAsync(["devices/sim-1/led", "bench/echo"], { qos: 1 });
+    await sleep(300); // the retained LED state arrives first
+    let waiting: ((topic: string) => void) | undefined;
+    peer.on("message", (topic) => waiting?.(topic));
+    const once = (send: () => void, topic: string) =>
+      new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no message on ${topic} within 5 s`)), 5000);
+        const start = performance.now();
+        waiting = (t) => {
+          if (t !== topic) return;
+          clearTimeout(timer);
+          waiting = undefined;
+          resolve(performance.now() - start);
+        };
+        send();
+      });
+    const device: number[] = [];
+    const echo: number[] = [];
+    for (let i = 0; i < count + 50; i++) {
+      const d = await once(() => peer.publish("devices/sim-1/led/set", "ON", { qos: 1 }), "devices/sim-1/led");
+      const e = await once(() => peer.publish("bench/echo", i % 2 ? "ON" : "OFF", { qos: 1 }), "bench/echo");
+      if (i >= 50) {
+        device.push(d);
+        echo.push(e);
+      }
+    }
+    return { device: device.sort((a, b) => a - b), echo: echo.sort((a, b) => a - b) };
+  } finally {
+    peer.end(true);
+    sim.child.kill("SIGINT");
+    await sim.exited;
+    await broker.stop();
+  }
+}
+
+/** TCP segments that carried client → broker bytes, and the state PUBLISHes among them, from a tshark capture. */
+function countSegments(file: string, port: number): { segments: number; publishes: number } {
+  const text = execFileSync("tshark", ["-r", file, "-d", `tcp.port==${port},mqtt`, "-Y", `tcp.dstport==${port} && tcp.len>0`, "-T", "fields", "-e", "tcp.len", "-e", "mqtt.msgtype", "-e", "mqtt.topic"], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
+  let segments = 0;
+  let publishes = 0;
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    segments++;
+    const [, types = "", topics = ""] = line.split("\t");
+    const t = types.split(",");
+    const names = topics.split(",");
+    for (let i = 0; i < t.length; i++) if (t[i] === "3" && (names[i] ?? "").endsWith("/state")) publishes++;
+  }
+  return { segments, publishes };
+}
+
+async function capture<T>(port: number, work: () => Promise<T>): Promise<{ file: string; result: T }> {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fleet-capture-")), "lo.pcapng");
+  const tshark = spawn("tshark", ["-i", "lo", "-f", `tcp port ${port}`, "-w", file, "-q"], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  tshark.stderr!.on("data", (d) => (err += d));
+  const until = Date.now() + 10000;
+  while (!/Capturing on/.test(err)) {
+    if (Date.now() > until || tshark.exitCode !== null) throw new Error(`tshark did not start: ${err}`);
+    await sleep(50);
+  }
+  await sleep(300);
+  const result = await work();
+  await sleep(300);
+  tshark.kill("SIGINT");
+  await new Promise((r) => tshark.once("exit", r));
+  return { file, result };
+}
+
+/** Segments per state message: 20 of our devices (the command line, QoS 1) and 20 MQTT.js clients publishing the same payload. */
+export async function segments(): Promise<{ ours: { segments: number; publishes: number }; mqttjs: { segments: number; publishes: number } }> {
+  execFileSync("tshark", ["--version"], { stdio: "ignore" });
+  const broker = await startBroker();
+  try {
+    const sim = runSim(["--broker", `mqtt://127.0.0.1:${broker.port}`, "--http", "0", "--fresh", "--devices", "20", "--interval", "2000", "--qos", "1"]);
+    let ours;
+    try {
+      await sim.waitFor(/20 online/, 30000);
+      await sleep(2500); // past the announcements
+      const cap = await capture(broker.port, () => sleep(6000));
+      ours = countSegments(cap.file, broker.port);
+      fs.rmSync(path.dirname(cap.file), { recursive: true, force: true });
+    } finally {
+      sim.child.kill("SIGINT");
+      await sim.exited;
+    }
+    const clients: mqtt.MqttClient[] = [];
+    for (let i = 1; i <= 20; i++) clients.push(mqtt.connect({ host: "127.0.0.1", port: broker.port, clientId: `seg-${i}`, reconnectPeriod: 0 }));
+    await Promise.all(clients.map((c) => new Promise((r) => c.once("connect", r))));
+    for (const c of clients) nodelay(c); // as ours: a state message must leave at once
+    const cap = await capture(broker.port, async () => {
+      for (let round = 0; round < 3; round++) {
+        for (const [i, c] of clients.entries()) c.publish(`devices/seg-${i + 1}/state`, JSON.stringify({ data: { temp: 23.5, hum: 41 } }), { qos: 1 });
+        await sleep(2000);
+      }
+    });
+    const mqttjs = countSegments(cap.file, broker.port);
+    fs.rmSync(path.dirname(cap.file), { recursive: true, force: true });
+    for (const c of clients) c.end(true);
+    return { ours, mqttjs };
+  } finally {
+    await broker.stop();
+  }
+}
+
+export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; results: Record<string, unknown> }> {
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  const hard = hardFileLimit();
+  const interval = 2000;
+  for (const n of sizes) {
+    if (hard < n + 512) {
+      rows.push({ metric: `fleet of ${n}`, ours: "-", peer: "-", ratio: "-", goal: "not run", note: `the hard file limit (ulimit -Hn) is ${hard}; ${n} clients and mosquitto need ${n + 512}` });
+      continue;
+    }
+    const windowMs = 10000;
+    const bare = await measure("bare", n, interval, windowMs);
+    const js = await measure("mqttjs", n, interval, windowMs);
+    const ours = await measure("ours", n, interval, windowMs);
+    results[`fleet_${n}`] = { ours, mqttjs: js, bare };
+    const k = n.toLocaleString("en");
+    rows.push(
+      {
+        metric: `RSS per device, ${k} (fleet)`,
+        ours: kib(ours.rssPerDevice),
+        peer: `MQTT.js ${kib(js.rssPerDevice)}; bare ${kib(bare.rssPerDevice)}`,
+        ratio: `${(ours.rssPerDevice / bare.rssPerDevice).toFixed(1)}× bare, ${(ours.rssPerDevice / js.rssPerDevice).toFixed(2)}× MQTT.js`,
+        goal: n >= 10000 ? (ours.rssPerDevice <= 2 * bare.rssPerDevice ? "≤2× bare ok" : "≤2× bare MISSED") : "-",
+        note: "process RSS after all connected and a settle, less before, / N; each side its own process and broker",
+      },
+      {
+        metric: `JS memory per device, ${k}`,
+        ours: kib(ours.jsPerDevice),
+        peer: `MQTT.js ${kib(js.jsPerDevice)}; bare ${kib(bare.jsPerDevice)}`,
+        ratio: `${(ours.jsPerDevice / js.jsPerDevice).toFixed(2)}× MQTT.js`,
+        goal: "-",
+        note: "V8 heap used + external (buffers) after gc, less before, / N",
+      },
+      {
+        metric: `time to all connected, ${k}`,
+        ours: `${(ours.connectMs / 1000).toFixed(2)} s`,
+        peer: `MQTT.js ${(js.connectMs / 1000).toFixed(2)} s; bare ${(bare.connectMs / 1000).toFixed(2)} s`,
+        ratio: `${(ours.connectMs / js.connectMs).toFixed(2)}×`,
+        goal: ours.connectMs <= js.connectMs ? "≤ MQTT.js ok" : "≤ MQTT.js MISSED",
+        note: "first connect to last CONNACK; ours: 64 opening at once (the socket adapter paces), MQTT.js and bare: all at once, as their users write it",
+      },
+      {
+        metric: `CPU per message, ${k}`,
+        ours: `${ours.cpuUsPerMessage.toFixed(1)} µs`,
+        peer: `MQTT.js ${js.cpuUsPerMessage.toFixed(1)} µs`,
+        ratio: `${(ours.cpuUsPerMessage / js.cpuUsPerMessage).toFixed(2)}×`,
+        goal: ours.cpuUsPerMessage <= js.cpuUsPerMessage ? "≤ MQTT.js ok" : "≤ MQTT.js MISSED",
+        note: `process CPU over ${windowMs / 1000} s / state messages written (QoS 1, every ${interval / 1000} s per device); ours includes the virtual DHT's pulse train and the offline buffer's file`,
+      },
+    );
+  }
+
+  const rt = await roundTrip(1000);
+  const p = (xs: number[], q: number) => percentile(xs, q);
+  const r50 = p(rt.device, 50) / p(rt.echo, 50);
+  const r99 = p(rt.device, 99) / p(rt.echo, 99);
+  results.roundTrip = { deviceMs: { p50: p(rt.device, 50), p99: p(rt.device, 99) }, echoMs: { p50: p(rt.echo, 50), p99: p(rt.echo, 99) }, samples: rt.device.length };
+  rows.push({
+    metric: "command → LED report round trip",
+    ours: `p50 ${p(rt.device, 50).toFixed(3)} ms, p99 ${p(rt.device, 99).toFixed(3)} ms`,
+    peer: `broker echo p50 ${p(rt.echo, 50).toFixed(3)} ms, p99 ${p(rt.echo, 99).toFixed(3)} ms`,
+    ratio: `p50 ${r50.toFixed(2)}×, p99 ${r99.toFixed(2)}×`,
+    goal: `${r50 <= 2.5 ? "p50 ≤2.5× ok" : "p50 ≤2.5× MISSED"}; ${r99 <= 1.5 ? "p99 ≤1.5× ok" : "p99 ≤1.5× MISSED"}`,
+    note: "MQTT.js peer → mosquitto → simulator (npm start) → mosquitto → peer, QoS 1, `ON` each time (unchanged: no store.json write, which adds about 0.2 ms), beside peer → mosquitto → peer; 1,000 of each, interleaved",
+  });
+
+  try {
+    const seg = await segments();
+    const ours = seg.ours.segments / seg.ours.publishes;
+    const peer = seg.mqttjs.segments / seg.mqttjs.publishes;
+    results.segments = seg;
+    rows.push({
+      metric: "TCP segments per state message",
+      ours: `${ours.toFixed(2)} (${seg.ours.segments} for ${seg.ours.publishes})`,
+      peer: `MQTT.js ${peer.toFixed(2)} (${seg.mqttjs.segments} for ${seg.mqttjs.publishes})`,
+      ratio: `${(ours / peer).toFixed(2)}×`,
+      goal: ours <= 1.0001 ? "1 ok" : "1 MISSED",
+      note: "tshark on lo: client → broker segments with payload while 20 clients publish QoS 1 state, both with TCP_NODELAY",
+    });
+  } catch (error) {
+    rows.push({ metric: "TCP segments per state message", ours: "-", peer: "-", ratio: "-", goal: "not run", note: `tshark: ${(error as Error).message.split("\n")[0]} (apt-get install tshark)` });
+  }
+  return { rows, results };
+}
