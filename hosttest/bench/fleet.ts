@@ -21,18 +21,12 @@ import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
 import { findMosquitto, freePort, waitForPort } from "../support/mosquitto.ts";
 import { runSim } from "../support/sim.ts";
+import type { BenchRow } from "./table.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 
-export interface Row {
-  metric: string;
-  ours: string;
-  peer: string;
-  ratio: string;
-  goal: string;
-  note: string;
-}
+export type Row = BenchRow;
 
 interface ChildResult {
   mode: string;
