@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { DigitalOut, HttpServerFactory, WiFiEvent, WiFiPort } from "../src/ports";
+import type { HttpServerFactory, WiFiEvent, WiFiPort } from "../src/ports";
 import type { WebPage } from "../src/web/routes";
 import type { App } from "../src/app/app";
 import type { BrokerAddress, Config } from "../src/app/config";
@@ -14,6 +14,7 @@ import { boot, FLASH_BLOCK, type Device } from "../src/boot";
 import { ReadingLog, blocksFor } from "../src/store/readings";
 import { fileFlash, fileStore, nodeClock, nodeSocket } from "./node-ports";
 import { VirtualDht } from "./virtual-dht";
+import { VirtualLed } from "../src/virtual";
 import type { Faults } from "./cli";
 import { SimBootLoader, faultySocket, firmwareFiles, nodeSha256, windowFromEnvironment } from "./ota";
 import { nodeHttpClient } from "./http-client";
@@ -26,14 +27,7 @@ const WIFI_OUTAGE_MS = 5000;
 /** How long the virtual radio takes to associate and get an address, ms. */
 const ASSOCIATE_MS = 50;
 
-export class VirtualLed implements DigitalOut {
-  value: 0 | 1 = 0;
-  writes = 0;
-  write(value: 0 | 1): void {
-    this.value = value;
-    this.writes++;
-  }
-}
+export { VirtualLed };
 
 /** A station link whose access point can be taken away and given back. */
 export class VirtualWiFi implements WiFiPort {
