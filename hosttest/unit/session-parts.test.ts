@@ -7,15 +7,18 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { utf8 } from "../../src/mqtt/codec";
 import { ExactlyOnce } from "../../src/mqtt/exactly-once";
+import { Inbound } from "../../src/mqtt/inbound";
 import { Keepalive } from "../../src/mqtt/keepalive";
 import { Lifecycle, RECONNECT_POLICY, type ClientState } from "../../src/mqtt/lifecycle";
 import { connectOptions } from "../../src/mqtt/options";
 import { CONTROL_BOUNDS, Outbox } from "../../src/mqtt/outbox";
 import { Outflow } from "../../src/mqtt/outflow";
+import { PUBLISH, SUBACK, type Packet, type QoS } from "../../src/mqtt/packet";
 import { Reporter } from "../../src/mqtt/reporter";
-import { PacketIds, Subscriptions } from "../../src/mqtt/subscriptions";
+import { Subscriptions } from "../../src/mqtt/subscriptions";
 import { TopicCache } from "../../src/mqtt/topics";
 import { TX_BYTES, Wire } from "../../src/mqtt/wire";
+import { decodeUtf8 } from "../../src/utf8";
 import { decodeWritten, FakeClock, FakeSocket, fixedRandom, summary } from "./fakes";
 
 const ALL: ClientState[] = ["idle", "connecting", "handshake", "connected", "waiting", "paused", "closing", "closed"];
@@ -171,21 +174,19 @@ describe("subscriptions and packet ids", () => {
   });
 
   it("ids run 1…65535, wrap, and skip those held by messages or requests", () => {
-    const ids = new PacketIds();
     const subs = new Subscriptions();
     const held = new Set([2, 65535]);
     const messages = { indexOf: (id: number) => (held.has(id) ? 0 : -1) };
     const { wire } = wired();
-    assert.equal(ids.next(messages, subs), 1);
+    assert.equal(subs.nextId(messages), 1);
     subs.subscribe(wire, 3, []);
-    assert.equal(ids.next(messages, subs), 4, "2 held by a message, 3 by a request");
-    (ids as unknown as { last: number }).last = 65533;
-    assert.deepEqual([ids.next(messages, subs), ids.next(messages, subs)], [65534, 1]);
+    assert.equal(subs.nextId(messages), 4, "2 held by a message, 3 by a request");
+    (subs as unknown as { lastId: number }).lastId = 65533;
+    assert.deepEqual([subs.nextId(messages), subs.nextId(messages)], [65534, 1]);
   });
 
   it("no free id is an error, not a loop", () => {
-    const ids = new PacketIds();
-    assert.throws(() => ids.next({ indexOf: () => 0 }, new Subscriptions()), RangeError);
+    assert.throws(() => new Subscriptions().nextId({ indexOf: () => 0 }), RangeError);
   });
 });
 
@@ -291,7 +292,6 @@ describe("reporter: handler isolation", () => {
       },
     });
     silent.drained(); // would throw "y" if the reporter let it through
-    assert.equal(silent.listening, false);
   });
 });
 
@@ -301,13 +301,13 @@ describe("outflow: the outbound flow", () => {
     const events: string[] = [];
     const report = new Reporter({ onDelivered: () => events.push("delivered"), onDrain: () => events.push("drain") });
     const outbox = new Outbox({ count: 4, bytes: 1000 }, CONTROL_BOUNDS, () => events.push("drop"));
-    const outflow = new Outflow(outbox, w.wire, report, new PacketIds(), new Subscriptions());
+    const outflow = new Outflow(outbox, w.wire, report, new Subscriptions());
     return { ...w, events, outbox, outflow };
   }
 
   it("QoS 0 bytes go out at once when connected and nothing waits", () => {
     const { outflow, socket, outbox, events } = flow();
-    assert.equal(outflow.publish(utf8("t"), utf8("x"), 0, false, "data", true, true), true);
+    assert.equal(outflow.direct(utf8("t"), utf8("x"), 0, false, "data", true), true);
     assert.equal(outbox.length, 0);
     assert.deepEqual(summary(socket.take()), ["PUBLISH q0 t x"]);
     assert.deepEqual(events, ["delivered"]);
@@ -315,9 +315,13 @@ describe("outflow: the outbound flow", () => {
 
   it("held (announcing) or not open: stored, written in order later", () => {
     const { outflow, socket, outbox, events } = flow();
-    outflow.publish(utf8("t"), "a", 1, false, "data", false, false);
+    assert.equal(outflow.direct(utf8("t"), "a", 1, false, "data", false), false, "QoS 1 is never direct");
+    outflow.store(utf8("t"), "a", 1, false, "data");
+    outflow.flush(false, false);
     outflow.hold = true;
-    outflow.publish(utf8("t"), "b", 0, false, "data", true, true);
+    assert.equal(outflow.direct(utf8("t"), utf8("b"), 0, false, "data", true), false, "something waits");
+    outflow.store(utf8("t"), "b", 0, false, "data");
+    outflow.flush(true, true);
     assert.equal(socket.written.length, 0);
     assert.equal(outbox.length, 2);
     outflow.hold = false;
@@ -330,7 +334,9 @@ describe("outflow: the outbound flow", () => {
 
   it("takes a message out only when it fits the budget", () => {
     const { outflow, socket, wire } = flow(5);
-    outflow.publish(utf8("t"), "hello", 0, false, "data", true, true);
+    assert.equal(outflow.direct(utf8("t"), utf8("hello"), 0, false, "data", true), false, "does not fit");
+    outflow.store(utf8("t"), "hello", 0, false, "data");
+    outflow.flush(true, true);
     assert.equal(socket.written.length, 0);
     wire.writable = 100;
     outflow.flush(true, true);
@@ -339,7 +345,8 @@ describe("outflow: the outbound flow", () => {
 
   it("after PUBREC it is PUBREL that is sent again, and only PUBCOMP completes", () => {
     const { outflow, socket, outbox, events } = flow();
-    outflow.publish(utf8("t"), "q2", 2, false, "data", true, true);
+    outflow.store(utf8("t"), "q2", 2, false, "data");
+    outflow.flush(true, true);
     outbox.released(1);
     outflow.acknowledged(1, 1, true, true); // a PUBACK for a QoS 2 id is not its acknowledgement
     assert.equal(outbox.length, 1);
@@ -361,5 +368,55 @@ describe("connect options", () => {
     assert.equal(c.keepalive, 30);
     assert.equal(c.cleanSession, true);
     assert.deepEqual(c.will?.payload, utf8("gone"));
+  });
+});
+
+describe("inbound: the broker's messages by QoS", () => {
+  function setup() {
+    const w = wired();
+    const seen: string[] = [];
+    const report = new Reporter({
+      onMessage: (topic, payload, qos) => seen.push(`${topic} ${decodeUtf8(payload)} q${qos}`),
+      onTooLarge: (topic, size) => seen.push(`too large ${topic} ${size}`),
+      onSubscribeFailed: (filter) => seen.push(`refused ${filter}`),
+    });
+    const subs = new Subscriptions();
+    const buffer = new Uint8Array(64);
+    return { ...w, seen, subs, inbound: new Inbound(w.wire, report, subs, buffer, 64), buffer };
+  }
+  /** A PUBLISH packet as the parser hands it over, in `buf`. */
+  function publish(buf: Uint8Array, qos: QoS, packetId: number, truncated = false): Packet {
+    buf.set(utf8("t/a"), 0);
+    buf.set(utf8("hi"), 3);
+    return { type: PUBLISH, qos, packetId, buf, topicStart: 0, topicEnd: 3, payloadStart: 3, payloadEnd: 5, retain: false, dup: false, truncated, size: 9 } as unknown as Packet;
+  }
+
+  it("QoS 0 delivered; QoS 1 delivered and PUBACKed; QoS 2 delivered once, PUBREC each time, PUBCOMP on PUBREL", () => {
+    const { inbound, buffer, seen, socket } = setup();
+    inbound.publish(publish(buffer, 0, 0));
+    inbound.publish(publish(buffer, 1, 3));
+    inbound.publish(publish(buffer, 2, 4));
+    inbound.publish(publish(buffer, 2, 4)); // DUP before PUBREL
+    inbound.release(4);
+    assert.deepEqual(seen, ["t/a hi q0", "t/a hi q1", "t/a hi q2"]);
+    assert.deepEqual(summary(socket.take()), ["PUBACK 3", "PUBREC 4", "PUBREC 4", "PUBCOMP 4"]);
+  });
+
+  it("too large: reported unseen, still acknowledged", () => {
+    const { inbound, buffer, seen, socket } = setup();
+    inbound.publish(publish(buffer, 1, 8, true));
+    assert.deepEqual(seen, ["too large t/a 9"]);
+    assert.deepEqual(summary(socket.take()), ["PUBACK 8"]);
+  });
+
+  it("SUBACK 0x80 reports that filter; a SUBACK nobody waits for is ignored", () => {
+    const { inbound, subs, wire, seen, socket } = setup();
+    subs.subscribe(wire, 5, [subs.add("a", 1)!, subs.add("b", 1)!]);
+    socket.take();
+    const buf = Uint8Array.from([1, 0x80]);
+    const suback = { type: SUBACK, packetId: 5, buf, payloadStart: 0, payloadEnd: 2 } as unknown as Packet;
+    inbound.settled(suback);
+    inbound.settled(suback);
+    assert.deepEqual(seen, ["refused b"]);
   });
 });

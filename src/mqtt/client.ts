@@ -33,10 +33,10 @@ import { connectOptions, type ClientHandler, type ClientOptions } from "./option
 import { CONTROL_BOUNDS, Outbox, type MessageKind } from "./outbox";
 import { Outflow } from "./outflow";
 import { CONNACK, CONNACK_REASONS, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK, type Packet, type QoS } from "./packet";
-import { Link, ParserEvents, WriteFailed } from "./links";
+import { Events, Link } from "./links";
 import { Parser } from "./parser";
 import { Reporter } from "./reporter";
-import { PacketIds, Subscriptions, type Subscription } from "./subscriptions";
+import { Subscriptions, type Subscription } from "./subscriptions";
 import { TopicCache } from "./topics";
 import { errorText, RX_BYTES, Wire } from "./wire";
 
@@ -58,10 +58,8 @@ export class MqttClient {
   private readonly outflow: Outflow;
   private readonly keepalive: Keepalive;
   private readonly wire: Wire;
-  private readonly connectTimeout: number;
   private readonly topics = new TopicCache();
   private readonly subscriptions = new Subscriptions();
-  private readonly ids = new PacketIds();
   private readonly inbound: Inbound;
   private timer: TimerId | undefined;
   private ticker: TimerId | undefined;
@@ -73,13 +71,13 @@ export class MqttClient {
     this.report = new Reporter(handler);
     this.clock = options.clock;
     this.keepalive = new Keepalive((options.keepalive ?? 30) * 1000);
-    this.connectTimeout = options.connectTimeout ?? 10000;
     this.life = new Lifecycle(options.reconnect, options.random);
-    this.wire = new Wire(this.clock, this.keepalive, new WriteFailed(this));
+    const events = new Events(this);
+    this.wire = new Wire(this.clock, this.keepalive, events);
     const report = this.report;
     this.outbox = new Outbox({ count: options.queueCount ?? 16, bytes: options.queueBytes ?? 4096 }, CONTROL_BOUNDS, (topic, qos) => report.dropped(topic, qos));
-    this.parser = new Parser(new ParserEvents(this), options.maxPacketSize ?? 4096);
-    this.outflow = new Outflow(this.outbox, this.wire, report, this.ids, this.subscriptions);
+    this.parser = new Parser(events, options.maxPacketSize ?? 4096);
+    this.outflow = new Outflow(this.outbox, this.wire, report, this.subscriptions);
     this.inbound = new Inbound(this.wire, report, this.subscriptions, this.parser.buffer, options.maxInboundQos2 ?? 64);
   }
 
@@ -138,7 +136,11 @@ export class MqttClient {
     if (this.state === "closed") return false;
     const name = typeof topic === "string" ? this.topics.bytes(topic, kind === "data") : topic;
     if (!name) return false;
-    return this.outflow.publish(name, payload, qos, retain, kind, this.carrying, this.connected);
+    const outflow = this.outflow;
+    if (outflow.direct(name, payload, qos, retain, kind, this.connected)) return true;
+    if (!outflow.store(name, payload, qos, retain, kind)) return false;
+    outflow.flush(this.carrying, this.connected);
+    return true;
   }
 
   /** Subscribes now if connected, and again after every reconnect without a session. */
@@ -183,7 +185,7 @@ export class MqttClient {
     this.wire.writable = 0;
     this.parser.reset();
     this.keepalive.start(this.clock.now());
-    this.timer = this.clock.set(() => this.fail("connect timeout"), this.connectTimeout);
+    this.timer = this.clock.set(() => this.fail("connect timeout"), this.options.connectTimeout ?? 10000);
     try {
       this.wire.socket = this.options.socket(new Link(this, this.options));
     } catch (error) {

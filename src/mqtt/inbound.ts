@@ -62,12 +62,18 @@ export class Inbound {
   }
 
   private deliver(packet: Packet): void {
-    if (!this.report.listening) return;
+    const handler = this.report.handler;
+    if (!handler.onMessage) return;
     const topic = decodeUtf8(packet.buf, packet.topicStart, packet.topicEnd) ?? "";
     // The parser's own buffer, or one it made for a packet larger than that (rare: a plain view).
     let payload: Uint8Array;
     if (packet.buf === this.buffer) payload = (this.views ??= new Views(packet.buf)).get(packet.payloadStart, packet.payloadEnd);
     else payload = packet.buf.subarray(packet.payloadStart, packet.payloadEnd);
-    this.report.message(topic, payload, packet.qos, packet.retain);
+    // The handler called here, not through the reporter: one frame less on the device's small stack.
+    try {
+      handler.onMessage(topic, payload, packet.qos, packet.retain); // as a method: handlers may be class instances
+    } catch (error) {
+      this.report.failed(error);
+    }
   }
 }

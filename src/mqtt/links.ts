@@ -12,8 +12,8 @@ import type { Packet } from "./packet";
 import type { ParserHandler } from "./parser";
 import type { WriteFailure } from "./wire";
 
-/** What the parser reports, handed to the client. */
-export class ParserEvents implements ParserHandler {
+/** What the parser and the write path report, handed to the client. */
+export class Events implements ParserHandler, WriteFailure {
   constructor(private readonly client: MqttClient) {}
   onPacket(packet: Packet): void {
     this.client["receive"](packet);
@@ -21,11 +21,7 @@ export class ParserEvents implements ParserHandler {
   onError(fault: string): void {
     this.client["protocolError"](fault);
   }
-}
-
-/** A write that threw: the connection is lost. */
-export class WriteFailed implements WriteFailure {
-  constructor(private readonly client: MqttClient) {}
+  /** A write threw: the connection is lost. */
   writeFailed(reason: string): void {
     this.client["fail"](reason);
   }

@@ -13,7 +13,7 @@ import type { Message, MessageKind, Outbox } from "./outbox";
 import type { QoS } from "./packet";
 import { PUBREL } from "./packet";
 import type { Reporter } from "./reporter";
-import type { PacketIds, Subscriptions } from "./subscriptions";
+import type { Subscriptions } from "./subscriptions";
 import type { Wire } from "./wire";
 
 export class Outflow {
@@ -26,29 +26,34 @@ export class Outflow {
     readonly outbox: Outbox,
     private readonly wire: Wire,
     private readonly report: Reporter,
-    private readonly ids: PacketIds,
     private readonly subscriptions: Subscriptions,
   ) {}
 
   /** A new packet id, free of messages and requests in flight. */
   nextId(): number {
-    return this.ids.next(this.outbox, this.subscriptions);
+    return this.subscriptions.nextId(this.outbox);
   }
 
-  /** Sends or stores a message whose topic is already encoded; false if the outbox refused it. */
-  publish(topic: Uint8Array, payload: string | Uint8Array, qos: QoS, retain: boolean, kind: MessageKind, open: boolean, connected: boolean): boolean {
-    if (qos === 0 && typeof payload !== "string" && connected && this.outbox.length === 0) {
-      // Hot path: written at once from the caller's bytes, nothing stored.
-      if (this.wire.fits(topic.length, payload.length, 0)) {
-        this.wire.publish(topic, payload, payload.length, 0, retain, false, 0);
-        if (kind === "data") this.report.delivered();
-        return true;
-      }
-    }
+  /**
+   * The hot path: a QoS 0 message written at once from the caller's bytes,
+   * nothing stored, when connected, nothing waits and it fits. False if not
+   * taken: then `store()` and `flush()` it. (Two calls, not one that
+   * flushes: the device's XS stack is 512 slots, and an update's progress is
+   * published from deep inside a message handler.)
+   */
+  direct(topic: Uint8Array, payload: string | Uint8Array, qos: QoS, retain: boolean, kind: MessageKind, connected: boolean): boolean {
+    if (qos !== 0 || typeof payload === "string" || !connected || this.outbox.length !== 0) return false;
+    if (!this.wire.fits(topic.length, payload.length, 0)) return false;
+    this.wire.publish(topic, payload, payload.length, 0, retain, false, 0);
+    if (kind === "data") this.report.delivered();
+    return true;
+  }
+
+  /** Stores a message whose topic is already encoded, with a packet id if QoS > 0; false if the outbox refused it. */
+  store(topic: Uint8Array, payload: string | Uint8Array, qos: QoS, retain: boolean, kind: MessageKind): boolean {
     const message = this.outbox.add(topic, payload, qos, retain, kind);
     if (!message) return false;
     if (qos > 0) message.packetId = this.nextId();
-    this.flush(open, connected);
     return true;
   }
 

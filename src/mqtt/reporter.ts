@@ -2,15 +2,15 @@
  * Handler isolation: the client's events handed to the application's
  * handler, with nothing it throws escaping into the socket callbacks (it
  * goes to `onHandlerError`, and if that throws too, nowhere). Methods rather
- * than closures made per call: on XS a closure costs heap slots, and
- * messages are delivered often.
+ * than closures made per call: on XS a closure costs heap slots. (Inbound
+ * calls onMessage itself, with `failed()`: one frame less on a small stack.)
  */
 import { decodeUtf8 } from "../utf8";
 import type { ClientHandler } from "./options";
 import type { QoS } from "./packet";
 
 export class Reporter {
-  constructor(private readonly handler: ClientHandler) {}
+  constructor(readonly handler: ClientHandler) {}
 
   connected(sessionPresent: boolean): void {
     try {
@@ -23,19 +23,6 @@ export class Reporter {
   disconnected(reason: string): void {
     try {
       this.handler.onDisconnect?.(reason);
-    } catch (error) {
-      this.failed(error);
-    }
-  }
-
-  /** Whether anyone listens for messages (if not, a received topic is not even decoded). */
-  get listening(): boolean {
-    return this.handler.onMessage !== undefined;
-  }
-
-  message(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): void {
-    try {
-      this.handler.onMessage?.(topic, payload, qos, retain); // as a method: handlers may be class instances
     } catch (error) {
       this.failed(error);
     }
@@ -91,7 +78,8 @@ export class Reporter {
     }
   }
 
-  private failed(error: unknown): void {
+  /** A handler threw `error`. */
+  failed(error: unknown): void {
     try {
       this.handler.onHandlerError?.(error);
     } catch {

@@ -23,6 +23,8 @@ export interface PendingRequest {
 export class Subscriptions {
   readonly list: Subscription[] = [];
   private readonly pending: PendingRequest[] = [];
+  /** The packet id given last. */
+  private lastId = 0;
 
   /** Adds or updates a subscription; undefined if the filter is invalid. */
   add(filter: string, qos: QoS): Subscription | undefined {
@@ -80,23 +82,19 @@ export class Subscriptions {
   forgetPending(): void {
     this.pending.length = 0;
   }
+
+  /** Packet ids 1…65535 with wrap-around, never one still in use by a request or by one of `messages`. */
+  nextId(messages: IdHolder): number {
+    for (let tries = 0; tries < 65535; tries++) {
+      this.lastId = this.lastId >= 65535 ? 1 : this.lastId + 1;
+      const id = this.lastId;
+      if (messages.indexOf(id) < 0 && !this.has(id)) return id;
+    }
+    throw new RangeError("no free packet id");
+  }
 }
 
 /** What holds packet ids besides the pending requests: the outbox's messages. */
 export interface IdHolder {
   indexOf(packetId: number): number;
-}
-
-/** Packet ids 1…65535 with wrap-around, never one still in use. */
-export class PacketIds {
-  private last = 0;
-
-  next(messages: IdHolder, requests: Subscriptions): number {
-    for (let tries = 0; tries < 65535; tries++) {
-      this.last = this.last >= 65535 ? 1 : this.last + 1;
-      const id = this.last;
-      if (messages.indexOf(id) < 0 && !requests.has(id)) return id;
-    }
-    throw new RangeError("no free packet id");
-  }
 }
