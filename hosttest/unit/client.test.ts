@@ -874,7 +874,7 @@ describe("client: packet ids", () => {
     socket.take();
     client.publish("a", "in flight", 1); // id 1, never acknowledged
     // Skip ahead instead of publishing 65532 messages.
-    (client as unknown as { nextId: number }).nextId = 65533;
+    (client as unknown as { subscriptions: { lastId: number } }).subscriptions.lastId = 65533;
     client.publish("a", "x", 1);
     client.publish("a", "x", 1);
     client.publish("a", "x", 1);

@@ -185,6 +185,36 @@ export class Outbox {
   }
 
   /**
+   * PUBACK (QoS 1) or PUBCOMP (QoS 2) arrived for `packetId`: the message in
+   * flight with that id and QoS is removed. Returns its kind, or undefined if
+   * none matched (a stray or late acknowledgement).
+   */
+  acknowledged(packetId: number, qos: QoS): MessageKind | undefined {
+    const index = this.indexOf(packetId);
+    if (index < 0) return undefined;
+    const message = this.items[index];
+    if (message.qos !== qos || !message.inflight) return undefined;
+    const kind = message.kind;
+    this.removeAt(index);
+    return kind;
+  }
+
+  /** PUBREC arrived for a QoS 2 message: from now on it is PUBREL that is (re)sent for it. */
+  released(packetId: number): void {
+    const index = this.indexOf(packetId);
+    if (index >= 0 && this.items[index].qos === 2) this.items[index].released = true;
+  }
+
+  /** The connection is gone: QoS 0 messages already written are gone too; unacknowledged QoS 1/2 ones stay to be sent again. */
+  connectionLost(): void {
+    const items = this.items;
+    for (let i = items.length - 1; i >= 0; i--) {
+      if (items[i].qos === 0 && items[i].sent) this.removeAt(i);
+      else items[i].inflight = false;
+    }
+  }
+
+  /**
    * The oldest message of this kind never written to a connection, or -1:
    * QoS 0 first, then QoS 1; QoS 2 (exactly once) is never dropped once accepted.
    */
