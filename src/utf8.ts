@@ -133,11 +133,17 @@ export function decodeUtf8(bytes: Uint8Array, start = 0, end = bytes.length): st
   let out = "";
   let i = start;
   while (i < end) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      out += String.fromCharCode(b);
+      i++;
+      continue;
+    }
     const n = utf8Sequence(bytes, i, end);
     if (n === 0) return undefined;
-    let code = n === 1 ? bytes[i] : bytes[i] & (0xff >> (n + 1));
+    let code = b & (0xff >> (n + 1));
     for (let k = 1; k < n; k++) code = (code << 6) | (bytes[i + k] & 0x3f);
-    out += n === 1 ? String.fromCharCode(code) : String.fromCodePoint(code);
+    out += String.fromCodePoint(code);
     i += n;
   }
   return out;

@@ -82,6 +82,10 @@ export function checkTopicNameBytes(b: Uint8Array, start: number, end: number): 
     const c = b[i];
     if (c === 0) return "U+0000 in topic";
     if (c === PLUS || c === HASH) return "wildcard in topic";
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
     const n = utf8Sequence(b, i, end);
     if (n === 0) return "invalid UTF-8 in topic";
     i += n;
