@@ -166,7 +166,9 @@ export class App {
         hash: new LazyHash(ports.hash ?? newSha256),
         restart: ports.restart,
         report: (answer) => {
-          if (this.topics.ota) this.send(this.topics.ota, JSON.stringify(answer), 1, false, "event");
+          // Called deep in the download's callbacks: no extra frame (send()) on the simulator's 512-slot stack.
+          const topic = this.topics.ota;
+          if (topic && !this.client.publish(topic, JSON.stringify(answer), 1, false, "event")) this.refusedMessage(topic);
         },
       },
       { version: this.version, window: options.updateWindow },
@@ -470,11 +472,13 @@ export class App {
    */
   private send(topic: string, payload: string | Uint8Array, qos: QoS, retain = false, kind: MessageKind = "data"): boolean {
     if (this.client.publish(topic, payload, qos, retain, kind)) return true;
-    if (kind !== "data") {
-      this.refused++;
-      this.ports.log(`mqtt: refused a message to ${topic}: ${checkTopicName(topic) ?? "no room in the outbound store"}`);
-    }
+    if (kind !== "data") this.refusedMessage(topic);
     return false;
+  }
+
+  private refusedMessage(topic: string): void {
+    this.refused++;
+    this.ports.log(`mqtt: refused a message to ${topic}: ${checkTopicName(topic) ?? "no room in the outbound store"}`);
   }
 
   /**
