@@ -33,7 +33,7 @@ const ID = "esp32-01";
 const BASE = `devices/${ID}`;
 const STATE_PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
 
-function setup(layer: Record<string, unknown> = {}, storeInit: Record<string, string> = {}, extra: Partial<AppPorts> = {}) {
+function setup(layer: Record<string, unknown> = {}, storeInit: Record<string, string> = {}, extra: Partial<AppPorts> = {}, id = ID) {
   const clock = new FakeClock(0);
   const net = new FakeNetwork();
   const led = new RecordingPin();
@@ -47,7 +47,7 @@ function setup(layer: Record<string, unknown> = {}, storeInit: Record<string, st
   const app = new App(
     config,
     { clock, socket: net.factory, led, sensor, store, log: (line) => logs.push(line), heap: () => 123456, rssi: () => -61, random: fixedRandom(0), ...extra },
-    { id: ID, broker: { tls: false, host: "broker.local", port: 1883 } },
+    { id, broker: { tls: false, host: "broker.local", port: 1883 } },
   );
   let nextId = 1;
   const ctx = {
@@ -196,11 +196,11 @@ describe("app: on connect", () => {
     assert.equal(publishes(ha.online()).filter((p) => p.topic!.startsWith("ha/")).length, 3);
   });
 
-  it("diag has exactly the keys version, uptime, rssi, heap, reconnects, sensorErrors, dropped, queued, buffered", () => {
+  it("diag has exactly the keys version, uptime, rssi, heap, reconnects, sensorErrors, dropped, queued, buffered, refused", () => {
     const t = setup();
     const [diag] = publishes(t.online()).filter((p) => p.topic === `${BASE}/diag`);
     const d = json(diag);
-    assert.deepEqual(Object.keys(d).sort(), ["buffered", "dropped", "heap", "queued", "reconnects", "rssi", "sensorErrors", "uptime", "version"]);
+    assert.deepEqual(Object.keys(d).sort(), ["buffered", "dropped", "heap", "queued", "reconnects", "refused", "rssi", "sensorErrors", "uptime", "version"]);
     assert.equal(d.version, VERSION);
     for (const k of Object.keys(d)) if (k !== "version") assert.equal(typeof d[k], "number", k);
     assert.equal(d.rssi, -61);
@@ -763,5 +763,30 @@ describe("app: stop()", () => {
     t.app.stop(() => done++);
     assert.equal(done, 1);
     assert.equal(t.app.client.state, "closed");
+  });
+});
+
+describe("app: refused messages are surfaced, never ignored", () => {
+  it("an id that makes bad topics (a lone surrogate from the platform) is a logged config error, and every refused message is counted and logged", () => {
+    const t = setup({}, {}, {}, "esp\ud800");
+    const written = publishes(t.online());
+    assert.deepEqual(written, []);
+    const fault = 'topic "devices/esp\\ud800/state" (from id "esp\\ud800"): lone surrogate in topic';
+    assert.ok(t.logs.indexOf(`error: config: ${fault}`) >= 0, t.logs.join("\n"));
+    assert.deepEqual(
+      t.app.recentErrors.map((e) => [e.code, e.detail]),
+      [["config", fault]],
+    );
+    assert.ok(t.app.refused >= 3, String(t.app.refused)); // online, led, diag, the config error …
+    assert.equal(t.app.diagnostics().refused, t.app.refused);
+    assert.ok(t.logs.indexOf("mqtt: refused a message to devices/esp\ud800/status: lone surrogate in topic") >= 0, t.logs.join("\n"));
+  });
+
+  it("a good id refuses nothing", () => {
+    const t = setup();
+    t.online();
+    assert.equal(t.app.refused, 0);
+    assert.deepEqual(t.app.recentErrors, []);
+    assert.equal(t.logs.filter((l) => l.startsWith("mqtt: refused")).length, 0);
   });
 });

@@ -40,10 +40,10 @@ const TABLE: { key: string; good: [unknown, unknown][]; bad: unknown[]; allowed:
   {
     key: "id",
     good: [["esp32-a1b2c3", "esp32-a1b2c3"], ["x".repeat(64), "x".repeat(64)], ["é".repeat(32), "é".repeat(32)], ["sim 1", "sim 1"]],
-    bad: ["", "a/b", "a+b", "a#b", "x".repeat(65), "é".repeat(33), "a\u0000b", 7],
+    bad: ["", "a/b", "/", "a+b", "+", "a#b", "#", "x".repeat(65), "é".repeat(33), "a\u0000b", "a\ud800", "\udc00b", 7],
     allowed: "1-64 bytes without / + #",
   },
-  { key: "prefix", good: [["devices", "devices"], ["home-lab", "home-lab"]], bad: ["", "a/b", "#", "+", "p".repeat(65), "a\u0000b", "\u0000"], allowed: "1-64 bytes without / + #" },
+  { key: "prefix", good: [["devices", "devices"], ["home-lab", "home-lab"]], bad: ["", "a/b", "#", "+", "p".repeat(65), "a\u0000b", "\u0000", "p\ud83d"], allowed: "1-64 bytes without / + #" },
   {
     key: "interval",
     good: [[1000, 1000], [10000, 10000], ["5000", 5000], [" 2000 ", 2000], [86400000, 86400000]],
@@ -66,7 +66,7 @@ const TABLE: { key: string; good: [unknown, unknown][]; bad: unknown[]; allowed:
     bad: ["yes", "no", 1, 0, "", null],
     allowed: "true or false",
   },
-  { key: "discovery", good: [["homeassistant", "homeassistant"], ["off", "off"], ["ha", "ha"]], bad: ["", "a/b", "#", "ha\u0000", 0], allowed: "a topic prefix such as homeassistant, or off" },
+  { key: "discovery", good: [["homeassistant", "homeassistant"], ["off", "off"], ["ha", "ha"]], bad: ["", "a/b", "#", "ha\u0000", "\ude00ha", 0], allowed: "a topic prefix such as homeassistant, or off" },
   { key: "profile", good: [["default", "default"], ["losant", "losant"], ["Losant", "losant"]], bad: ["aws", "", 1], allowed: "default or losant" },
   { key: "session", good: [["persistent", "persistent"], ["clean", "clean"], [" Clean ", "clean"]], bad: ["", "keep", true, 0], allowed: "persistent or clean" },
   { key: "ledRestore", good: [["last", "last"], ["on", "on"], ["OFF", "off"]], bad: ["", "previous", true, 1], allowed: "last, on or off" },
@@ -107,6 +107,18 @@ describe("config: parseValue", () => {
       assert.ok(error.startsWith(`bad value for "${key}"`), error);
     }
     assert.match(refused("interval", "fast"), /^bad value "fast" for "interval"/);
+  });
+
+  it("an id, prefix or discovery prefix that would make a bad topic is refused with the reason", () => {
+    assert.equal(refused("id", "esp\ud800"), 'bad value "esp\\ud800" for "id": it would make a bad topic (lone surrogate in topic); expected 1-64 bytes without / + #');
+    assert.match(refused("id", "+"), /^bad value "\+" for "id": it would make a bad topic \(wildcard in topic\); /);
+    assert.match(refused("id", "#"), /for "id": it would make a bad topic \(wildcard in topic\); /);
+    assert.match(refused("id", "a/b"), /for "id": it would make a bad topic \('\/' in a topic level\); /);
+    assert.match(refused("id", ""), /for "id": it would make a bad topic \(empty topic\); /);
+    assert.match(refused("prefix", "\udc00"), /for "prefix": it would make a bad topic \(lone surrogate in topic\); /);
+    assert.match(refused("discovery", "ha/\u0000"), /for "discovery": it would make a bad topic \(U\+0000 in topic\); /);
+    // Other keys keep the plain message.
+    assert.equal(refused("qos", 3), 'bad value 3 for "qos": expected 0, 1 or 2');
   });
 
   it("unknown keys are refused with the list of known keys", () => {

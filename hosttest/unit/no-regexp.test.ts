@@ -1,13 +1,14 @@
 /**
  * The checks of preloaded modules that replaced regular expressions (a RegExp
  * made while preloading breaks the Moddable SDK's XS heap when a garbage
- * collection comes during its exec(): see src/mqtt/codec.ts, topics) give the
+ * collection comes during its exec(): see src/mqtt/topic.ts) give the
  * answers the regular expressions gave, on strings made of the characters
  * that matter. Runs under node:test and in XS.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { checkTopicFilter, checkTopicName, utf8Length } from "../../src/mqtt/codec";
+import { checkTopicFilter, checkTopicName } from "../../src/mqtt/topic";
+import { utf8Length } from "../../src/utf8";
 import { checkVersion, parseUrl, type Location } from "../../src/update/request";
 
 /** The expressions replaced, made here at run time. */

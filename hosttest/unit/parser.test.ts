@@ -398,9 +398,9 @@ describe("Parser: malformed input", () => {
 
   it("PUBLISH topic: empty, wildcards, U+0000", () => {
     rejects("3003 0000 00", "empty PUBLISH topic");
-    rejects("3005 0003612f2b", "wildcard in PUBLISH topic");
-    rejects("3005 0003612f23", "wildcard in PUBLISH topic");
-    rejects("3003 000123", "wildcard in PUBLISH topic");
+    rejects("3005 0003612f2b", "wildcard in topic");
+    rejects("3005 0003612f23", "wildcard in topic");
+    rejects("3003 000123", "wildcard in topic");
     rejects("3005 0003610062", "U+0000 in topic");
   });
 

@@ -11,6 +11,8 @@ import type { Clock, DigitalOut, Flash, Hash, HttpClient, Log, Sensor, SocketFac
 import { ReadingLog, type LoggedReading } from "../store/readings";
 import { MqttClient, type ClientHandler } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
+import { checkTopicFilter, checkTopicName } from "../mqtt/topic";
+import type { MessageKind } from "../mqtt/outbox";
 import { Views } from "../mqtt/views";
 import { STATE_MAX, writeState } from "./state";
 import type { QoS } from "../mqtt/packet";
@@ -102,6 +104,8 @@ export class App {
   readings = 0;
   commands = 0;
   badCommands = 0;
+  /** Announcements and errors the client refused (a bad topic, or their lane of the outbound store full); each is logged. */
+  refused = 0;
   /** Called after anything a status display shows has changed. */
   onChange: (() => void) | undefined;
 
@@ -162,7 +166,9 @@ export class App {
         hash: new LazyHash(ports.hash ?? newSha256),
         restart: ports.restart,
         report: (answer) => {
-          if (this.topics.ota) this.client.publish(this.topics.ota, JSON.stringify(answer), 1, false, "event");
+          // Called deep in the download's callbacks: no extra frame (send()) on the simulator's 512-slot stack.
+          const topic = this.topics.ota;
+          if (topic && !this.client.publish(topic, JSON.stringify(answer), 1, false, "event")) this.refusedMessage(topic);
         },
       },
       { version: this.version, window: options.updateWindow },
@@ -176,10 +182,13 @@ export class App {
    */
   start(connect = true): void {
     this.ports.led.write(this.led ? 1 : 0);
-    // The client sends these again whenever the broker has no session for us.
-    this.client.subscribe(this.topics.command, 1);
-    if (this.topics.configSet) this.client.subscribe(this.topics.configSet, 1);
-    if (this.topics.otaSet) this.client.subscribe(this.topics.otaSet, 1);
+    // The client sends these again whenever the broker has no session for us
+    // (with bad topics, it would refuse them for the fault already reported).
+    if (this.checkTopics()) {
+      this.subscribe(this.topics.command);
+      if (this.topics.configSet) this.subscribe(this.topics.configSet);
+      if (this.topics.otaSet) this.subscribe(this.topics.otaSet);
+    }
     if (connect) this.client.start();
     this.sampler.start();
     if (this.topics.diag) this.diagTimer = this.ports.clock.repeat(() => this.diag(), DIAG_MS);
@@ -191,7 +200,7 @@ export class App {
     this.updater.stop();
     this.ports.clock.clear(this.diagTimer);
     this.diagTimer = undefined;
-    if (this.client.connected && this.topics.status) this.client.publish(this.topics.status, "offline", 1, this.config.retain, "latest");
+    if (this.client.connected && this.topics.status) this.send(this.topics.status, "offline", 1, this.config.retain, "latest");
     this.client.end(() => {
       this.changed();
       done?.();
@@ -244,18 +253,19 @@ export class App {
       dropped: this.readingsDropped,
       queued: this.client.queued,
       buffered: this.log?.pending ?? 0,
+      refused: this.refused,
     };
   }
 
   // ---- events ---------------------------------------------------------------
 
   private connected(): void {
-    const { topics, config, client } = this;
+    const { topics, config } = this;
     this.ports.log(`mqtt: connected as ${this.id}`);
-    if (topics.status) client.publish(topics.status, "online", 1, config.retain, "latest");
+    if (topics.status) this.send(topics.status, "online", 1, config.retain, "latest");
     this.reportLed();
     for (const m of discoveryMessages(config, topics, { id: this.id, model: this.model, version: this.version })) {
-      client.publish(m.topic, m.payload, 1, true, "latest");
+      this.send(m.topic, m.payload, 1, true, "latest");
     }
     this.diag();
     this.reportDrops();
@@ -268,7 +278,7 @@ export class App {
   private publishConfigErrors(): void {
     const errors = this.configErrors;
     this.configErrors = [];
-    for (const detail of errors) if (this.topics.error) this.client.publish(this.topics.error, JSON.stringify({ error: "config", detail }), 0, false, "event");
+    for (const detail of errors) if (this.topics.error) this.send(this.topics.error, JSON.stringify({ error: "config", detail }), 0, false, "event");
   }
 
   /**
@@ -284,7 +294,7 @@ export class App {
     const n = this.dropsUnreported;
     if (n === 0 || !this.topics.error || !this.client.connected) return;
     const detail = `outbound queue full: dropped ${n} reading${n === 1 ? "" : "s"}`;
-    if (this.client.publish(this.topics.error, JSON.stringify({ error: "queue-full", detail }), 0, false, "event")) {
+    if (this.send(this.topics.error, JSON.stringify({ error: "queue-full", detail }), 0, false, "event")) {
       this.dropsUnreported = 0;
       this.ports.log(`error: queue-full: ${detail}`);
       this.remember("queue-full", detail);
@@ -314,7 +324,7 @@ export class App {
     } else {
       this.reportDrops();
       const length = writeState(this.stateViews.buffer, temp, hum, this.losant ? this.led : undefined);
-      this.client.publish(this.topics.state, this.stateViews.get(0, length), this.config.qos);
+      this.send(this.topics.state, this.stateViews.get(0, length), this.config.qos);
     }
     this.changed();
   }
@@ -329,7 +339,7 @@ export class App {
       while (this.client.connected && log.inFlight < REPLAY_WINDOW && log.take(r)) {
         const time = r.timed && r.time > 0 ? r.time * 1000 : undefined;
         const length = writeState(this.stateViews.buffer, r.temp, r.hum, this.losant ? this.led : undefined, time);
-        if (!this.client.publish(this.topics.state, this.stateViews.get(0, length), this.config.qos)) {
+        if (!this.send(this.topics.state, this.stateViews.get(0, length), this.config.qos)) {
           log.untake();
           break;
         }
@@ -408,7 +418,7 @@ export class App {
     this.apply(values);
     const refused = keepSettings(this.ports.store, values);
     if (refused && this.ports.store) this.ports.log(`store: ${refused}`);
-    this.client.publish(this.topics.config, JSON.stringify({ interval: this.config.interval, qos: this.config.qos }), 1, this.config.retain, "latest");
+    this.send(this.topics.config, JSON.stringify({ interval: this.config.interval, qos: this.config.qos }), 1, this.config.retain, "latest");
     this.changed();
   }
 
@@ -448,8 +458,54 @@ export class App {
 
   private reportLed(): void {
     const state = this.led ? "ON" : "OFF";
-    if (this.topics.led) this.client.publish(this.topics.led, state, 1, this.config.retain, "latest");
-    else this.client.publish(this.topics.state, `{"data":{"led":"${state}"}}`, 1, false, "latest");
+    if (this.topics.led) this.send(this.topics.led, state, 1, this.config.retain, "latest");
+    else this.send(this.topics.state, `{"data":{"led":"${state}"}}`, 1, false, "latest");
+  }
+
+  /**
+   * Publishes through the client, which refuses a message with a bad topic or
+   * no room in its lane. A reading refused for want of room is counted by
+   * the client as dropped (and reported as `queue-full`), a bad state topic
+   * at start (`checkTopics`), so the hot path stays allocation-free; any
+   * other refused message is counted (`refused` in diag) and logged: an
+   * error cannot be sent about it on the lane that is full.
+   */
+  private send(topic: string, payload: string | Uint8Array, qos: QoS, retain = false, kind: MessageKind = "data"): boolean {
+    if (this.client.publish(topic, payload, qos, retain, kind)) return true;
+    if (kind !== "data") this.refusedMessage(topic);
+    return false;
+  }
+
+  private refusedMessage(topic: string): void {
+    this.refused++;
+    this.ports.log(`mqtt: refused a message to ${topic}: ${checkTopicName(topic) ?? "no room in the outbound store"}`);
+  }
+
+  /**
+   * The device's topics, made of the id and the prefix: a bad one (an id
+   * given by the platform, which the configuration did not check) would have
+   * every message refused. Reported once, as a configuration error; false then.
+   */
+  private checkTopics(): boolean {
+    const topics = this.topics as unknown as Record<string, string>;
+    for (const key of Object.keys(topics)) {
+      const fault = topics[key] ? checkTopicName(topics[key]) : null;
+      if (fault) {
+        this.configError(`topic ${JSON.stringify(topics[key])} (from id ${JSON.stringify(this.id)}): ${fault}`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private configError(detail: string): void {
+    this.ports.log(`error: config: ${detail}`);
+    this.reportConfigErrors([detail]);
+  }
+
+  /** Subscribes (again after every reconnect without a session); a filter the client refuses is a configuration error. */
+  private subscribe(filter: string): void {
+    if (!this.client.subscribe(filter, 1)) this.configError(`cannot subscribe to ${JSON.stringify(filter)}: ${checkTopicFilter(filter)}`);
   }
 
   private badCommand(detail: string): void {
@@ -461,7 +517,7 @@ export class App {
   private error(code: string, detail: string): void {
     this.ports.log(`error: ${code}: ${detail}`);
     this.remember(code, detail);
-    if (this.topics.error) this.client.publish(this.topics.error, JSON.stringify({ error: code, detail }), 0, false, "event");
+    if (this.topics.error) this.send(this.topics.error, JSON.stringify({ error: code, detail }), 0, false, "event");
   }
 
   /** Keeps an error for the web page; the oldest goes. */
@@ -472,7 +528,7 @@ export class App {
   }
 
   private diag(): void {
-    if (this.topics.diag && this.client.connected) this.client.publish(this.topics.diag, JSON.stringify(this.diagnostics()), 0, false, "latest");
+    if (this.topics.diag && this.client.connected) this.send(this.topics.diag, JSON.stringify(this.diagnostics()), 0, false, "latest");
   }
 
   private changed(): void {

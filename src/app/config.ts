@@ -4,6 +4,7 @@
  * Unknown keys and bad values are refused with a message naming the key and
  * the allowed values.
  */
+import { checkTopicLevel } from "../mqtt/topic";
 
 export type SensorModel = "dht11" | "dht22";
 export type Profile = "default" | "losant";
@@ -76,7 +77,8 @@ export const DEFAULTS: Readonly<Config> = {
 type Parse = (value: unknown) => unknown;
 
 const text: Parse = (v) => (typeof v === "string" ? v : undefined);
-const topicLevel: Parse = (v) => (typeof v === "string" && /^[^/+#]+$/.test(v) && v.indexOf("\u0000") < 0 && utf8Length(v) <= 64 ? v : undefined);
+/** One level of every topic of the device (src/mqtt/topic.ts): an id or a prefix. */
+const topicLevel: Parse = (v) => (typeof v === "string" && checkTopicLevel(v) === null ? v : undefined);
 const integer =
   (min: number, max: number): Parse =>
   (v) => {
@@ -130,6 +132,9 @@ const KEYS: { [K in keyof Config]: [Parse, string] } = {
 
 /** Keys whose values are never shown or sent anywhere: only whether one is set. */
 export const SECRET_KEYS: readonly string[] = ["password", "mqttPassword", "webPassword", "apPassword"];
+
+/** Keys whose value is a level of the device's topics (id, prefix) or of Home Assistant's (discovery). */
+const TOPIC_KEYS: readonly string[] = ["id", "prefix", "discovery"];
 
 export const CONFIG_KEYS = Object.keys(KEYS) as (keyof Config)[];
 
@@ -189,9 +194,11 @@ export function parseValue(key: string, value: unknown): { value: unknown } | { 
   }
   const [parse, allowed] = KEYS[key];
   const parsed = parse(value);
+  if (parsed !== undefined) return { value: parsed };
+  // Why a string cannot be a topic level, for the keys that make topics.
+  const fault = TOPIC_KEYS.indexOf(key) >= 0 && typeof value === "string" ? checkTopicLevel(value) : null;
   // A refused secret is never echoed: the message may reach a log, the broker or a web page.
-  if (parsed === undefined) return { error: `bad value ${SECRET_KEYS.indexOf(key) >= 0 ? "" : `${JSON.stringify(value)} `}for "${key}": expected ${allowed}` };
-  return { value: parsed };
+  return { error: `bad value ${SECRET_KEYS.indexOf(key) >= 0 ? "" : `${JSON.stringify(value)} `}for "${key}": ${fault ? `it would make a bad topic (${fault}); ` : ""}expected ${allowed}` };
 }
 
 /**
@@ -237,13 +244,4 @@ export function parseBroker(url: string): BrokerAddress | undefined {
   let host = match[2];
   if (host.charAt(0) === "[") host = host.slice(1, -1);
   return { tls, host, port };
-}
-
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? (i++, 4) : 3;
-  }
-  return n;
 }

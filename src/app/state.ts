@@ -3,7 +3,7 @@
  * into caller-owned bytes: the same text JSON.stringify gives for values
  * rounded to one decimal, without building an object or a string.
  */
-import { utf8 } from "../mqtt/codec";
+import { utf8 } from "../utf8";
 
 const HEAD = utf8('{"data":{"temp":');
 const TIME = utf8('{"time":');

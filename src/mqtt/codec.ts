@@ -1,5 +1,5 @@
 /**
- * MQTT 3.1.1 encoders (client → server) and topic helpers.
+ * MQTT 3.1.1 encoders (client → server).
  *
  * Every encoder comes as a pair: `xxxLength()` gives the exact size of the
  * packet, `writeXxx(out, at, …)` writes it into caller-owned bytes at `at` and
@@ -18,91 +18,15 @@ import {
   type ConnectOptions,
   type QoS,
 } from "./packet";
+import { utf8Length, writeUtf8 } from "../utf8";
 
 /** Largest value of the Remaining Length field (2.2.3). */
 const MAX_REMAINING = 268435455;
 
-// ---------------------------------------------------------------- UTF-8
-//
-// Encoded here rather than with TextEncoder, which is not a global on every
-// Moddable target. The output is identical to TextEncoder's, lone surrogates
-// included (U+FFFD).
-//
-// Characters are read with `String.prototype.charCodeAt` called on the
-// primitive (`charCode(s, i)`), and a string's end is found by the NaN that
-// reading past it gives, never by `s.length`: on XS every property access on
-// a string primitive allocates a wrapper (a `charCodeAt` method call per
-// character, or `.length` once), while a built-in called with the primitive
-// as `this` allocates nothing. On V8 the same loop is optimized like a plain
-// `s.charCodeAt(i)` loop (about 70 ns for a 22-character topic, where boxing
-// the string with `new String` took 1.8 µs). One code path for both engines.
-
-const charCodeAt = String.prototype.charCodeAt;
-
-/** The UTF-16 code unit at `i`, or NaN past the end; allocates nothing on XS. */
-function charCode(s: string, i: number): number {
-  return charCodeAt.call(s, i);
-}
-
-function isHigh(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
-}
-
-function isLow(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
-}
-
-/** Bytes of `s` in UTF-8. */
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; ; i++) {
-    const c = charCode(s, i);
-    if (!(c >= 0)) return n; // NaN: past the end
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (isHigh(c) && isLow(charCode(s, i + 1))) {
-      n += 4; // 2 code units
-      i++;
-    } else n += 3;
-  }
-}
-
-/** UTF-8 encodes `s`, as TextEncoder does. */
-export function utf8(s: string): Uint8Array {
-  const out = new Uint8Array(utf8Length(s));
-  writeUtf8(out, 0, s);
-  return out;
-}
-
-/** Writes `s` as UTF-8 at `at`; returns the new offset. */
-export function writeUtf8(out: Uint8Array, at: number, s: string): number {
-  for (let i = 0; ; i++) {
-    let c = charCode(s, i);
-    if (!(c >= 0)) return at;
-    if (c < 0x80) {
-      out[at++] = c;
-      continue;
-    }
-    if (isHigh(c) && isLow(charCode(s, i + 1))) {
-      c = 0x10000 + ((c - 0xd800) << 10) + (charCode(s, ++i) - 0xdc00);
-    } else if (isHigh(c) || isLow(c)) {
-      c = 0xfffd;
-    }
-    if (c < 0x800) {
-      out[at++] = 0xc0 | (c >> 6);
-      out[at++] = 0x80 | (c & 0x3f);
-    } else if (c < 0x10000) {
-      out[at++] = 0xe0 | (c >> 12);
-      out[at++] = 0x80 | ((c >> 6) & 0x3f);
-      out[at++] = 0x80 | (c & 0x3f);
-    } else {
-      out[at++] = 0xf0 | (c >> 18);
-      out[at++] = 0x80 | ((c >> 12) & 0x3f);
-      out[at++] = 0x80 | ((c >> 6) & 0x3f);
-      out[at++] = 0x80 | (c & 0x3f);
-    }
-  }
-}
+// UTF-8 (../utf8) and the topic rules (./topic) are their own modules, used
+// by the parser and the configuration too; the client takes them from here.
+export { utf8, utf8Length, writeUtf8 } from "../utf8";
+export { checkTopicFilter, checkTopicName } from "./topic";
 
 // ---------------------------------------------------------------- primitives
 
@@ -316,99 +240,3 @@ export function writeUnsubscribe(out: Uint8Array, at: number, packetId: number, 
   return writeFilters(out, at, (UNSUBSCRIBE << 4) | 0x02, packetId, topics);
 }
 
-// ---------------------------------------------------------------- topics (4.7)
-
-const SLASH = 0x2f;
-const PLUS = 0x2b;
-const HASH = 0x23;
-
-// No regular expressions in this module, nor in any other the device
-// preloads (hosttest/typecheck.test.ts checks): a RegExp made while preloading
-// lives in flash without its match buffer; the SDK's XS makes one at each
-// exec() with c_malloc (never freed) and its garbage collector takes it for
-// one of its own chunks, so a collection while exec() builds the result of a
-// match overwrites the pointer (the Moddable simulator crashed so, handling an
-// `ota/set`: update/request.ts). Loops over the code units check the same and
-// allocate nothing; XS caches where it last read a string, so a scan is linear.
-
-/** Whether `s` has a lone surrogate: a high one not followed by a low one, or a low one not preceded by a high one. */
-function hasLoneSurrogate(s: string): boolean {
-  for (let i = 0; ; i++) {
-    const c = charCode(s, i);
-    if (!(c >= 0)) return false;
-    if (c < 0xd800 || c > 0xdfff) continue;
-    if (isHigh(c) && isLow(charCode(s, i + 1))) i++;
-    else return true;
-  }
-}
-
-/** Whether a '#' in `filter` is not alone in the last level: after something other than '/', or followed by anything. */
-function badHash(filter: string): boolean {
-  const at = filter.indexOf("#");
-  if (at < 0) return false;
-  return charCode(filter, at + 1) >= 0 || (at > 0 && charCode(filter, at - 1) !== SLASH);
-}
-
-/** Whether a '+' in `filter` does not occupy a whole level: after or before something other than '/'. */
-function badPlus(filter: string): boolean {
-  for (let at = filter.indexOf("+"); at >= 0; at = filter.indexOf("+", at + 1)) {
-    const next = charCode(filter, at + 1);
-    if ((at > 0 && charCode(filter, at - 1) !== SLASH) || (next >= 0 && next !== SLASH)) return true;
-  }
-  return false;
-}
-
-/** Faults common to topic names and filters: empty, too long, U+0000, lone surrogate (1.5.3, 4.7.3). */
-function checkTopicString(s: string, what: string): string | null {
-  if (s.length === 0) return `empty ${what}`;
-  // A UTF-16 code unit takes 1 to 3 bytes: only some long strings need measuring.
-  if (s.length > 0xffff || (s.length > 0x5555 && utf8Length(s) > 0xffff)) return `${what} longer than 65535 bytes`;
-  if (s.indexOf("\u0000") >= 0) return `U+0000 in ${what}`;
-  if (hasLoneSurrogate(s)) return `lone surrogate in ${what}`;
-  return null;
-}
-
-/** Validates an MQTT topic name for PUBLISH (non-empty, <= 65535 bytes, no + or #, no U+0000) — returns null or a fault string. */
-export function checkTopicName(topic: string): string | null {
-  const fault = checkTopicString(topic, "topic");
-  if (fault) return fault;
-  if (topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0) return "wildcard in topic";
-  return null;
-}
-
-/** Validates a topic filter for SUBSCRIBE (wildcard placement rules of 4.7.1) — null or fault string. */
-export function checkTopicFilter(filter: string): string | null {
-  const fault = checkTopicString(filter, "topic filter");
-  if (fault) return fault;
-  if (badHash(filter)) return "'#' must be last and occupy a whole level";
-  if (badPlus(filter)) return "'+' must occupy a whole level";
-  return null;
-}
-
-/**
- * Topic filter matching (4.7), for routing received messages: "a/+/c" matches "a/b/c", "a/#" matches "a".
- * A topic starting with '$' matches no filter starting with a wildcard (4.7.2).
- */
-export function topicMatches(filter: string, topic: string): boolean {
-  const fl = filter.length;
-  const tl = topic.length;
-  const f0 = filter.charCodeAt(0);
-  if (topic.charCodeAt(0) === 0x24 && (f0 === PLUS || f0 === HASH)) return false;
-  let f = 0;
-  let t = 0;
-  while (f < fl) {
-    const c = filter.charCodeAt(f);
-    if (c === HASH) return true; // this level, and all below
-    if (c === PLUS) {
-      while (t < tl && topic.charCodeAt(t) !== SLASH) t++; // one level, possibly empty
-      f++;
-    } else if (t < tl && topic.charCodeAt(t) === c) {
-      f++;
-      t++;
-    } else {
-      // "x/#" also matches the parent "x".
-      return t === tl && c === SLASH && f + 2 === fl && filter.charCodeAt(f + 1) === HASH;
-    }
-  }
-  return t === tl;
-}

@@ -23,7 +23,7 @@
  * connect) gets a buffer of its own that is let go with the message, so the
  * pool never keeps what only announcements need.
  */
-import { utf8Length, writeUtf8 } from "./codec";
+import { utf8Length, writeUtf8 } from "../utf8";
 import type { QoS } from "./packet";
 
 /** What a message is, which decides what may make room for it. */

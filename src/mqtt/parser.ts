@@ -27,6 +27,7 @@ import {
   type Packet,
   type QoS,
 } from "./packet";
+import { checkTopicNameBytes } from "./topic";
 
 export interface ParserHandler {
   onPacket(p: Packet): void;
@@ -240,7 +241,7 @@ export class Parser {
         p.payloadStart = payloadStart;
         p.payloadEnd = end;
         if (topicLength === 0) fault = "empty PUBLISH topic";
-        else fault = checkTopic(buf, h + 2, topicEnd);
+        else fault = checkTopicNameBytes(buf, h + 2, topicEnd);
         if (!fault && qos > 0) {
           p.packetId = u16(buf, topicEnd);
           if (p.packetId === 0) fault = "packet id 0 on PUBLISH";
@@ -278,40 +279,6 @@ function u16(b: Uint8Array, at: number): number {
 
 function hex(n: number): string {
   return n.toString(16);
-}
-
-/**
- * A PUBLISH topic name in b[start, end): well-formed UTF-8 (no overlongs,
- * surrogates or code points past U+10FFFF), no U+0000, no wildcards (1.5.3, 4.7).
- * Checked on the bytes, without decoding.
- */
-function checkTopic(b: Uint8Array, i: number, end: number): string | null {
-  while (i < end) {
-    const c = b[i++];
-    if (c < 0x80) {
-      if (c === 0) return "U+0000 in topic";
-      if (c === 0x2b || c === 0x23) return "wildcard in PUBLISH topic";
-      continue;
-    }
-    // Lead byte: how many continuation bytes, and the range of the first one (Unicode table 3-7).
-    let n: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) n = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      if (c === 0xe0) lo = 0xa0; // overlong
-      else if (c === 0xed) hi = 0x9f; // surrogates
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      if (c === 0xf0) lo = 0x90; // overlong
-      else if (c === 0xf4) hi = 0x8f; // past U+10FFFF
-    } else return "invalid UTF-8 in topic";
-    if (i + n > end || b[i] < lo || b[i] > hi) return "invalid UTF-8 in topic";
-    for (let k = 1; k < n; k++) if ((b[i + k] & 0xc0) !== 0x80) return "invalid UTF-8 in topic";
-    i += n;
-  }
-  return null;
 }
 
 /** Type and reserved flags (2.2.2), from the first byte alone. */
