@@ -7,9 +7,24 @@
  * dropped inside the queue bound, reconnects within the backoff bound, one
  * error per fault, memory back to its level.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { brokerKills, brokerOutage, collapsed, outageRestart, garbage, hostile, problems, proxyFaults, qos0Keepalive, simKills, table, wifiDrops, type Outcome } from "./support/chaos";
+import { describe, it } from "node:test";
+import {
+  brokerKills,
+  brokerOutage,
+  collapsed,
+  garbage,
+  hostile,
+  type Outcome,
+  outageRestart,
+  problems,
+  proxyFaults,
+  qos0Keepalive,
+  simKills,
+  table,
+  wifiDrops,
+} from "./support/chaos";
 
 const outcomes: Outcome[] = [];
 

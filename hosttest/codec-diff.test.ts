@@ -4,8 +4,9 @@
  * bytes of mqtt-packet's generate(), and mqtt-packet's bytes for every packet
  * a server sends must decode through our parser to the same fields.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import mqttPacket from "mqtt-packet";
 import {
   checkTopicFilter,
@@ -23,8 +24,17 @@ import {
   writeSubscribe,
   writeUnsubscribe,
 } from "../src/mqtt/codec";
+import {
+  type ConnectOptions,
+  type Packet,
+  PUBACK,
+  PUBCOMP,
+  PUBREC,
+  PUBREL,
+  type QoS,
+  UNSUBACK,
+} from "../src/mqtt/packet";
 import { Parser } from "../src/mqtt/parser";
-import { PUBACK, PUBCOMP, PUBREC, PUBREL, UNSUBACK, type ConnectOptions, type Packet, type QoS } from "../src/mqtt/packet";
 
 const CASES = 300;
 const V4 = { protocolVersion: 4 };
@@ -91,7 +101,14 @@ function encode(length: number, write: (out: Uint8Array, at: number) => number):
   return Buffer.from(out);
 }
 
-function publishBytes(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, packetId: number): Buffer {
+function publishBytes(
+  topic: string,
+  payload: Uint8Array,
+  qos: QoS,
+  retain: boolean,
+  dup: boolean,
+  packetId: number,
+): Buffer {
   const t = utf8(topic);
   return encode(publishHeaderLength(t.length, payload.length, qos) + payload.length, (out, at) => {
     at = writePublishHeader(out, at, t, payload.length, qos, retain, dup, packetId);
@@ -129,7 +146,17 @@ function fields(p: Packet): Fields {
 }
 
 function expect(f: Partial<Fields> & { type: number }): Fields {
-  return { qos: 0, retain: false, dup: false, packetId: 0, sessionPresent: false, returnCode: 0, topic: "", payload: Buffer.alloc(0), ...f };
+  return {
+    qos: 0,
+    retain: false,
+    dup: false,
+    packetId: 0,
+    sessionPresent: false,
+    returnCode: 0,
+    topic: "",
+    payload: Buffer.alloc(0),
+    ...f,
+  };
 }
 
 /** Decodes `stream` with our parser, in chunks of random sizes. */
@@ -151,7 +178,6 @@ function decode(stream: Buffer, rnd: () => number, max = 1 << 20): Fields[] {
 }
 
 // ---------------------------------------------------------------- encoders
-
 
 /** The 4-byte acknowledgements, with mqtt-packet's names. */
 const ACKS = [
@@ -185,13 +211,22 @@ describe("encoders = mqtt-packet generate()", () => {
           clientId: o.clientId,
           keepalive: o.keepalive,
           clean: o.cleanSession,
-          will: o.will && { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain },
+          will: o.will && {
+            topic: o.will.topic,
+            payload: Buffer.from(o.will.payload),
+            qos: o.will.qos,
+            retain: o.will.retain,
+          },
           username: o.username,
           password: o.password === undefined ? undefined : Buffer.from(o.password, "utf8"),
         },
         V4,
       );
-      assert.deepEqual(encode(connectLength(o), (out, at) => writeConnect(out, at, o)), theirs, JSON.stringify(o));
+      assert.deepEqual(
+        encode(connectLength(o), (out, at) => writeConnect(out, at, o)),
+        theirs,
+        JSON.stringify(o),
+      );
     }
   });
 
@@ -204,14 +239,20 @@ describe("encoders = mqtt-packet generate()", () => {
       const retain = g.bool();
       const dup = qos > 0 && g.bool();
       const messageId = qos > 0 ? g.id() : 0;
-      const theirs = mqttPacket.generate({ cmd: "publish", topic, payload: Buffer.from(payload), qos, retain, dup, messageId }, V4);
+      const theirs = mqttPacket.generate(
+        { cmd: "publish", topic, payload: Buffer.from(payload), qos, retain, dup, messageId },
+        V4,
+      );
       assert.deepEqual(publishBytes(topic, payload, qos, retain, dup, messageId), theirs, topic);
     }
   });
 
   it("PUBLISH with a 4-byte remaining length", () => {
     const payload = new Uint8Array(2097152).fill(0x5a);
-    const theirs = mqttPacket.generate({ cmd: "publish", topic: "big", payload: Buffer.from(payload), qos: 1, retain: false, dup: false, messageId: 7 }, V4);
+    const theirs = mqttPacket.generate(
+      { cmd: "publish", topic: "big", payload: Buffer.from(payload), qos: 1, retain: false, dup: false, messageId: 7 },
+      V4,
+    );
     assert.deepEqual(publishBytes("big", payload, 1, false, false, 7), theirs);
   });
 
@@ -220,7 +261,10 @@ describe("encoders = mqtt-packet generate()", () => {
     const payload = utf8('{"data":{"temp":23.5,"hum":41}}');
     for (const qos of [0, 1] as const) {
       const ours = publishBytes(topic, payload, qos, false, false, qos ? 1 : 0);
-      const theirs = mqttPacket.generate({ cmd: "publish", topic, payload: Buffer.from(payload), qos, retain: false, dup: false, messageId: 1 }, V4);
+      const theirs = mqttPacket.generate(
+        { cmd: "publish", topic, payload: Buffer.from(payload), qos, retain: false, dup: false, messageId: 1 },
+        V4,
+      );
       assert.deepEqual(ours, theirs);
       assert.equal(ours.length, qos === 0 ? 57 : 59);
     }
@@ -232,7 +276,11 @@ describe("encoders = mqtt-packet generate()", () => {
       const [type, cmd] = g.pick(ACKS);
       const messageId = g.id();
       const theirs = mqttPacket.generate({ cmd, messageId } as mqttPacket.Packet, V4);
-      assert.deepEqual(encode(4, (out, at) => writeAck(out, at, type, messageId)), theirs, cmd);
+      assert.deepEqual(
+        encode(4, (out, at) => writeAck(out, at, type, messageId)),
+        theirs,
+        cmd,
+      );
     }
   });
 
@@ -251,7 +299,11 @@ describe("encoders = mqtt-packet generate()", () => {
         { cmd: "subscribe", messageId, subscriptions: filters.map((topic, i) => ({ topic, qos: qos[i] })) },
         V4,
       );
-      assert.deepEqual(encode(subscribeLength(topics), (out, at) => writeSubscribe(out, at, messageId, topics, qos)), theirs, filters.join(" "));
+      assert.deepEqual(
+        encode(subscribeLength(topics), (out, at) => writeSubscribe(out, at, messageId, topics, qos)),
+        theirs,
+        filters.join(" "),
+      );
     }
   });
 
@@ -263,7 +315,11 @@ describe("encoders = mqtt-packet generate()", () => {
       const messageId = g.id();
       const topics = filters.map(utf8);
       const theirs = mqttPacket.generate({ cmd: "unsubscribe", messageId, unsubscriptions: filters }, V4);
-      assert.deepEqual(encode(unsubscribeLength(topics), (out, at) => writeUnsubscribe(out, at, messageId, topics)), theirs, filters.join(" "));
+      assert.deepEqual(
+        encode(unsubscribeLength(topics), (out, at) => writeUnsubscribe(out, at, messageId, topics)),
+        theirs,
+        filters.join(" "),
+      );
     }
   });
 
@@ -277,10 +333,19 @@ describe("encoders = mqtt-packet generate()", () => {
     assert.equal(connectLength({ clientId: max, keepalive: 0, cleanSession: true }), 1 + 3 + 10 + 2 + 65535);
     assert.equal(checkTopicName(max), null);
     assert.equal(checkTopicName("x".repeat(65535)), null);
-    assert.equal(checkTopicFilter("x".repeat(65534) + "\u00fc"), "topic filter longer than 65535 bytes");
-    for (const long of ["\u20ac".repeat(21846), "x".repeat(65534) + "\u00fc", "\u{1f600}".repeat(16384)]) {
+    assert.equal(checkTopicFilter(`${"x".repeat(65534)}\u00fc`), "topic filter longer than 65535 bytes");
+    for (const long of ["\u20ac".repeat(21846), `${"x".repeat(65534)}\u00fc`, "\u{1f600}".repeat(16384)]) {
       assert.throws(() => connectLength({ clientId: long, keepalive: 0, cleanSession: true }), RangeError);
-      assert.throws(() => connectLength({ clientId: "a", keepalive: 0, cleanSession: true, will: { topic: long, payload: new Uint8Array(0), qos: 0, retain: false } }), RangeError);
+      assert.throws(
+        () =>
+          connectLength({
+            clientId: "a",
+            keepalive: 0,
+            cleanSession: true,
+            will: { topic: long, payload: new Uint8Array(0), qos: 0, retain: false },
+          }),
+        RangeError,
+      );
       assert.equal(checkTopicName(long), "topic longer than 65535 bytes");
     }
   });
@@ -319,7 +384,11 @@ describe("mqtt-packet generate() → our parser", () => {
       const dup = qos > 0 && g.bool();
       const messageId = qos > 0 ? g.id() : 0;
       const bytes = mqttPacket.generate({ cmd: "publish", topic, payload, qos, retain, dup, messageId }, V4);
-      assert.deepEqual(decode(bytes, g.rnd), [expect({ type: 3, topic, payload, qos, retain, dup, packetId: messageId })], topic);
+      assert.deepEqual(
+        decode(bytes, g.rnd),
+        [expect({ type: 3, topic, payload, qos, retain, dup, packetId: messageId })],
+        topic,
+      );
     }
   });
 
@@ -358,7 +427,9 @@ describe("mqtt-packet generate() → our parser", () => {
         case 0: {
           const topic = g.topic();
           const payload = Buffer.from(g.bytes(100));
-          parts.push(mqttPacket.generate({ cmd: "publish", topic, payload, qos: 1, retain: false, dup: false, messageId }, V4));
+          parts.push(
+            mqttPacket.generate({ cmd: "publish", topic, payload, qos: 1, retain: false, dup: false, messageId }, V4),
+          );
           want.push(expect({ type: 3, topic, payload, qos: 1, packetId: messageId }));
           break;
         }

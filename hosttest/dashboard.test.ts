@@ -5,17 +5,18 @@
  * restart of the dashboard, credentials, and the simulator's live controls.
  * Screenshots at desktop and phone width go to test-output/dashboard/.
  */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { DESKTOP, PHONE, outputDir, startBrowser } from "./support/browser";
+import { VERSION } from "../src/version";
+import { DESKTOP, outputDir, PHONE, startBrowser } from "./support/browser";
 import { freePort, startMosquitto } from "./support/mosquitto";
 import { connectPeer } from "./support/peer";
 import { runDashboard, runSim } from "./support/sim";
-import { VERSION } from "../src/version";
 
 const shots = outputDir("dashboard");
 
@@ -23,7 +24,9 @@ const shots = outputDir("dashboard");
 const POINTS = `Number(document.getElementById("chart")?.dataset.points ?? 0)`;
 const points = async (page: Page) => (await page.evaluate(POINTS)) as number;
 
-test("npm run dashboard with devices on another broker: chart, switch, errors, offline, history across a restart", { timeout: 120000 }, async () => {
+test("npm run dashboard with devices on another broker: chart, switch, errors, offline, history across a restart", {
+  timeout: 120000,
+}, async () => {
   const broker = await startMosquitto();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-"));
   const url = `mqtt://127.0.0.1:${broker.port}`;
@@ -47,7 +50,7 @@ test("npm run dashboard with devices on another broker: chart, switch, errors, o
     await page.waitForFunction(`${POINTS} >= 3`, null, { timeout: 15000 });
 
     // The switch sends a command; the device's own report moves it.
-    let from = peer.messages.length;
+    const from = peer.messages.length;
     await page.click("label.switch");
     await peer.next("devices/dev-1/led", (m) => m.text === "ON", 5000, from);
     await page.waitForFunction(`document.getElementById("led").checked`, null, { timeout: 5000 });
@@ -55,26 +58,43 @@ test("npm run dashboard with devices on another broker: chart, switch, errors, o
 
     // A bad command shows up as a sentence.
     await peer.publish("devices/dev-1/led/set", "purple");
-    await page.locator("#errors li", { hasText: 'A command was not understood: unknown command "purple"' }).waitFor({ timeout: 5000 });
+    await page
+      .locator("#errors li", { hasText: 'A command was not understood: unknown command "purple"' })
+      .waitFor({ timeout: 5000 });
     await page.screenshot({ path: path.join(shots, "desktop.png"), fullPage: true });
     await page.setViewportSize(PHONE);
     await page.waitForTimeout(300);
     await page.screenshot({ path: path.join(shots, "phone.png"), fullPage: true });
-    const overflow = (await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")) as number;
+    const overflow = (await page.evaluate(
+      "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    )) as number;
     assert.ok(overflow <= 0, `nothing wider than a phone's screen (${overflow} px too wide)`);
     await page.setViewportSize(DESKTOP);
 
     // The API: devices, history as JSON and CSV, both ends inclusive.
-    const devices = (await (await fetch(`http://127.0.0.1:${http}/api/devices`)).json()) as { id: string; prefix: string; online: boolean; last: { t: number; temp: number; hum: number } }[];
+    const devices = (await (await fetch(`http://127.0.0.1:${http}/api/devices`)).json()) as {
+      id: string;
+      prefix: string;
+      online: boolean;
+      last: { t: number; temp: number; hum: number };
+    }[];
     const dev = devices.find((d) => d.id === "dev-1")!;
     assert.equal(dev.prefix, "devices");
     assert.equal(dev.online, true);
     const states = peer.on("devices/dev-1/state").map((m) => JSON.parse(m.text).data);
     assert.deepEqual({ temp: dev.last.temp, hum: dev.last.hum }, states[states.length - 1]);
-    const rows = (await (await fetch(`http://127.0.0.1:${http}/api/history?id=dev-1&from=0&to=${dev.last.t}`)).json()) as { t: number }[];
+    const rows = (await (
+      await fetch(`http://127.0.0.1:${http}/api/history?id=dev-1&from=0&to=${dev.last.t}`)
+    ).json()) as { t: number }[];
     assert.ok(rows.length >= 3 && rows[rows.length - 1].t === dev.last.t, "to is inclusive");
-    assert.deepEqual(rows.map((r) => r.t), [...rows.map((r) => r.t)].sort((a, b) => a - b), "oldest first");
-    const csv = await (await fetch(`http://127.0.0.1:${http}/api/history?id=dev-1&from=${rows[0].t}&to=${dev.last.t}&format=csv`)).text();
+    assert.deepEqual(
+      rows.map((r) => r.t),
+      [...rows.map((r) => r.t)].sort((a, b) => a - b),
+      "oldest first",
+    );
+    const csv = await (
+      await fetch(`http://127.0.0.1:${http}/api/history?id=dev-1&from=${rows[0].t}&to=${dev.last.t}&format=csv`)
+    ).text();
     const lines = csv.trim().split("\n");
     assert.equal(lines[0], "t,temp,hum");
     assert.equal(lines.length - 1, rows.length, "from is inclusive");
@@ -92,7 +112,12 @@ test("npm run dashboard with devices on another broker: chart, switch, errors, o
     // Its port busy: one line, exit 2.
     const busy = runDashboard(["--broker", url, "--http", String(broker.port), "--db", path.join(dir, "other.db")]);
     assert.equal(await busy.exited, 2);
-    assert.match(busy.output(), new RegExp(`^error: dashboard port ${broker.port} on 127.0.0.1 is already in use \\(choose another with --http\\)\\n$`));
+    assert.match(
+      busy.output(),
+      new RegExp(
+        `^error: dashboard port ${broker.port} on 127.0.0.1 is already in use \\(choose another with --http\\)\\n$`,
+      ),
+    );
     dashboard = runDashboard(args);
     await dashboard.waitFor("dashboard http://");
     await page.reload();
@@ -112,7 +137,9 @@ test("npm run dashboard with devices on another broker: chart, switch, errors, o
   }
 });
 
-test("npm start's dashboard asks for the broker's credentials and drives the simulated device", { timeout: 120000 }, async () => {
+test("npm start's dashboard asks for the broker's credentials and drives the simulated device", {
+  timeout: 120000,
+}, async () => {
   // Listening beyond loopback without credentials is warned about.
   const open = runSim(["--host", "0.0.0.0", "--port", String(await freePort()), "--http", "0"]);
   await open.waitFor(/^warning: the embedded broker listen(s)? on 0\.0\.0\.0 without credentials/m);
@@ -120,18 +147,36 @@ test("npm start's dashboard asks for the broker's credentials and drives the sim
   await open.exited;
 
   const [port, http] = [await freePort(), await freePort()];
-  const sim = runSim(["--port", String(port), "--http", String(http), "--interval", "2000", "--brokerUser", "maker", "--brokerPassword", "s3cret"]);
+  const sim = runSim([
+    "--port",
+    String(port),
+    "--http",
+    String(http),
+    "--interval",
+    "2000",
+    "--brokerUser",
+    "maker",
+    "--brokerPassword",
+    "s3cret",
+  ]);
   const base = `http://127.0.0.1:${http}`;
   const browser = await startBrowser({ viewport: DESKTOP, httpCredentials: { username: "maker", password: "s3cret" } });
   let peer: Awaited<ReturnType<typeof connectPeer>> | undefined;
   try {
     await sim.waitFor("dashboard http://");
     assert.doesNotMatch(sim.output(), /warning/);
-    for (const p of ["/", "/api/devices", "/api/history?id=sim-1"]) assert.equal((await fetch(base + p)).status, 401, p);
+    for (const p of ["/", "/api/devices", "/api/history?id=sim-1"])
+      assert.equal((await fetch(base + p)).status, 401, p);
     const wrong = { authorization: `Basic ${Buffer.from("maker:nope").toString("base64")}` };
     assert.equal((await fetch(`${base}/api/devices`, { headers: wrong })).status, 401);
-    await assert.rejects(connectPeer(`mqtt://127.0.0.1:${port}`, [], { reconnectPeriod: 0 }), "the broker refuses a client without them");
-    peer = await connectPeer(`mqtt://127.0.0.1:${port}`, ["devices/sim-1/#"], { username: "maker", password: "s3cret" });
+    await assert.rejects(
+      connectPeer(`mqtt://127.0.0.1:${port}`, [], { reconnectPeriod: 0 }),
+      "the broker refuses a client without them",
+    );
+    peer = await connectPeer(`mqtt://127.0.0.1:${port}`, ["devices/sim-1/#"], {
+      username: "maker",
+      password: "s3cret",
+    });
 
     const page = await browser.context.newPage();
     await page.goto(`${base}/`);
@@ -160,7 +205,11 @@ test("npm start's dashboard asks for the broker's credentials and drives the sim
     await peer.next("devices/sim-1/status", (m) => m.text === "online", 10000, from);
     await page.locator("#simInfo", { hasText: "1 reboots" }).waitFor({ timeout: 5000 });
     // Bad values for the controls are refused with a sentence.
-    const refused = await fetch(`${base}/api/sim/device`, { method: "POST", headers: { authorization: `Basic ${Buffer.from("maker:s3cret").toString("base64")}` }, body: '{"id":"sim-1","faultRate":2}' });
+    const refused = await fetch(`${base}/api/sim/device`, {
+      method: "POST",
+      headers: { authorization: `Basic ${Buffer.from("maker:s3cret").toString("base64")}` },
+      body: '{"id":"sim-1","faultRate":2}',
+    });
     assert.equal(refused.status, 400);
     assert.deepEqual(await refused.json(), { error: "faultRate must be a number from 0 to 1" });
   } finally {

@@ -5,14 +5,15 @@
  * set-up banner of a device started with `--setup`. Screenshots go to
  * test-output/device-page/.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
 import path from "node:path";
+import { describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { runSim, type SimProcess } from "./support/sim";
+import { DESKTOP, outputDir, PHONE, startBrowser } from "./support/browser";
 import { freePort } from "./support/mosquitto";
+import { runSim, type SimProcess } from "./support/sim";
 import { call, freePortRun } from "./support/web";
-import { DESKTOP, PHONE, outputDir, startBrowser } from "./support/browser";
 
 const shots = outputDir("device-page");
 const PASSWORD = "page-pw-1";
@@ -25,20 +26,39 @@ async function stop(sim: SimProcess): Promise<void> {
 /** Nothing is wider than the window (no sideways scrolling on a phone). */
 async function fitsWidth(page: Page): Promise<void> {
   // Runs in the page: the DOM's globals are not in this file's types.
-  const [scroll, width] = (await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")) as [number, number];
+  const [scroll, width] = (await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")) as [
+    number,
+    number,
+  ];
   assert.ok(scroll <= width, `the page is ${scroll} px wide in a ${width} px window`);
 }
 
 // Side by side: each runs its own simulator (and browser) on its own ports.
 describe("the device page in Chromium", { concurrency: true }, () => {
-  it("the device page in Chromium: reading, LED switch, diag, settings with a restart, at desktop and phone width", { timeout: 60000 }, async () => {
+  it("the device page in Chromium: reading, LED switch, diag, settings with a restart, at desktop and phone width", {
+    timeout: 60000,
+  }, async () => {
     const [mqttPort, web] = [await freePort(), await freePortRun(1)];
-    const sim = runSim(["--port", String(mqttPort), "--http", "0", "--interval", "2000", "--web", String(web), "--webPassword", PASSWORD]);
+    const sim = runSim([
+      "--port",
+      String(mqttPort),
+      "--http",
+      "0",
+      "--interval",
+      "2000",
+      "--web",
+      String(web),
+      "--webPassword",
+      PASSWORD,
+    ]);
     const url = `http://127.0.0.1:${web}/`;
     const errors: string[] = [];
     try {
       await sim.waitFor("mqtt: connected as sim-1");
-      for (const [name, viewport] of [["desktop", DESKTOP], ["phone", PHONE]] as const) {
+      for (const [name, viewport] of [
+        ["desktop", DESKTOP],
+        ["phone", PHONE],
+      ] as const) {
         const browser = await startBrowser({ viewport, httpCredentials: { username: "admin", password: PASSWORD } });
         try {
           const page = await browser.context.newPage();
@@ -51,11 +71,15 @@ describe("the device page in Chromium", { concurrency: true }, () => {
           await page.locator("#id", { hasText: "sim-1" }).waitFor();
           await page.locator("#mqtt", { hasText: "online" }).waitFor();
           await page.locator("#temp", { hasText: "°C" }).waitFor({ timeout: 10000 });
-          assert.match(await page.locator("#hum").innerText(), /%RH$/);
-          assert.match(await page.locator("#age").innerText(), /ago$/);
+          assert.match((await page.locator("#hum").textContent()) ?? "", /%RH$/);
+          assert.match((await page.locator("#age").textContent()) ?? "", /ago$/);
           await page.locator("#diag dt", { hasText: "version" }).waitFor();
           await page.locator("#f-apPassword").waitFor(); // the form is filled from /settings.json after the first poll
-          assert.equal(await page.locator("#settings input, #settings select").count() >= 24, true, "a field for every key");
+          assert.equal(
+            (await page.locator("#settings input, #settings select").count()) >= 24,
+            true,
+            "a field for every key",
+          );
           assert.equal(await page.locator("#f-webPassword").getAttribute("type"), "password");
           assert.equal(await page.locator("#f-webPassword").inputValue(), "", "passwords are never filled in");
           assert.equal(await page.locator("#f-webPassword").getAttribute("placeholder"), "set (leave empty to keep)");
@@ -67,7 +91,11 @@ describe("the device page in Chromium", { concurrency: true }, () => {
           const want = before === "ON" ? "OFF" : "ON";
           await page.locator("#ledText", { hasText: want }).waitFor();
           assert.equal((await call(`${url}state.json`)).json().led, want);
-          await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: name === "phone", animations: "disabled" });
+          await page.screenshot({
+            path: path.join(shots, `${name}.png`),
+            fullPage: name === "phone",
+            animations: "disabled",
+          });
 
           if (name === "desktop") {
             // A refused value: the device's own message, nothing kept.
@@ -78,10 +106,16 @@ describe("the device page in Chromium", { concurrency: true }, () => {
             await page.fill("#f-interval", "3000");
             await page.click("#settings button[type=submit]");
             await page.locator("#formResult", { hasText: "Saved interval." }).waitFor();
-            await page.locator("#formResult", { hasText: "Restarted with the new settings." }).waitFor({ timeout: 15000 });
+            await page
+              .locator("#formResult", { hasText: "Restarted with the new settings." })
+              .waitFor({ timeout: 15000 });
             assert.equal(await page.locator("#f-interval").inputValue(), "3000");
             assert.equal(await page.locator("label:has(#f-interval) .kept").count(), 1, "marked as saved here");
-            await page.screenshot({ path: path.join(shots, "desktop-saved.png"), fullPage: true, animations: "disabled" });
+            await page.screenshot({
+              path: path.join(shots, "desktop-saved.png"),
+              fullPage: true,
+              animations: "disabled",
+            });
           }
         } finally {
           await browser.close();
@@ -106,7 +140,7 @@ describe("the device page in Chromium", { concurrency: true }, () => {
         await page.locator("#setup").waitFor({ state: "visible" });
         await page.locator("#mqtt", { hasText: "offline" }).waitFor();
         await page.locator("#f-apPassword").waitFor();
-        assert.equal(await page.locator("#fields legend").first().innerText(), "Wi-Fi");
+        assert.equal(await page.locator("#fields legend").first().textContent(), "Wi-Fi");
         await fitsWidth(page);
         await page.screenshot({ path: path.join(shots, "phone-setup.png"), fullPage: true, animations: "disabled" });
         await page.fill("#f-ssid", "Home Net");

@@ -5,22 +5,29 @@
  * complete set-up gives the documented mcconfig line (a dry run here: no SDK
  * build in the tests).
  */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 function run(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; out: string }> {
-  const clean: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}` };
+  const clean: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}`,
+  };
   for (const key of ["MODDABLE", "IDF_PATH", "UPLOAD_PORT", "DISPLAY"]) delete clean[key];
   for (const [key, value] of Object.entries(env)) if (value !== undefined) clean[key] = value;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "tools", "device.ts"), ...args], { cwd: root, env: clean });
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "tools", "device.ts"), ...args], {
+      cwd: root,
+      env: clean,
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d));
     child.stderr.on("data", (d: Buffer) => (out += d));
@@ -33,14 +40,22 @@ function fakeTools(version: string): { moddable: string; idf: string; port: stri
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "device-tool-"));
   const moddable = path.join(dir, "moddable");
   fs.mkdirSync(path.join(moddable, "build", "bin", "lin", "release"), { recursive: true });
-  fs.writeFileSync(path.join(moddable, "build", "bin", "lin", "release", "mcconfig"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  fs.writeFileSync(path.join(moddable, "build", "bin", "lin", "release", "mcconfig"), "#!/bin/sh\nexit 0\n", {
+    mode: 0o755,
+  });
   fs.mkdirSync(path.join(moddable, "tools", "xsbug-log", "node_modules"), { recursive: true });
   fs.mkdirSync(path.join(moddable, "documentation", "devices"), { recursive: true });
-  fs.writeFileSync(path.join(moddable, "documentation", "devices", "esp32.md"), "The Moddable SDK build for ESP32 currently uses ESP-IDF v6.0 (commit `662a3be3`)\n");
+  fs.writeFileSync(
+    path.join(moddable, "documentation", "devices", "esp32.md"),
+    "The Moddable SDK build for ESP32 currently uses ESP-IDF v6.0 (commit `662a3be3`)\n",
+  );
   const idf = path.join(dir, "esp-idf");
   fs.mkdirSync(path.join(idf, "tools", "cmake"), { recursive: true });
   const [major, minor] = version.split(".");
-  fs.writeFileSync(path.join(idf, "tools", "cmake", "version.cmake"), `set(IDF_VERSION_MAJOR ${major})\nset(IDF_VERSION_MINOR ${minor})\nset(IDF_VERSION_PATCH 0)\n`);
+  fs.writeFileSync(
+    path.join(idf, "tools", "cmake", "version.cmake"),
+    `set(IDF_VERSION_MAJOR ${major})\nset(IDF_VERSION_MINOR ${minor})\nset(IDF_VERSION_PATCH 0)\n`,
+  );
   const port = path.join(dir, "ttyUSB9");
   fs.writeFileSync(port, "");
   return { moddable, idf, port, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
@@ -53,7 +68,10 @@ test("the device wrappers name what is missing, and otherwise give the mcconfig 
     const [bare, oldIdf, good, sim, typo] = await Promise.all([
       run(["flash", "ssid=home", "broker=mqtt://127.0.0.1"], {}),
       run(["build", "--dry-run"], { MODDABLE: five.moddable, IDF_PATH: five.idf }),
-      run(["flash", "--dry-run", "--port", six.port, "ssid=home", "password=wifi-secret", "broker=mqtt://192.168.1.10"], { MODDABLE: six.moddable, IDF_PATH: six.idf }),
+      run(
+        ["flash", "--dry-run", "--port", six.port, "ssid=home", "password=wifi-secret", "broker=mqtt://192.168.1.10"],
+        { MODDABLE: six.moddable, IDF_PATH: six.idf },
+      ),
       run(["sim", "--dry-run", "broker=mqtt://127.0.0.1", "web=8099"], { MODDABLE: six.moddable, DISPLAY: ":0" }),
       run(["flash", "intervall=5000"], {}),
     ]);
@@ -66,7 +84,12 @@ test("the device wrappers name what is missing, and otherwise give the mcconfig 
     assert.match(oldIdf.out, /ESP-IDF 5\.4 at .*, but this Moddable SDK builds with ESP-IDF v6\.0/);
 
     assert.equal(good.code, 0, good.out);
-    assert.match(good.out, new RegExp(`would run: UPLOAD_PORT=${six.port} mcconfig -dl -m -p esp32 ssid=home password=… broker=mqtt://192\\.168\\.1\\.10`));
+    assert.match(
+      good.out,
+      new RegExp(
+        `would run: UPLOAD_PORT=${six.port} mcconfig -dl -m -p esp32 ssid=home password=… broker=mqtt://192\\.168\\.1\\.10`,
+      ),
+    );
     assert.equal(good.out.indexOf("wifi-secret"), -1, "the password is not printed");
 
     assert.equal(sim.code, 0, sim.out);

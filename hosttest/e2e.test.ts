@@ -2,16 +2,17 @@
  * End to end: the simulator's real command line, a real broker (mosquitto
  * from Debian, and the embedded aedes), and MQTT.js as the peer.
  */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
-import { acceptance } from "./support/acceptance";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
+import { test } from "node:test";
+import { acceptance } from "./support/acceptance";
 import { freePort, startMosquitto, waitForPort } from "./support/mosquitto";
-import { runSim } from "./support/sim";
 import { connectPeer } from "./support/peer";
+import { runSim } from "./support/sim";
 
 test("simulator on mosquitto passes the interface acceptance probe", { timeout: 60000 }, async () => {
   const broker = await startMosquitto();
@@ -47,7 +48,9 @@ test("the Last Will says offline when the device vanishes", { timeout: 30000 }, 
   }
 });
 
-test("a bad flag, a port in use and an unreachable broker each give one clear line and a non-zero exit", { timeout: 30000 }, async () => {
+test("a bad flag, a port in use and an unreachable broker each give one clear line and a non-zero exit", {
+  timeout: 30000,
+}, async () => {
   const bad = runSim(["--interval", "fast"]);
   assert.notEqual(await bad.exited, 0);
   assert.match(bad.output(), /^error: bad value "fast" for "interval": expected an integer/m);
@@ -64,7 +67,13 @@ test("a bad flag, a port in use and an unreachable broker each give one clear li
     // The dashboard's port taken: one line, no stack trace.
     const web = runSim(["--port", String(await freePort()), "--http", String(broker.port)]);
     assert.equal(await web.exited, 2);
-    assert.match(web.output(), new RegExp(`^error: dashboard port ${broker.port} on 127.0.0.1 is already in use \\(choose another with --http\\)$`, "m"));
+    assert.match(
+      web.output(),
+      new RegExp(
+        `^error: dashboard port ${broker.port} on 127.0.0.1 is already in use \\(choose another with --http\\)$`,
+        "m",
+      ),
+    );
     assert.doesNotMatch(web.output(), /\n\s+at /, "no stack trace");
   } finally {
     await broker.stop();
@@ -97,7 +106,9 @@ test("the dashboard page, its script and MQTT over WebSocket are served", { time
   }
 });
 
-test("with --faults sensor=0.8 only valid readings are published and 3 failures in a row raise a sensor error", { timeout: 40000 }, async () => {
+test("with --faults sensor=0.8 only valid readings are published and 3 failures in a row raise a sensor error", {
+  timeout: 40000,
+}, async () => {
   const port = await freePort();
   const sim = runSim(["--port", String(port), "--http", "0", "--interval", "2000", "--faults", "sensor=0.8"]);
   try {
@@ -118,10 +129,16 @@ test("with --faults sensor=0.8 only valid readings are published and 3 failures 
   assert.match(sim.output(), /sensor errors [1-9]/);
 });
 
-test("npm start stops cleanly through npm: SIGTERM to npm reaches the simulator, exit 0, nothing left behind", { timeout: 30000 }, async () => {
+test("npm start stops cleanly through npm: SIGTERM to npm reaches the simulator, exit 0, nothing left behind", {
+  timeout: 30000,
+}, async () => {
   const port = await freePort();
   const data = fs.mkdtempSync(path.join(os.tmpdir(), "npm-start-"));
-  const npm = spawn("npm", ["start", "--silent", "--", "--port", String(port), "--http", "0", "--data", data], { cwd: path.resolve(import.meta.dirname, ".."), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const npm = spawn("npm", ["start", "--silent", "--", "--port", String(port), "--http", "0", "--data", data], {
+    cwd: path.resolve(import.meta.dirname, ".."),
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let output = "";
   npm.stdout.on("data", (d) => (output += d));
   npm.stderr.on("data", (d) => (output += d));

@@ -8,7 +8,9 @@
  *   node --import tsx hosttest/fuzz.ts 2e6 [seed]
  */
 (globalThis as { __mqttFuzzCli?: boolean }).__mqttFuzzCli = true;
+
 export {};
+
 const { Rng, ParserHarness, parserCase, sessionCase, corpus, sessionCorpus } = await import("./unit/fuzz.test.ts");
 
 const count = Math.floor(Number(process.argv[2] ?? 1e6));
@@ -54,7 +56,9 @@ for (let i = 0; i < count; i++) {
     if (c.run.errors) bump(parserErrors, kind(c.run.error));
     if (c.run.violation) {
       failures++;
-      console.error(`VIOLATION parser case ${i} (${c.kinds.join(",")}): ${c.run.violation}\n  bytes ${hex(c.bytes)}\n  cuts ${c.cuts.join(",")}`);
+      console.error(
+        `VIOLATION parser case ${i} (${c.kinds.join(",")}): ${c.run.violation}\n  bytes ${hex(c.bytes)}\n  cuts ${c.cuts.join(",")}`,
+      );
     }
   } catch (e) {
     failures++;
@@ -95,8 +99,13 @@ const table = (m: Map<string, number>): string =>
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `  ${String(n).padStart(9)}  ${k}`)
     .join("\n");
-console.log(`\nparser: ${parserCases} cases in ${(parserMs / 1000).toFixed(1)} s = ${(parserCases / (parserMs / 1000)).toFixed(0)} cases/s, ` + `${(bytesFed / 1e6).toFixed(1)} MB fed, ${decoded} packets decoded`);
-console.log(`client: ${sessionCases} cases in ${(sessionMs / 1000).toFixed(1)} s = ${(sessionCases / (sessionMs / 1000)).toFixed(0)} cases/s`);
+console.log(
+  `\nparser: ${parserCases} cases in ${(parserMs / 1000).toFixed(1)} s = ${(parserCases / (parserMs / 1000)).toFixed(0)} cases/s, ` +
+    `${(bytesFed / 1e6).toFixed(1)} MB fed, ${decoded} packets decoded`,
+);
+console.log(
+  `client: ${sessionCases} cases in ${(sessionMs / 1000).toFixed(1)} s = ${(sessionCases / (sessionMs / 1000)).toFixed(0)} cases/s`,
+);
 console.log(`total: ${secs.toFixed(1)} s`);
 console.log(`\nparser errors (${parserErrors.size} distinct):\n${table(parserErrors)}`);
 console.log(`\nclient outcomes (${sessionOutcomes.size} distinct):\n${table(sessionOutcomes)}`);

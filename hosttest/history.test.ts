@@ -2,14 +2,15 @@
  * The dashboard's history store, one contract run against SQLite (a file)
  * and a real PostgreSQL server; and how the fleet reads the devices' topics.
  */
-import { test, after, before } from "node:test";
+
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { openStore, type DeviceInfo, type HistoryStore } from "../sim/history/store";
+import { after, before, test } from "node:test";
 import { Fleet, parseState } from "../sim/dashboard/fleet";
-import { startPostgres, type Postgres } from "./support/postgres";
+import { type DeviceInfo, type HistoryStore, openStore } from "../sim/history/store";
+import { type Postgres, startPostgres } from "./support/postgres";
 
 let postgres: Postgres;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "history-"));
@@ -26,7 +27,17 @@ after(async () => {
 const T0 = Date.UTC(2026, 0, 1);
 
 function info(id: string, online: boolean): DeviceInfo {
-  return { id, prefix: "devices", online, led: "ON", diag: { uptime: 5 }, config: null, ota: null, errors: [{ t: T0, error: "sensor", detail: "timeout" }], seen: T0 };
+  return {
+    id,
+    prefix: "devices",
+    online,
+    led: "ON",
+    diag: { uptime: 5 },
+    config: null,
+    ota: null,
+    errors: [{ t: T0, error: "sensor", detail: "timeout" }],
+    seen: T0,
+  };
 }
 
 async function contract(store: HistoryStore): Promise<void> {
@@ -39,16 +50,23 @@ async function contract(store: HistoryStore): Promise<void> {
     ]);
     // A replayed reading resent (same device and capture time) is kept once.
     await store.add([{ id: "a", t: T0 + 2000, temp: 22.3, hum: 41 }]);
-    assert.deepEqual(await store.range("a", T0, T0 + 2000), [
-      { t: T0, temp: 21.5, hum: 40 },
-      { t: T0 + 1000, temp: 22, hum: 40.5 },
-      { t: T0 + 2000, temp: 22.3, hum: 41 },
-    ], "both ends inclusive, oldest first, one decimal kept exactly");
+    assert.deepEqual(
+      await store.range("a", T0, T0 + 2000),
+      [
+        { t: T0, temp: 21.5, hum: 40 },
+        { t: T0 + 1000, temp: 22, hum: 40.5 },
+        { t: T0 + 2000, temp: 22.3, hum: 41 },
+      ],
+      "both ends inclusive, oldest first, one decimal kept exactly",
+    );
     assert.deepEqual(await store.range("a", T0 + 1, T0 + 1999), [{ t: T0 + 1000, temp: 22, hum: 40.5 }]);
     assert.deepEqual(await store.range("b", T0, T0 + 5000), [{ t: T0 + 1000, temp: -3.2, hum: 99.9 }]);
     assert.deepEqual(await store.range("nobody", 0, T0 * 2), []);
     const latest = await store.latest();
-    assert.deepEqual(Object.fromEntries(latest), { a: { t: T0 + 2000, temp: 22.3, hum: 41 }, b: { t: T0 + 1000, temp: -3.2, hum: 99.9 } });
+    assert.deepEqual(Object.fromEntries(latest), {
+      a: { t: T0 + 2000, temp: 22.3, hum: 41 },
+      b: { t: T0 + 1000, temp: -3.2, hum: 99.9 },
+    });
 
     await store.saveDevice(info("a", true));
     await store.saveDevice(info("a", false));
@@ -56,7 +74,10 @@ async function contract(store: HistoryStore): Promise<void> {
     assert.deepEqual(await store.devices(), [info("a", false), info("b", true)]);
 
     assert.equal(await store.prune(T0 + 1000), 1);
-    assert.deepEqual((await store.range("a", 0, T0 * 2)).map((r) => r.t), [T0 + 1000, T0 + 2000]);
+    assert.deepEqual(
+      (await store.range("a", 0, T0 * 2)).map((r) => r.t),
+      [T0 + 1000, T0 + 2000],
+    );
   } finally {
     await store.close();
   }
@@ -82,17 +103,38 @@ test("the PostgreSQL store keeps readings and devices", { timeout: 30000 }, asyn
 test("a PostgreSQL server that cannot be reached is one clear error, password hidden", { timeout: 30000 }, async () => {
   const url = postgres.url.replace("test@", "test:secret@").replace(/:(\d+)\//, ":1/");
   await assert.rejects(openStore(url), (error: Error) => {
-    assert.match(error.message, /^cannot open the history database postgres:\/\/test:\*\*\*@127\.0\.0\.1:1\/telemetry: /);
+    assert.match(
+      error.message,
+      /^cannot open the history database postgres:\/\/test:\*\*\*@127\.0\.0\.1:1\/telemetry: /,
+    );
     assert.doesNotMatch(error.message, /secret/);
     return true;
   });
 });
 
 test("a state payload gives a reading at its capture time when it has one", () => {
-  assert.deepEqual(parseState('{"data":{"temp":23.5,"hum":41}}', 5000), { t: 5000, temp: 23.5, hum: 41, led: undefined });
-  assert.deepEqual(parseState('{"time":1700000000123,"data":{"temp":-1,"hum":0}}', 5000), { t: 1700000000123, temp: -1, hum: 0, led: undefined });
+  assert.deepEqual(parseState('{"data":{"temp":23.5,"hum":41}}', 5000), {
+    t: 5000,
+    temp: 23.5,
+    hum: 41,
+    led: undefined,
+  });
+  assert.deepEqual(parseState('{"time":1700000000123,"data":{"temp":-1,"hum":0}}', 5000), {
+    t: 1700000000123,
+    temp: -1,
+    hum: 0,
+    led: undefined,
+  });
   assert.deepEqual(parseState('{"data":{"temp":20,"hum":50,"led":"ON"}}', 1), { t: 1, temp: 20, hum: 50, led: "ON" });
-  for (const bad of ["", "null", "[]", '{"data":1}', '{"data":{"temp":"20","hum":1}}', '{"data":{"temp":20}}', "{not json"]) {
+  for (const bad of [
+    "",
+    "null",
+    "[]",
+    '{"data":1}',
+    '{"data":{"temp":"20","hum":1}}',
+    '{"data":{"temp":20}}',
+    "{not json",
+  ]) {
     assert.equal(parseState(bad, 1), undefined, bad);
   }
 });
@@ -101,13 +143,18 @@ test("the fleet follows each device's topics and stores its readings", async () 
   const store = await openStore(":memory:");
   const events: string[] = [];
   let now = T0;
-  const fleet = new Fleet(store, { reading: (id, r) => events.push(`reading ${id} ${r.t}`), device: (d) => events.push(`device ${d.id}`) }, () => {}, () => now);
+  const fleet = new Fleet(
+    store,
+    { reading: (id, r) => events.push(`reading ${id} ${r.t}`), device: (d) => events.push(`device ${d.id}`) },
+    () => {},
+    () => now,
+  );
   const put = (topic: string, text: string) => fleet.message(topic, Buffer.from(text));
   put("devices/d1/status", "online");
   put("devices/d1/led", "ON");
   put("devices/d1/state", '{"data":{"temp":20.5,"hum":40}}');
   now += 1000;
-  put("devices/d1/state", '{"time":' + (T0 - 60000) + ',"data":{"temp":19,"hum":45}}'); // replayed, older
+  put("devices/d1/state", `{"time":${T0 - 60000},"data":{"temp":19,"hum":45}}`); // replayed, older
   put("devices/d1/error", '{"error":"bad-command","detail":"unknown command \\"x\\""}');
   put("devices/d1/diag", '{"uptime":7}');
   put("home/d2/status", "offline");
@@ -124,7 +171,10 @@ test("the fleet follows each device's topics and stores its readings", async () 
   assert.deepEqual(d1.errors, [{ t: T0 + 1000, error: "bad-command", detail: 'unknown command "x"' }]);
   assert.equal(fleet.get("d2")!.prefix, "home");
   assert.equal(fleet.get("d3")!.led, "OFF");
-  assert.deepEqual(fleet.list().map((d) => d.id), ["d1", "d2", "d3"]);
+  assert.deepEqual(
+    fleet.list().map((d) => d.id),
+    ["d1", "d2", "d3"],
+  );
   await fleet.flush();
   assert.deepEqual(await store.range("d1", 0, T0 * 2), [
     { t: T0 - 60000, temp: 19, hum: 45 },
@@ -133,6 +183,13 @@ test("the fleet follows each device's topics and stores its readings", async () 
   // A new fleet over the same store knows every device at once.
   const again = new Fleet(store, { reading() {}, device() {} }, () => {});
   await again.load();
-  assert.deepEqual(again.list().map((d) => [d.id, d.online, d.last?.temp ?? null]), [["d1", true, 20.5], ["d2", false, null], ["d3", true, 1]]);
+  assert.deepEqual(
+    again.list().map((d) => [d.id, d.online, d.last?.temp ?? null]),
+    [
+      ["d1", true, 20.5],
+      ["d2", false, null],
+      ["d3", true, 1],
+    ],
+  );
   await store.close();
 });

@@ -3,18 +3,19 @@
  * as the other party: every QoS in both directions, and a broker restarted in
  * the middle of QoS 1 and QoS 2 streams with cleanSession=false.
  */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
-import { MqttClient, type ClientHandler, type ClientOptions } from "../src/mqtt/client";
-import { SUBACK, type QoS } from "../src/mqtt/packet";
+import { test } from "node:test";
+import { startBroker } from "../sim/broker";
+import { nodeClock, nodeSocket } from "../sim/node-ports";
+import { type ClientHandler, type ClientOptions, MqttClient } from "../src/mqtt/client";
+import { type QoS, SUBACK } from "../src/mqtt/packet";
 import { Parser } from "../src/mqtt/parser";
 import type { SocketFactory } from "../src/ports";
-import { nodeClock, nodeSocket } from "../sim/node-ports";
-import { startBroker } from "../sim/broker";
 import { freePort, startMosquitto } from "./support/mosquitto";
 import { connectPeer } from "./support/peer";
 
@@ -143,28 +144,68 @@ test("every QoS in both directions through aedes", { timeout: 30000 }, async () 
   }
 });
 
-test("a broker restarted mid-stream loses no QoS 1/2 message and duplicates no QoS 2 message, in either direction", { timeout: 90000 }, async () => {
+test("a broker restarted mid-stream loses no QoS 1/2 message and duplicates no QoS 2 message, in either direction", {
+  timeout: 90000,
+}, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mosquitto-data-"));
   fs.chmodSync(dir, 0o777);
   // mosquitto 2.0 restores a session's QoS 1/2 messages as queued when its in-flight window is unlimited (0),
   // and then resends a QoS 2 flow that was past PUBREL as a new PUBLISH; with the default window (20) it
   // mishandles the messages queued beyond the window. A large finite window keeps every flow in flight.
-  const broker = await startMosquitto(["persistence true", `persistence_location ${dir}/`, "autosave_interval 1", "max_inflight_messages 1000"]);
+  const broker = await startMosquitto([
+    "persistence true",
+    `persistence_location ${dir}/`,
+    "autosave_interval 1",
+    "max_inflight_messages 1000",
+  ]);
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const N = 200;
   // The sink: mosquitto_sub with a persistent session at QoS 2 (it reconnects by itself); -d prints
   // its protocol events ("Client sink received SUBACK") among the messages, line by line with stdbuf.
   const sinkLines: string[] = [];
-  const sinkProcess = spawn("stdbuf", ["-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", String(broker.port), "-i", "sink", "-c", "-q", "2", "-t", "stream/q1", "-t", "stream/q2", "-v", "-d"], { stdio: ["ignore", "pipe", "inherit"] });
+  const sinkProcess = spawn(
+    "stdbuf",
+    [
+      "-oL",
+      "mosquitto_sub",
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(broker.port),
+      "-i",
+      "sink",
+      "-c",
+      "-q",
+      "2",
+      "-t",
+      "stream/q1",
+      "-t",
+      "stream/q2",
+      "-v",
+      "-d",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   let partial = "";
   sinkProcess.stdout.on("data", (d: Buffer) => {
     const lines = (partial + d.toString()).split("\n");
     partial = lines.pop()!;
     sinkLines.push(...lines);
   });
-  const sink = { on: (topic: string) => sinkLines.filter((l) => l.startsWith(topic + " ")).map((l) => ({ text: l.slice(topic.length + 1) })), end: async () => void sinkProcess.kill() };
+  const sink = {
+    on: (topic: string) =>
+      sinkLines.filter((l) => l.startsWith(`${topic} `)).map((l) => ({ text: l.slice(topic.length + 1) })),
+    end: async () => void sinkProcess.kill(),
+  };
   // Ours: a persistent session that publishes both streams and receives one from the peer.
-  const ours = ourClient(broker.port, { clientId: "ours-persistent", cleanSession: false, keepalive: 5, queueCount: 2 * N + 16, queueBytes: 64 * 1024, maxInboundQos2: 256 });
+  const ours = ourClient(broker.port, {
+    clientId: "ours-persistent",
+    cleanSession: false,
+    keepalive: 5,
+    queueCount: 2 * N + 16,
+    queueBytes: 64 * 1024,
+    maxInboundQos2: 256,
+  });
   ours.client.subscribe("stream/in", 2);
   ours.client.start();
   const source = await connectPeer(url, [], { clientId: "source", clean: false });
@@ -194,8 +235,20 @@ test("a broker restarted mid-stream loses no QoS 1/2 message and duplicates no Q
       for (const m of sink.on(topic)) seen.set(m.text, (seen.get(m.text) ?? 0) + 1);
       return seen;
     };
-    await until(() => count("stream/q1").size === N && count("stream/q2").size === N, 45000, "both streams complete at the sink")
-      .catch((e) => { throw new Error(`${e.message}: q1 ${count("stream/q1").size}, q2 ${count("stream/q2").size}, queued ${ours.client.queued}, state ${ours.client.state}, connects ${ours.connects()}, missing q1 ${Array.from({ length: N }, (_, i) => String(i + 1)).filter((k) => !count("stream/q1").has(k)).join(" ")}, last error ${ours.client.lastError}\n${broker.log()}`); });
+    await until(
+      () => count("stream/q1").size === N && count("stream/q2").size === N,
+      45000,
+      "both streams complete at the sink",
+    ).catch((e) => {
+      throw new Error(
+        `${e.message}: q1 ${count("stream/q1").size}, q2 ${count("stream/q2").size}, queued ${ours.client.queued}, state ${ours.client.state}, connects ${ours.connects()}, missing q1 ${Array.from(
+          { length: N },
+          (_, i) => String(i + 1),
+        )
+          .filter((k) => !count("stream/q1").has(k))
+          .join(" ")}, last error ${ours.client.lastError}\n${broker.log()}`,
+      );
+    });
     await until(() => new Set(ours.inbound.map((m) => m.text)).size === N, 45000, "the inbound QoS 2 stream");
     // Complete: any duplicate would already be on its way; give it half a second to show.
     await new Promise((r) => setTimeout(r, 500));
@@ -206,7 +259,12 @@ test("a broker restarted mid-stream loses no QoS 1/2 message and duplicates no Q
     }
     const inbound = new Map<string, number>();
     for (const m of ours.inbound) inbound.set(m.text, (inbound.get(m.text) ?? 0) + 1);
-    for (let i = 1; i <= N; i++) assert.equal(inbound.get(String(i)), 1, `inbound QoS 2 message ${i} delivered ${inbound.get(String(i)) ?? 0} times`);
+    for (let i = 1; i <= N; i++)
+      assert.equal(
+        inbound.get(String(i)),
+        1,
+        `inbound QoS 2 message ${i} delivered ${inbound.get(String(i)) ?? 0} times`,
+      );
     assert.ok(ours.connects() >= 2, "our client reconnected");
     assert.equal(ours.client.dropped, 0);
   } finally {

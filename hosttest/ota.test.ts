@@ -11,15 +11,16 @@
  * test-only SIM_UPDATE_WINDOW_MS (the 2-minute contract is drilled by
  * `npm run ota:drill`).
  */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import { test } from "node:test";
 import { buildImage } from "../sim/image-format";
 import { VERSION } from "../src/version";
-import { freePort } from "./support/mosquitto";
-import { runSim } from "./support/sim";
-import { connectPeer, type Received } from "./support/peer";
 import { serveImages } from "./support/image-server";
+import { freePort } from "./support/mosquitto";
+import { connectPeer, type Received } from "./support/peer";
+import { runSim } from "./support/sim";
 
 const ID = "ota-1";
 const BASE = `devices/${ID}`;
@@ -27,7 +28,9 @@ const SIZE = 192 * 1024;
 const sha256 = (bytes: Uint8Array): string => crypto.createHash("sha256").update(bytes).digest("hex");
 const json = (m: Received): Record<string, unknown> => JSON.parse(m.text) as Record<string, unknown>;
 
-test("firmware updates in the simulator: failures keep the old version, a good image ends done, busy, rollback", { timeout: 90000 }, async () => {
+test("firmware updates in the simulator: failures keep the old version, a good image ends done, busy, rollback", {
+  timeout: 90000,
+}, async () => {
   const good = buildImage({ version: "0.2.0", size: SIZE });
   const fault = buildImage({ version: "0.3.0", size: SIZE, faultBoot: true });
   const server = await serveImages({
@@ -38,12 +41,15 @@ test("firmware updates in the simulator: failures keep the old version, a good i
   });
   const closed = await freePort();
   const port = await freePort();
-  const sim = runSim(["--port", String(port), "--http", "0", "--id", ID, "--interval", "60000"], { SIM_UPDATE_WINDOW_MS: "3000" });
+  const sim = runSim(["--port", String(port), "--http", "0", "--id", ID, "--interval", "60000"], {
+    SIM_UPDATE_WINDOW_MS: "3000",
+  });
   const peer = await (async () => {
     await sim.waitFor("broker: mqtt://");
     return connectPeer(`mqtt://127.0.0.1:${port}`, [`${BASE}/#`, `homeassistant/+/${ID}/#`]);
   })();
-  const ota = (from: number, match: (m: Record<string, unknown>) => boolean, ms = 10000) => peer.next(`${BASE}/ota`, (m) => match(json(m)), ms, from).then(json);
+  const ota = (from: number, match: (m: Record<string, unknown>) => boolean, ms = 10000) =>
+    peer.next(`${BASE}/ota`, (m) => match(json(m)), ms, from).then(json);
   const request = async (fields: Record<string, unknown>) => {
     const from = peer.messages.length;
     await peer.publish(`${BASE}/ota/set`, JSON.stringify(fields));
@@ -73,7 +79,10 @@ test("firmware updates in the simulator: failures keep the old version, a good i
     from = await request({ url: server.url("/good.bin"), sha256: sha256(fault), version: "0.2.0" });
     failed = await ota(from, (a) => a.state === "failed");
     assert.equal(failed.error, "digest-mismatch");
-    const states = peer.messages.slice(from).filter((m) => m.topic === `${BASE}/ota`).map((m) => json(m).state);
+    const states = peer.messages
+      .slice(from)
+      .filter((m) => m.topic === `${BASE}/ota`)
+      .map((m) => json(m).state);
     assert.deepEqual([states[0], states[states.length - 2]], ["downloading", "verifying"]);
 
     from = await request({ url: server.url("/truncated.bin"), sha256: sha256(good), version: "0.2.0" });
@@ -99,14 +108,22 @@ test("firmware updates in the simulator: failures keep the old version, a good i
       !peer.messages.slice(from).some((m) => m.topic === `${BASE}/ota` && json(m).state === "rebooting"),
       "the LED answered while the image was still downloading",
     );
-    const progress = peer.messages.slice(from).filter((m) => m.topic === `${BASE}/ota` && json(m).state === "downloading").map((m) => Number(json(m).progress));
+    const progress = peer.messages
+      .slice(from)
+      .filter((m) => m.topic === `${BASE}/ota` && json(m).state === "downloading")
+      .map((m) => Number(json(m).progress));
     await ota(from, (a) => a.state === "rebooting", 15000);
     assert.deepEqual(await ota(from, (a) => a.state === "done", 15000), { state: "done", version: "0.2.0" });
     assert.equal(restarts(), 1, "one restart");
     assert.ok(progress.length <= 11);
     const after = peer.messages.length - 1;
-    assert.equal(json(await peer.next(`${BASE}/diag`, () => true, 5000, from)).version, "0.2.0", "diag names the new version");
-    const discovery = json(await peer.next(`homeassistant/light/${ID}/led/config`, () => true, 5000, from)).device as Record<string, unknown>;
+    assert.equal(
+      json(await peer.next(`${BASE}/diag`, () => true, 5000, from)).version,
+      "0.2.0",
+      "diag names the new version",
+    );
+    const discovery = json(await peer.next(`homeassistant/light/${ID}/led/config`, () => true, 5000, from))
+      .device as Record<string, unknown>;
     assert.equal(discovery.sw_version, "0.2.0", "discovery names the new version");
     assert.ok(after > from);
     assert.equal(server.hits.get("/good.bin") ?? 0, 1, "the busy request downloaded nothing");
@@ -120,7 +137,11 @@ test("firmware updates in the simulator: failures keep the old version, a good i
     await ota(from, (a) => a.state === "rebooting");
     const rolled = await ota(from, (a) => a.state === "rolled-back", 20000);
     assert.deepEqual(rolled, { state: "rolled-back", version: "0.2.0" });
-    assert.equal(json(await peer.next(`${BASE}/diag`, () => true, 5000, from)).version, "0.2.0", "the previous version runs again");
+    assert.equal(
+      json(await peer.next(`${BASE}/diag`, () => true, 5000, from)).version,
+      "0.2.0",
+      "the previous version runs again",
+    );
     assert.match(sim.output(), /did not reach the broker within 3 s/);
     assert.match(sim.output(), /back to slot/);
   } finally {
@@ -132,11 +153,26 @@ test("firmware updates in the simulator: failures keep the old version, a good i
   }
 });
 
-test("a firmware image posted to the device's page (POST /update) installs like ota/set", { timeout: 60000 }, async () => {
+test("a firmware image posted to the device's page (POST /update) installs like ota/set", {
+  timeout: 60000,
+}, async () => {
   const image = buildImage({ version: "0.5.0", size: SIZE });
   const [port, web] = [await freePort(), await freePort()];
   const id = "web-ota-1";
-  const sim = runSim(["--port", String(port), "--http", "0", "--id", id, "--interval", "60000", "--web", String(web), "--webPassword", "pw"]);
+  const sim = runSim([
+    "--port",
+    String(port),
+    "--http",
+    "0",
+    "--id",
+    id,
+    "--interval",
+    "60000",
+    "--web",
+    String(web),
+    "--webPassword",
+    "pw",
+  ]);
   let peer: Awaited<ReturnType<typeof connectPeer>> | undefined;
   try {
     await sim.waitFor("broker: mqtt://");
@@ -145,12 +181,24 @@ test("a firmware image posted to the device's page (POST /update) installs like 
     await sim.waitFor(`serving on port ${web}`);
     const url = `http://127.0.0.1:${web}/update?sha256=${sha256(image)}`;
     const auth = { authorization: `Basic ${Buffer.from("admin:pw").toString("base64")}` };
-    assert.equal((await fetch(url, { method: "POST", body: image.subarray(0, 1000) })).status, 401, "the web password is needed");
-    const wrong = await fetch(`http://127.0.0.1:${web}/update?sha256=${sha256(image.subarray(1))}`, { method: "POST", body: image, headers: auth });
+    assert.equal(
+      (await fetch(url, { method: "POST", body: image.subarray(0, 1000) })).status,
+      401,
+      "the web password is needed",
+    );
+    const wrong = await fetch(`http://127.0.0.1:${web}/update?sha256=${sha256(image.subarray(1))}`, {
+      method: "POST",
+      body: image,
+      headers: auth,
+    });
     assert.equal(wrong.status, 422);
     assert.equal(((await wrong.json()) as { error: string }).error, "digest-mismatch");
     const from = peer.messages.length;
-    const answer = await fetch(url, { method: "POST", body: image, headers: { ...auth, "content-type": "application/octet-stream" } });
+    const answer = await fetch(url, {
+      method: "POST",
+      body: image,
+      headers: { ...auth, "content-type": "application/octet-stream" },
+    });
     assert.equal(answer.status, 200);
     assert.deepEqual(await answer.json(), { state: "rebooting", version: "0.5.0" });
     const done = await peer.next(`devices/${id}/ota`, (m) => json(m).state === "done", 15000, from);

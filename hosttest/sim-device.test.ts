@@ -3,14 +3,15 @@
  * firmware do): it goes offline cleanly, boots again with what it keeps, and
  * comes back online with its LED as the user left it.
  */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildConfig } from "../src/app/config";
+import { test } from "node:test";
 import { startBroker } from "../sim/broker";
 import { createDevice } from "../sim/device";
+import { buildConfig } from "../src/app/config";
 import { freePort } from "./support/mosquitto";
 import { connectPeer } from "./support/peer";
 
@@ -19,7 +20,13 @@ test("a virtual device restarts in place, keeping its LED state and settings", {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-restart-"));
   const peer = await connectPeer(`mqtt://127.0.0.1:${broker.port}`, ["devices/r-1/#"]);
   const { config } = buildConfig({ interval: 2000 });
-  const device = createDevice(config, "r-1", { tls: false, host: "127.0.0.1", port: broker.port }, { dataDir, faults: { sensor: 0, wifi: 0 } }, () => {});
+  const device = createDevice(
+    config,
+    "r-1",
+    { tls: false, host: "127.0.0.1", port: broker.port },
+    { dataDir, faults: { sensor: 0, wifi: 0 } },
+    () => {},
+  );
   try {
     await peer.next("devices/r-1/status", (m) => m.text === "online");
     await peer.publish("devices/r-1/led/set", "ON");

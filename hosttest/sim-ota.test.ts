@@ -6,13 +6,14 @@
  * confirms itself, or a rollback, returns to the previous slot; a damaged
  * slot is not booted). Also: src/version.ts is package.json's version.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { buildImage, inspectImageFile, parseHeader } from "../sim/image-format";
 import { SimBootLoader, SLOT_BYTES } from "../sim/ota";
@@ -74,7 +75,11 @@ describe("simulator firmware images", () => {
     const dir = temporary();
     try {
       const out = path.join(dir, "fw.bin");
-      const run = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", path.join(root, "sim/image.ts"), ...args], { cwd: root, encoding: "utf8" });
+      const run = (...args: string[]) =>
+        spawnSync(process.execPath, ["--import", "tsx", path.join(root, "sim/image.ts"), ...args], {
+          cwd: root,
+          encoding: "utf8",
+        });
       const ok = run("--version", "0.4.0", "--out", out, "--size", "65536", "--fault", "boot");
       assert.equal(ok.status, 0, ok.stderr);
       const bytes = fs.readFileSync(out);
@@ -161,7 +166,11 @@ describe("the simulator's boot loader", () => {
       assert.throws(() => install(loader, Buffer.alloc(8192, 0x41), "0.2.0"), /magic/);
       assert.throws(() => install(loader, image, "0.2.1"), /is version 0\.2\.0, not the requested 0\.2\.1/);
       assert.deepEqual(loader.boot(), { slot: 0, version: VERSION, faultBoot: false, trial: false });
-      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith("ota_")), [], "no partial image left behind");
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.startsWith("ota_")),
+        [],
+        "no partial image left behind",
+      );
     });
   });
 
@@ -171,7 +180,10 @@ describe("the simulator's boot loader", () => {
       const target = loader.port(running, () => {}).open({ version: "0.2.0" });
       target.write(new Uint8Array(1000));
       target.close();
-      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith("ota_")), []);
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.startsWith("ota_")),
+        [],
+      );
       assert.equal(loader.boot().slot, 0);
     });
   });

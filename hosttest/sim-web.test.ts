@@ -5,14 +5,28 @@
  * into the new settings, and a reset), 400/401/404/405, no password ever in
  * an answer, and the set-up flow ending online.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { runSim, type SimProcess } from "./support/sim";
-import { connectPeer, type Peer } from "./support/peer";
+import { describe, it } from "node:test";
 import { freePort } from "./support/mosquitto";
+import { connectPeer, type Peer } from "./support/peer";
+import { runSim, type SimProcess } from "./support/sim";
 import { call, freePortRun, until } from "./support/web";
 
-const STATE_KEYS = ["id", "version", "temp", "hum", "readingAge", "led", "mqtt", "uptime", "rssi", "heap", "buffered", "dropped"];
+const STATE_KEYS = [
+  "id",
+  "version",
+  "temp",
+  "hum",
+  "readingAge",
+  "led",
+  "mqtt",
+  "uptime",
+  "rssi",
+  "heap",
+  "buffered",
+  "dropped",
+];
 const WEB_PASSWORD = "pw-Zq81";
 const MQTT_PASSWORD = "mq-Xv22";
 const AUTH = `admin:${WEB_PASSWORD}`;
@@ -24,9 +38,28 @@ async function stop(sim: SimProcess): Promise<void> {
 
 // Side by side: each runs its own simulator (and browser) on its own ports.
 describe("the simulator's device pages (--web, --webPassword, --setup)", { concurrency: true }, () => {
-  it("--web with --webPassword: every route, the LED and settings round trips, a restart into new settings and a reset", { timeout: 60000 }, async () => {
+  it("--web with --webPassword: every route, the LED and settings round trips, a restart into new settings and a reset", {
+    timeout: 60000,
+  }, async () => {
     const [mqttPort, web] = [await freePort(), await freePortRun(2)];
-    const sim = runSim(["--port", String(mqttPort), "--http", "0", "--devices", "2", "--interval", "2000", "--web", String(web), "--webPassword", WEB_PASSWORD, "--mqttUser", "u", "--mqttPassword", MQTT_PASSWORD]);
+    const sim = runSim([
+      "--port",
+      String(mqttPort),
+      "--http",
+      "0",
+      "--devices",
+      "2",
+      "--interval",
+      "2000",
+      "--web",
+      String(web),
+      "--webPassword",
+      WEB_PASSWORD,
+      "--mqttUser",
+      "u",
+      "--mqttPassword",
+      MQTT_PASSWORD,
+    ]);
     let peer: Peer | undefined;
     try {
       await sim.waitFor("broker: mqtt://");
@@ -41,13 +74,16 @@ describe("the simulator's device pages (--web, --webPassword, --setup)", { concu
 
       // Device i on P+i-1, each with exactly the interface's keys.
       for (const [i, id] of ["sim-1", "sim-2"].entries()) {
-        const state = seen(await until(`http://127.0.0.1:${web + i}/state.json`, (a) => a.status === 200 && a.json().temp !== null));
+        const state = seen(
+          await until(`http://127.0.0.1:${web + i}/state.json`, (a) => a.status === 200 && a.json().temp !== null),
+        );
         assert.match(String(state.headers["content-type"]), /^application\/json/);
         const s = state.json();
         assert.deepEqual(Object.keys(s), STATE_KEYS);
         assert.equal(s.id, id);
         assert.equal(typeof s.version, "string");
-        for (const key of ["temp", "hum", "readingAge", "uptime", "rssi", "heap", "buffered", "dropped"]) assert.equal(typeof s[key], "number", key);
+        for (const key of ["temp", "hum", "readingAge", "uptime", "rssi", "heap", "buffered", "dropped"])
+          assert.equal(typeof s[key], "number", key);
         assert.equal(s.mqtt, "online");
         assert.ok(s.led === "ON" || s.led === "OFF");
       }
@@ -58,10 +94,17 @@ describe("the simulator's device pages (--web, --webPassword, --setup)", { concu
       assert.match(page.text, /<title>/);
       const gz = await call(`${base}/`, { headers: { "accept-encoding": "gzip" } });
       assert.equal(gz.headers["content-encoding"], "gzip");
-      const diag = seen(await call(`${base}/diag.json`)).json<{ diag: Record<string, unknown>; errors: unknown[]; setup: boolean }>();
+      const diag = seen(await call(`${base}/diag.json`)).json<{
+        diag: Record<string, unknown>;
+        errors: unknown[];
+        setup: boolean;
+      }>();
       assert.equal(diag.setup, false);
       assert.equal(typeof diag.diag.reconnects, "number");
-      const settings = seen(await call(`${base}/settings.json`)).json<{ values: Record<string, unknown>; secrets: Record<string, boolean> }>();
+      const settings = seen(await call(`${base}/settings.json`)).json<{
+        values: Record<string, unknown>;
+        secrets: Record<string, boolean>;
+      }>();
       assert.deepEqual(settings.secrets, { password: false, mqttPassword: true, webPassword: true, apPassword: false });
       assert.equal(settings.values.interval, 2000);
       assert.equal(settings.values.web, web);
@@ -72,7 +115,13 @@ describe("the simulator's device pages (--web, --webPassword, --setup)", { concu
       assert.match(String(refused.headers["www-authenticate"]), /^Basic realm="sim-1"/);
       assert.equal(seen(await call(`${base}/led`, { body: "ON", auth: "admin:wrong" })).status, 401);
       let led = (await call(`${base}/state.json`)).json().led as string;
-      for (const [body, effect] of [["ON", "ON"], ["toggle", "TOGGLE"], ['{"state":"off"}', "OFF"], ["1", "ON"], ["false", "OFF"]]) {
+      for (const [body, effect] of [
+        ["ON", "ON"],
+        ["toggle", "TOGGLE"],
+        ['{"state":"off"}', "OFF"],
+        ["1", "ON"],
+        ["false", "OFF"],
+      ]) {
         const expected = effect === "TOGGLE" ? (led === "ON" ? "OFF" : "ON") : effect;
         const from: number = peer.messages.length;
         const a = seen(await call(`${base}/led`, { body, auth: AUTH, headers: { "content-type": "text/plain" } }));
@@ -89,7 +138,10 @@ describe("the simulator's device pages (--web, --webPassword, --setup)", { concu
       // Settings: 400 with the configuration's message, nothing changes.
       const fast = seen(await call(`${base}/settings`, { body: "interval=fast", auth: AUTH }));
       assert.equal(fast.status, 400);
-      assert.equal(fast.text.trim(), 'bad value "fast" for "interval": expected an integer number of ms from 1000 to 86400000');
+      assert.equal(
+        fast.text.trim(),
+        'bad value "fast" for "interval": expected an integer number of ms from 1000 to 86400000',
+      );
       assert.equal(seen(await call(`${base}/settings`, { body: "colour=red", auth: AUTH })).status, 400);
       assert.equal(seen(await call(`${base}/settings`, { body: "apPassword=short", auth: AUTH })).status, 400);
       assert.equal(seen(await call(`${base}/settings`, { body: "interval=3000" })).status, 401);
@@ -98,7 +150,13 @@ describe("the simulator's device pages (--web, --webPassword, --setup)", { concu
 
       // A change: kept, answered, then the device restarts into it (offline, online again) by itself.
       const from: number = peer.messages.length;
-      const saved = seen(await call(`${base}/settings`, { body: JSON.stringify({ interval: 3000, qos: 0 }), auth: AUTH, headers: { "content-type": "application/json" } }));
+      const saved = seen(
+        await call(`${base}/settings`, {
+          body: JSON.stringify({ interval: 3000, qos: 0 }),
+          auth: AUTH,
+          headers: { "content-type": "application/json" },
+        }),
+      );
       assert.equal(saved.status, 200, saved.text);
       assert.deepEqual(saved.json(), { saved: ["interval", "qos"], restart: true });
       await peer.next("devices/sim-1/status", (m) => m.text === "offline", 5000, from);
@@ -111,27 +169,40 @@ describe("the simulator's device pages (--web, --webPassword, --setup)", { concu
       const telemetry = await peer.next("devices/sim-1/state", () => true, 10000, peer.messages.length);
       assert.equal(telemetry.qos, 0, "the new qos is in effect");
       assert.match(sim.output(), /sim-1: store: applied interval=3000, qos=0/);
-      assert.equal((await call(`http://127.0.0.1:${web + 1}/settings.json`)).json<{ values: { interval: number } }>().values.interval, 2000, "sim-2 unchanged");
+      assert.equal(
+        (await call(`http://127.0.0.1:${web + 1}/settings.json`)).json<{ values: { interval: number } }>().values
+          .interval,
+        2000,
+        "sim-2 unchanged",
+      );
 
       // Reset: back to the command line's settings, after another restart.
       const again: number = peer.messages.length;
       const reset = seen(await call(`${base}/settings`, { body: "reset=true", auth: AUTH }));
       assert.deepEqual(reset.json(), { reset: true, restart: true });
       await peer.next("devices/sim-1/status", (m) => m.text === "online", 10000, again);
-      const back = (await until(`${base}/settings.json`, (a) => a.status === 200)).json<{ values: Record<string, unknown>; kept: string[] }>();
+      const back = (await until(`${base}/settings.json`, (a) => a.status === 200)).json<{
+        values: Record<string, unknown>;
+        kept: string[];
+      }>();
       assert.equal(back.values.interval, 2000);
       assert.equal(back.values.qos, 1);
       assert.deepEqual(back.kept, []);
 
-      for (const text of everything) for (const secret of [WEB_PASSWORD, MQTT_PASSWORD]) assert.equal(text.indexOf(secret), -1, `${secret} in ${text}`);
-      for (const secret of [WEB_PASSWORD, MQTT_PASSWORD]) assert.equal(sim.output().indexOf(secret), -1, `${secret} in the simulator's output`);
+      for (const text of everything)
+        for (const secret of [WEB_PASSWORD, MQTT_PASSWORD])
+          assert.equal(text.indexOf(secret), -1, `${secret} in ${text}`);
+      for (const secret of [WEB_PASSWORD, MQTT_PASSWORD])
+        assert.equal(sim.output().indexOf(secret), -1, `${secret} in the simulator's output`);
     } finally {
       await peer?.end();
       await stop(sim);
     }
   });
 
-  it("--setup: unprovisioned in set-up mode (captive portal), an ssid from the page brings it online", { timeout: 30000 }, async () => {
+  it("--setup: unprovisioned in set-up mode (captive portal), an ssid from the page brings it online", {
+    timeout: 30000,
+  }, async () => {
     const [mqttPort, web] = [await freePort(), await freePortRun(1)];
     const sim = runSim(["--port", String(mqttPort), "--http", "0", "--web", String(web), "--setup"]);
     let peer: Peer | undefined;

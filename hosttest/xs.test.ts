@@ -5,13 +5,14 @@
  * message and source position (npm test's last lines count them:
  * hosttest/support/counts.mjs).
  */
-import { before, test } from "node:test";
+
 import { readdirSync } from "node:fs";
 import path from "node:path";
+import { before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { bundleTestFile, type Bundle } from "./xs/bundle.ts";
-import { startXS, type XSMeter } from "./xs/worker.ts";
+import { type Bundle, bundleTestFile } from "./xs/bundle.ts";
 import type { SerializedError, TestReport } from "./xs/shim-test.ts";
+import { startXS, type XSMeter } from "./xs/worker.ts";
 
 const unitDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "unit");
 const files = readdirSync(unitDir)
@@ -58,13 +59,17 @@ async function runFile(file: string): Promise<FileRun> {
     run.meter = (await xs.evaluate(bundle.code)).meter;
     if (!run.report) {
       // The run did not finish: some test awaits a promise that never settles.
-      const state = JSON.parse(new TextDecoder().decode((await xs.evaluate("globalThis.__xsTestState()")).reply)) as TestReport;
+      const state = JSON.parse(
+        new TextDecoder().decode((await xs.evaluate("globalThis.__xsTestState()")).reply),
+      ) as TestReport;
       run.report = state;
       run.failure = `${rel}: the XS run did not finish (a promise never settled?)${state.current ? `; stuck in test "${state.current}"` : ""}`;
     }
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    run.failure = timedOut ? `${rel}: no result from XS within ${FILE_TIMEOUT_MS} ms` : `${rel} failed in XS: ${bundle.mapStack(message)}`;
+    run.failure = timedOut
+      ? `${rel}: no result from XS within ${FILE_TIMEOUT_MS} ms`
+      : `${rel} failed in XS: ${bundle.mapStack(message)}`;
   } finally {
     clearTimeout(timer);
     run.output = xs.stdout;
@@ -81,7 +86,7 @@ function toError(e: SerializedError, bundle: Bundle | undefined): Error {
   const frames = (e.stack ?? "")
     .split("\n")
     .filter((l) => /^\s*at .*\(#\d+:\d+\)/.test(l))
-    .map((l) => "    " + (bundle ? bundle.mapStack(l.trim()) : l.trim()));
+    .map((l) => `    ${bundle ? bundle.mapStack(l.trim()) : l.trim()}`);
   const own = frames.filter((l) => !/[\\/]xs[\\/]shim-(test|assert)\.ts:/.test(l));
   err.stack = `${e.name}: ${e.message}\n${(own.length ? own : frames).join("\n") || "    at <XS>"}`;
   return err;

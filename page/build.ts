@@ -8,11 +8,12 @@
  *
  *   npm run page [-- --out DIR]
  */
-import * as esbuild from "esbuild";
+
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
+import zlib from "node:zlib";
+import * as esbuild from "esbuild";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
@@ -36,7 +37,10 @@ export async function buildPage(): Promise<BuiltPage> {
     legalComments: "none",
     logLevel: "silent",
   });
-  const css = await esbuild.transform(fs.readFileSync(path.join(here, "page.css"), "utf8"), { loader: "css", minify: true });
+  const css = await esbuild.transform(fs.readFileSync(path.join(here, "page.css"), "utf8"), {
+    loader: "css",
+    minify: true,
+  });
   const template = fs.readFileSync(path.join(here, "index.html"), "utf8");
   const script = js.outputFiles[0].text.trim().replace(/<\/script/gi, "<\\/script");
   const html = template
@@ -65,7 +69,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const at = process.argv.indexOf("--out");
   const dir = path.resolve(at > 0 ? process.argv[at + 1] : path.join(root, "build", "page"));
   writePage(dir).then(
-    (sizes) => process.stdout.write(`page: ${path.relative(process.cwd(), dir) || "."}/page.html ${sizes.html} bytes${sizes.gzip ? `, page.html.gz ${sizes.gzip} bytes` : ""}\n`),
+    (sizes) =>
+      process.stdout.write(
+        `page: ${path.relative(process.cwd(), dir) || "."}/page.html ${sizes.html} bytes${sizes.gzip ? `, page.html.gz ${sizes.gzip} bytes` : ""}\n`,
+      ),
     (error: unknown) => {
       process.stderr.write(`page: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(1);

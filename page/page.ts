@@ -95,7 +95,11 @@ function refusal(status: number, text: string): string {
 }
 
 function size(bytes: number): string {
-  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e4 ? `${(bytes / 1e3).toFixed(1)} kB` : `${bytes} B`;
+  return bytes >= 1e6
+    ? `${(bytes / 1e6).toFixed(1)} MB`
+    : bytes >= 1e4
+      ? `${(bytes / 1e3).toFixed(1)} kB`
+      : `${bytes} B`;
 }
 
 function duration(s: number): string {
@@ -139,7 +143,12 @@ function showAge(): void {
 function showDiag(d: Diag): void {
   const rows: [string, string][] = [];
   const v = d.diag;
-  rows.push(["version", String(v.version)], ["uptime", duration(Number(v.uptime))], ["Wi-Fi signal", v.rssi ? `${v.rssi} dBm` : "–"], ["heap", size(Number(v.heap))]);
+  rows.push(
+    ["version", String(v.version)],
+    ["uptime", duration(Number(v.uptime))],
+    ["Wi-Fi signal", v.rssi ? `${v.rssi} dBm` : "–"],
+    ["heap", size(Number(v.heap))],
+  );
   for (const key of ["reconnects", "sensorErrors", "dropped", "queued", "buffered"]) rows.push([key, String(v[key])]);
   const list = empty($("diag"));
   for (const [name, value] of rows) {
@@ -149,7 +158,12 @@ function showDiag(d: Diag): void {
     dd.textContent = value;
     list.append(dt, dd);
   }
-  $("mqttError").textContent = d.mqtt === "online" ? "MQTT: connected" : d.mqtt === "idle" ? "MQTT: not started (no network or no broker yet)" : `MQTT: ${d.mqtt}`;
+  $("mqttError").textContent =
+    d.mqtt === "online"
+      ? "MQTT: connected"
+      : d.mqtt === "idle"
+        ? "MQTT: not started (no network or no broker yet)"
+        : `MQTT: ${d.mqtt}`;
   setupMode(d.setup);
   const errors = empty($("errors"));
   if (!d.errors.length) {
@@ -214,7 +228,13 @@ async function switchLed(): Promise<void> {
 /** The value each field had when the form was filled. */
 const original = new Map<string, string>();
 
-function field(key: string, value: string | number | boolean | undefined, secret: boolean, isSet: boolean, kept: boolean): HTMLElement {
+function field(
+  key: string,
+  value: string | number | boolean | undefined,
+  secret: boolean,
+  isSet: boolean,
+  kept: boolean,
+): HTMLElement {
   const hint = HINTS[key] ?? { group: "Device", label: key };
   const label = document.createElement("label");
   label.className = "field";
@@ -324,7 +344,10 @@ async function awaitRestart(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  say("The device has not answered since its restart: it may have joined another network, or moved to another port.", false);
+  say(
+    "The device has not answered since its restart: it may have joined another network, or moved to another port.",
+    false,
+  );
 }
 
 async function send(body: URLSearchParams, done: string): Promise<void> {
@@ -373,7 +396,11 @@ async function update(event: Event): Promise<void> {
   const sha = ($("fwSha") as HTMLInputElement).value.trim();
   show(`Sending ${file.name} (${size(file.size)})…`, true);
   try {
-    const response = await fetch(`/update${sha ? `?sha256=${encodeURIComponent(sha)}` : ""}`, { method: "POST", body: file, headers: { "content-type": "application/octet-stream" } });
+    const response = await fetch(`/update${sha ? `?sha256=${encodeURIComponent(sha)}` : ""}`, {
+      method: "POST",
+      body: file,
+      headers: { "content-type": "application/octet-stream" },
+    });
     const answer = (await response.json()) as { state: string; version: string; detail?: string };
     if (answer.state === "rebooting") {
       show(`Installed ${answer.version}. Restarting…`, true);

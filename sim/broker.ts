@@ -5,11 +5,12 @@
  * stop it (every connection dropped, as in a crash) and start it again on the
  * same port, with its retained messages and sessions intact.
  */
-import net from "node:net";
+
 import type http from "node:http";
+import net from "node:net";
 import type { Duplex } from "node:stream";
 import { Aedes } from "aedes";
-import { WebSocketServer, createWebSocketStream } from "ws";
+import { createWebSocketStream, WebSocketServer } from "ws";
 import { listen } from "./listen";
 
 export interface BrokerOptions {

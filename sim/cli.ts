@@ -4,7 +4,15 @@
  * same names in an optional `device.json`.
  */
 import fs from "node:fs";
-import { buildConfig, CONFIG_KEYS, isConfigKey, likelyKey, parseBroker, type BrokerAddress, type Config } from "../src/app/config";
+import {
+  type BrokerAddress,
+  buildConfig,
+  CONFIG_KEYS,
+  type Config,
+  isConfigKey,
+  likelyKey,
+  parseBroker,
+} from "../src/app/config";
 
 export interface Faults {
   /** Share of sensor reads that fail, 0–1. */
@@ -86,7 +94,8 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
       flags[arg.slice(2)] = "true";
       continue;
     }
-    if (!arg.startsWith("--") || arg.length < 3) throw new Error(`unexpected argument "${arg}" (flags look like --key value; see --help)`);
+    if (!arg.startsWith("--") || arg.length < 3)
+      throw new Error(`unexpected argument "${arg}" (flags look like --key value; see --help)`);
     let name = arg.slice(2);
     let value: string | undefined;
     const eq = name.indexOf("=");
@@ -95,7 +104,8 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
       name = name.slice(0, eq);
     } else {
       value = argv[i + 1];
-      if (value === undefined || (value.startsWith("--") && value.length > 2)) throw new Error(`--${name} needs a value`);
+      if (value === undefined || (value.startsWith("--") && value.length > 2))
+        throw new Error(`--${name} needs a value`);
       i++;
     }
     if (!isFlag(name)) {
@@ -115,7 +125,8 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
     } catch (error) {
       throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
     }
-    if (fromFile === null || typeof fromFile !== "object" || Array.isArray(fromFile)) throw new Error(`${file}: expected a JSON object of settings`);
+    if (fromFile === null || typeof fromFile !== "object" || Array.isArray(fromFile))
+      throw new Error(`${file}: expected a JSON object of settings`);
   }
 
   const settings: Record<string, unknown> = {};
@@ -151,13 +162,30 @@ export function parseArgs(argv: string[], readFile: (path: string) => string | u
 }
 
 function isFlag(name: string): boolean {
-  return isConfigKey(name) || ["port", "http", "devices", "first", "faults", "config", "data", "host", "brokerUser", "brokerPassword", "db", "retention"].indexOf(name) >= 0;
+  return (
+    isConfigKey(name) ||
+    [
+      "port",
+      "http",
+      "devices",
+      "first",
+      "faults",
+      "config",
+      "data",
+      "host",
+      "brokerUser",
+      "brokerPassword",
+      "db",
+      "retention",
+    ].indexOf(name) >= 0
+  );
 }
 
 function number(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!(n >= min && n <= max)) throw new Error(`bad value "${value}" for --${name}: expected an integer from ${min} to ${max}`);
+  if (!(n >= min && n <= max))
+    throw new Error(`bad value "${value}" for --${name}: expected an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -170,7 +198,8 @@ export function parseFaults(spec: string): Faults {
     if (key === "sensor") {
       const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(value);
       const rate = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
-      if (!(rate >= 0 && rate <= 1)) throw new Error(`bad --faults sensor=${value}: expected a rate from 0 to 1, e.g. sensor=0.2`);
+      if (!(rate >= 0 && rate <= 1))
+        throw new Error(`bad --faults sensor=${value}: expected a rate from 0 to 1, e.g. sensor=0.2`);
       faults.sensor = rate;
     } else if (key === "wifi") {
       const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);

@@ -6,19 +6,19 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { HttpServerFactory, WiFiEvent, WiFiPort } from "../src/ports";
-import type { WebPage } from "../src/web/routes";
 import type { App } from "../src/app/app";
 import type { BrokerAddress, Config } from "../src/app/config";
-import { boot, FLASH_BLOCK, type Device } from "../src/boot";
-import { ReadingLog, blocksFor } from "../src/store/readings";
-import { fileFlash, fileStore, nodeClock, nodeSocket } from "./node-ports";
-import { VirtualDht } from "./virtual-dht";
-import { VirtualLed } from "../src/virtual";
-import type { Faults } from "./cli";
-import { SimBootLoader, faultySocket, firmwareFiles, nodeSha256, windowFromEnvironment } from "./ota";
-import { nodeHttpClient } from "./http-client";
+import { boot, type Device, FLASH_BLOCK } from "../src/boot";
+import type { HttpServerFactory, WiFiEvent, WiFiPort } from "../src/ports";
+import { blocksFor, ReadingLog } from "../src/store/readings";
 import { VERSION } from "../src/version";
+import { VirtualLed } from "../src/virtual";
+import type { WebPage } from "../src/web/routes";
+import type { Faults } from "./cli";
+import { nodeHttpClient } from "./http-client";
+import { fileFlash, fileStore, nodeClock, nodeSocket } from "./node-ports";
+import { faultySocket, firmwareFiles, nodeSha256, SimBootLoader, windowFromEnvironment } from "./ota";
+import { VirtualDht } from "./virtual-dht";
 
 /** The offline buffer's file in a device's data folder. */
 const BUFFER_FILE = "buffer.bin";
@@ -146,7 +146,13 @@ export function bufferedReadings(dataDir: string, config: Config): number {
   }
 }
 
-export function createDevice(config: Config, id: string, broker: BrokerAddress, options: DeviceOptions, log: (line: string) => void): VirtualDevice {
+export function createDevice(
+  config: Config,
+  id: string,
+  broker: BrokerAddress,
+  options: DeviceOptions,
+  log: (line: string) => void,
+): VirtualDevice {
   const led = new VirtualLed();
   const dht = new VirtualDht({ model: config.sensor, faultRate: options.faults.sensor, sequence: options.sequence });
   const wifi = new VirtualWiFi();
@@ -159,7 +165,10 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
       fs.rmSync(path.join(options.dataDir, BUFFER_FILE), { force: true });
       for (const f of firmwareFiles(options.dataDir)) fs.rmSync(f, { force: true });
     }
-    const kept = fs.existsSync(file) || fs.existsSync(path.join(options.dataDir, BUFFER_FILE)) || firmwareFiles(options.dataDir).some((f) => fs.existsSync(f));
+    const kept =
+      fs.existsSync(file) ||
+      fs.existsSync(path.join(options.dataDir, BUFFER_FILE)) ||
+      firmwareFiles(options.dataDir).some((f) => fs.existsSync(f));
     say(kept ? `data: resuming from ${options.dataDir}` : `data: starting fresh in ${options.dataDir}`);
   }
   if (options.setup) {
@@ -188,7 +197,8 @@ export function createDevice(config: Config, id: string, broker: BrokerAddress, 
         led: () => led,
         capture: () => dht,
         heap: () => process.memoryUsage().heapUsed,
-        flash: (byteLength) => (options.dataDir ? fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK) : undefined),
+        flash: (byteLength) =>
+          options.dataDir ? fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK) : undefined,
         wallClock: () => Date.now(),
         restart: () => void handle.restart(),
         update: firmware && loader ? loader.port(firmware, () => void handle.restart()) : undefined,

@@ -14,8 +14,14 @@ export function fail(message: string): never {
  * The values of `names` (each takes a value) in `argv`; undefined after
  * printing `usage` for --help. Unknown flags and missing values fail.
  */
-export function readFlags<N extends string>(argv: string[], names: readonly N[], usage: string): Partial<Record<N, string>> | undefined {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
+export function readFlags<N extends string>(
+  argv: string[],
+  names: readonly N[],
+  usage: string,
+): Partial<Record<N, string>> | undefined {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+  };
   for (const name of names) options[name] = { type: "string" };
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -25,7 +31,8 @@ export function readFlags<N extends string>(argv: string[], names: readonly N[],
     const flag = /'(-[^' ]+)/.exec(e.message)?.[1] ?? "";
     if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") fail(`unknown flag ${flag} (see --help)`);
     if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") fail(`${flag.split(" ")[0]} needs a value`);
-    if (e.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") fail(`unexpected argument ${/'([^']*)'/.exec(e.message)?.[1] ?? ""} (see --help)`);
+    if (e.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL")
+      fail(`unexpected argument ${/'([^']*)'/.exec(e.message)?.[1] ?? ""} (see --help)`);
     fail(`${e.message.split("\n")[0]} (see --help)`);
   }
   if (values.help) {

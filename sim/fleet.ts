@@ -60,7 +60,10 @@ export class FleetStatus {
 /** The process's limit of open files (`ulimit -n`), or undefined when it cannot be read. */
 export function fileLimit(): number | undefined {
   try {
-    const text = execFileSync("/bin/sh", ["-c", "ulimit -n"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const text = execFileSync("/bin/sh", ["-c", "ulimit -n"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
     return text === "unlimited" ? Infinity : Number(text) || undefined;
   } catch {
     return undefined;

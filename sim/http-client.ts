@@ -39,7 +39,9 @@ export const nodeHttpClient: HttpClient = (options: HttpGetOptions): HttpGet => 
     agent: false,
     headers: { "user-agent": "dht-mqtt-esp32 (simulator)", "accept-encoding": "identity" },
   });
-  request.on("error", (error: NodeJS.ErrnoException) => finish(describe(error, where, response !== undefined, received)));
+  request.on("error", (error: NodeJS.ErrnoException) =>
+    finish(describe(error, where, response !== undefined, received)),
+  );
   request.on("response", (res) => {
     if (closed) return;
     response = res;
@@ -105,7 +107,9 @@ function describe(error: NodeJS.ErrnoException, where: string, answered: boolean
     case "ETIMEDOUT":
       return `connection to ${where} timed out`;
     case "ECONNRESET":
-      return answered ? `the connection to ${where} was reset after ${received} bytes of the body` : `connection reset by ${where}`;
+      return answered
+        ? `the connection to ${where} was reset after ${received} bytes of the body`
+        : `connection reset by ${where}`;
     default:
       return error.message;
   }

@@ -39,7 +39,8 @@ export const DEFAULT_SIZE = 1 << 20;
 
 /** Undefined when `version` can be an image's version, else why not. */
 export function checkImageVersion(version: string): string | undefined {
-  if (!/^[\x21-\x7e]{1,32}$/.test(version)) return `the version must be 1-${VERSION_BYTES} printable ASCII characters without spaces`;
+  if (!/^[\x21-\x7e]{1,32}$/.test(version))
+    return `the version must be 1-${VERSION_BYTES} printable ASCII characters without spaces`;
   return undefined;
 }
 
@@ -47,10 +48,13 @@ export function checkImageVersion(version: string): string | undefined {
 export function buildImage(options: BuildOptions): Buffer {
   const bad = checkImageVersion(options.version);
   if (bad) throw new Error(bad);
-  const description = Buffer.from(`dht-mqtt-esp32 simulated firmware ${options.version}${options.faultBoot ? " (fault: never reaches the broker)" : ""}\n`);
+  const description = Buffer.from(
+    `dht-mqtt-esp32 simulated firmware ${options.version}${options.faultBoot ? " (fault: never reaches the broker)" : ""}\n`,
+  );
   const size = options.size ?? DEFAULT_SIZE;
   const payloadBytes = size - HEADER_BYTES - DIGEST_BYTES;
-  if (payloadBytes < description.length) throw new Error(`an image is at least ${HEADER_BYTES + DIGEST_BYTES + description.length} bytes`);
+  if (payloadBytes < description.length)
+    throw new Error(`an image is at least ${HEADER_BYTES + DIGEST_BYTES + description.length} bytes`);
   if (size > 0xffffffff) throw new Error("an image is at most 4 GiB");
   const image = Buffer.alloc(size);
   image.write(MAGIC, 0, "latin1");
@@ -77,15 +81,18 @@ export function buildImage(options: BuildOptions): Buffer {
 
 /** Reads the header; a sentence saying what is wrong when it is not an image's. */
 export function parseHeader(header: Uint8Array, byteLength: number): ImageInfo | string {
-  if (byteLength < HEADER_BYTES + DIGEST_BYTES || header.length < HEADER_BYTES) return `not a firmware image: ${byteLength} bytes is too short`;
+  if (byteLength < HEADER_BYTES + DIGEST_BYTES || header.length < HEADER_BYTES)
+    return `not a firmware image: ${byteLength} bytes is too short`;
   const b = Buffer.from(header.buffer, header.byteOffset, HEADER_BYTES);
-  if (b.toString("latin1", 0, 8) !== MAGIC) return `not a firmware image for this device (no "${MAGIC}" magic; build one with npm run image)`;
+  if (b.toString("latin1", 0, 8) !== MAGIC)
+    return `not a firmware image for this device (no "${MAGIC}" magic; build one with npm run image)`;
   const format = b.readUInt16BE(8);
   if (format !== FORMAT) return `image format ${format} is not understood (this simulator reads format ${FORMAT})`;
   const flags = b.readUInt16BE(10);
   if (flags & ~KNOWN_FLAGS) return `image flags 0x${flags.toString(16)} are not understood`;
   const payload = b.readUInt32BE(12);
-  if (HEADER_BYTES + payload + DIGEST_BYTES !== byteLength) return `the image is ${byteLength} bytes but its header says ${HEADER_BYTES + payload + DIGEST_BYTES}`;
+  if (HEADER_BYTES + payload + DIGEST_BYTES !== byteLength)
+    return `the image is ${byteLength} bytes but its header says ${HEADER_BYTES + payload + DIGEST_BYTES}`;
   const raw = b.subarray(VERSION_AT, VERSION_AT + VERSION_BYTES);
   const end = raw.indexOf(0);
   const version = raw.toString("latin1", 0, end < 0 ? VERSION_BYTES : end);

@@ -6,8 +6,8 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { buildImage, DEFAULT_SIZE, DIGEST_BYTES, HEADER_BYTES } from "./image-format";
 import { fail, readFlags } from "./flags";
+import { buildImage, DEFAULT_SIZE, DIGEST_BYTES, HEADER_BYTES } from "./image-format";
 
 const USAGE = `Usage: npm run image -- --version V --out FILE [--fault boot] [--size BYTES]
 
@@ -25,11 +25,15 @@ function main(argv: string[]): void {
   if (!flags) return;
   if (flags.version === undefined) fail("--version is required, e.g. --version 0.2.0");
   if (flags.out === undefined) fail("--out is required, e.g. --out firmware-0.2.0.bin");
-  if (flags.fault !== undefined && flags.fault !== "boot") fail(`bad value "${flags.fault}" for --fault: expected boot`);
+  if (flags.fault !== undefined && flags.fault !== "boot")
+    fail(`bad value "${flags.fault}" for --fault: expected boot`);
   let size = DEFAULT_SIZE;
   if (flags.size !== undefined) {
     size = /^\d+$/.test(flags.size) ? Number(flags.size) : NaN;
-    if (!(size >= HEADER_BYTES + DIGEST_BYTES + 128 && size <= 0x1e0000)) fail(`bad value "${flags.size}" for --size: expected bytes from ${HEADER_BYTES + DIGEST_BYTES + 128} to ${0x1e0000} (the spare partition)`);
+    if (!(size >= HEADER_BYTES + DIGEST_BYTES + 128 && size <= 0x1e0000))
+      fail(
+        `bad value "${flags.size}" for --size: expected bytes from ${HEADER_BYTES + DIGEST_BYTES + 128} to ${0x1e0000} (the spare partition)`,
+      );
   }
   let image: Buffer;
   try {

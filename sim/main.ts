@@ -6,16 +6,16 @@
  */
 import net from "node:net";
 import path from "node:path";
-import { parseArgs, USAGE, type SimOptions } from "./cli";
-import { startBroker, type RunningBroker } from "./broker";
-import { bufferedReadings, createDevice, type VirtualDevice } from "./device";
-import { startDashboard, type RunningDashboard } from "./dashboard/server";
+import { type BuiltPage, buildPage } from "../page/build";
+import { type RunningBroker, startBroker } from "./broker";
+import { parseArgs, type SimOptions, USAGE } from "./cli";
 import { simControls } from "./dashboard/controls";
+import { type RunningDashboard, startDashboard } from "./dashboard/server";
+import { bufferedReadings, createDevice, type VirtualDevice } from "./device";
+import { CHATTY_FLEET, checkFileLimit, FleetStatus } from "./fleet";
 import { openStore } from "./history/store";
 import { isLoopback, urlHost } from "./listen";
-import { CHATTY_FLEET, FleetStatus, checkFileLimit } from "./fleet";
 import { nodeHttpServer } from "./node-http";
-import { buildPage, type BuiltPage } from "../page/build";
 
 const tty = process.stdout.isTTY === true;
 let statusShown = false;
@@ -41,7 +41,11 @@ function probe(host: string, port: number): Promise<void> {
       resolve();
     });
     socket.once("error", (error: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot reach broker ${host}:${port} (${error.code === "ECONNREFUSED" ? "connection refused" : error.message})`)),
+      reject(
+        new Error(
+          `cannot reach broker ${host}:${port} (${error.code === "ECONNREFUSED" ? "connection refused" : error.message})`,
+        ),
+      ),
     );
   });
 }
@@ -98,17 +102,26 @@ async function main(): Promise<void> {
     } catch (error) {
       // A typo fails at once; but a device restarted in the middle of an outage, with readings
       // waiting in its offline buffer, carries on like a rebooted device and retries.
-      const waiting = options.fresh ? 0 : ids.reduce((n, id) => n + bufferedReadings(path.join(options.data, id), options.config), 0);
+      const waiting = options.fresh
+        ? 0
+        : ids.reduce((n, id) => n + bufferedReadings(path.join(options.data, id), options.config), 0);
       if (waiting === 0) fatal((error as Error).message);
       log(`broker: ${(error as Error).message}; ${waiting} readings wait in the offline buffer: retrying with backoff`);
     }
   } else {
     const secured = options.brokerUser !== undefined || options.brokerPassword !== undefined;
     if (!isLoopback(options.host) && !secured) {
-      log(`warning: the embedded broker${options.http ? " and the dashboard listen" : " listens"} on ${options.host} without credentials: anyone on the network can read and command the devices (set --brokerUser and --brokerPassword)`);
+      log(
+        `warning: the embedded broker${options.http ? " and the dashboard listen" : " listens"} on ${options.host} without credentials: anyone on the network can read and command the devices (set --brokerUser and --brokerPassword)`,
+      );
     }
     try {
-      broker = await startBroker({ host: options.host, port: options.port, user: options.brokerUser, password: options.brokerPassword });
+      broker = await startBroker({
+        host: options.host,
+        port: options.port,
+        user: options.brokerUser,
+        password: options.brokerPassword,
+      });
     } catch (error) {
       fatal((error as Error).message);
     }
@@ -126,7 +139,8 @@ async function main(): Promise<void> {
   const webPort = (i: number) => (web === "off" ? web : web + i);
   let page: BuiltPage | undefined;
   if (web !== "off") {
-    if (web + ids.length - 1 > 65535) fatal(`--web ${web} with ${ids.length} devices needs ports up to ${web + ids.length - 1}, beyond 65535`);
+    if (web + ids.length - 1 > 65535)
+      fatal(`--web ${web} with ${ids.length} devices needs ports up to ${web + ids.length - 1}, beyond 65535`);
     for (let i = 0; i < ids.length; i++) {
       const port = web + i;
       if (!(await portFree(port, options.host))) fatal(`web port ${port} on ${options.host} is already in use`);
@@ -158,7 +172,9 @@ async function main(): Promise<void> {
         log,
       });
       const web = `${urlHost(options.host)}:${dashboard.port}`;
-      log(`${broker ? `broker: mqtt://${urlHost(options.host)}:${broker.port}, ws://${web}/mqtt, ` : ""}dashboard http://${web}/ (history in ${store.where})`);
+      log(
+        `${broker ? `broker: mqtt://${urlHost(options.host)}:${broker.port}, ws://${web}/mqtt, ` : ""}dashboard http://${web}/ (history in ${store.where})`,
+      );
     } catch (error) {
       await Promise.all(devices.map((d) => d.stop()));
       await broker?.close();
@@ -176,7 +192,23 @@ async function main(): Promise<void> {
     const id = ids[i];
     const dataDir = path.join(options.data, id);
     const deviceConfig = { ...config, web: webPort(i) };
-    devices.push(createDevice(deviceConfig, id, address, { dataDir, fresh: options.fresh, sequence: options.sequence, faults: options.faults, http, page, setup: options.setup }, quiet && i > 0 ? drop : log));
+    devices.push(
+      createDevice(
+        deviceConfig,
+        id,
+        address,
+        {
+          dataDir,
+          fresh: options.fresh,
+          sequence: options.sequence,
+          faults: options.faults,
+          http,
+          page,
+          setup: options.setup,
+        },
+        quiet && i > 0 ? drop : log,
+      ),
+    );
     // Connections start while the rest are made (they are paced in the socket adapter).
     if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
   }

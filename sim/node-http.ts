@@ -5,12 +5,17 @@
  * connection.
  */
 import http from "node:http";
-import type { HttpServerFactory, HttpReply } from "../src/ports";
+import type { HttpReply, HttpServerFactory } from "../src/ports";
 
 /** Serves on `host` (loopback by default: the simulator's devices are reached from this machine). */
 export function nodeHttpServer(host = "127.0.0.1"): HttpServerFactory {
   return (options) => {
-    const server = http.createServer({ maxHeaderSize: options.maxHead, headersTimeout: options.idleTimeout, requestTimeout: 0, keepAliveTimeout: 5000 });
+    const server = http.createServer({
+      maxHeaderSize: options.maxHead,
+      headersTimeout: options.idleTimeout,
+      requestTimeout: 0,
+      keepAliveTimeout: 5000,
+    });
     server.maxConnections = options.maxConnections;
     // Inactivity of a connection: nothing received or sent for this long.
     server.timeout = options.idleTimeout;
@@ -28,7 +33,10 @@ export function nodeHttpServer(host = "127.0.0.1"): HttpServerFactory {
       const send = (reply: HttpReply) => {
         if (finished || res.destroyed) return;
         finished = true;
-        const body = typeof reply.body === "string" ? Buffer.from(reply.body, "utf8") : Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength);
+        const body =
+          typeof reply.body === "string"
+            ? Buffer.from(reply.body, "utf8")
+            : Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength);
         // One request per connection, as the device's server does: a browser's idle connections never hold the few slots.
         res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length), connection: "close" });
         res.end(body);
@@ -54,13 +62,22 @@ export function nodeHttpServer(host = "127.0.0.1"): HttpServerFactory {
     server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
       // A head over maxHead, a malformed request, a timeout: answer when possible, then close.
       if (socket.writable && !socket.writableEnded) {
-        const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
+        const status =
+          error.code === "HPE_HEADER_OVERFLOW"
+            ? "431 Request Header Fields Too Large"
+            : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+              ? "408 Request Timeout"
+              : "400 Bad Request";
         socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       }
       socket.destroy();
     });
     server.on("error", (error: NodeJS.ErrnoException) => {
-      options.onError(error.code === "EADDRINUSE" ? `port ${options.port} on ${host} is already in use` : `cannot serve on ${host}:${options.port} (${error.message})`);
+      options.onError(
+        error.code === "EADDRINUSE"
+          ? `port ${options.port} on ${host} is already in use`
+          : `cannot serve on ${host}:${options.port} (${error.message})`,
+      );
     });
     server.listen(options.port, host);
     return {

@@ -2,10 +2,11 @@
  * Node implementations of the core's ports: clock, ECMA-419-shaped TCP/TLS
  * socket, and a JSON-file store.
  */
-import net from "node:net";
-import tls from "node:tls";
+
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
+import tls from "node:tls";
 import type { Clock, Flash, Socket, SocketFactory, SocketOptions, Store } from "../src/ports";
 
 /**
@@ -400,7 +401,10 @@ class FileFlash implements Flash {
   eraseBlock(block: number): void {
     const at = block * this.blockLength;
     if (at >= this.size) return; // never written: erased already
-    const erased = erasedBlock && erasedBlock.length === this.blockLength ? erasedBlock : (erasedBlock = new Uint8Array(this.blockLength).fill(0xff));
+    const erased =
+      erasedBlock && erasedBlock.length === this.blockLength
+        ? erasedBlock
+        : (erasedBlock = new Uint8Array(this.blockLength).fill(0xff));
     fs.writeSync(this.open(), erased, 0, this.blockLength, at);
     if (at + this.blockLength > this.size) this.size = at + this.blockLength;
   }
@@ -453,18 +457,18 @@ export function fileStore(file: string | undefined): Store {
     if (!file) return;
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const temporary = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(temporary, JSON.stringify(values, null, 2) + "\n");
+    fs.writeFileSync(temporary, `${JSON.stringify(values, null, 2)}\n`);
     fs.renameSync(temporary, file);
   };
   return {
-    get: (key) => (Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : undefined),
+    get: (key) => (Object.hasOwn(values, key) ? String(values[key]) : undefined),
     set: (key, value) => {
       if (values[key] === value) return;
       values[key] = value;
       save();
     },
     delete: (key) => {
-      if (!Object.prototype.hasOwnProperty.call(values, key)) return;
+      if (!Object.hasOwn(values, key)) return;
       delete values[key];
       save();
     },

@@ -18,7 +18,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { Hash, Socket, SocketFactory, UpdatePort, UpdateTarget } from "../src/ports";
-import { inspectImageFile, type ImageInfo } from "./image-format";
+import { type ImageInfo, inspectImageFile } from "./image-format";
 
 /** The spare partition's size: as on the ESP32 (src/device/partitions.csv). */
 export const SLOT_BYTES = 0x1e0000;
@@ -89,7 +89,8 @@ export class SimBootLoader {
       const other: Slot = data.active === 0 ? 1 : 0;
       const fallback = this.inspect(other);
       this.log(`bootloader: slot ${data.active} cannot boot (${image}); booting slot ${other}`);
-      if (typeof fallback === "string") throw new Error(`no bootable firmware in ${this.dir} (slot ${other}: ${fallback}); start with --fresh`);
+      if (typeof fallback === "string")
+        throw new Error(`no bootable firmware in ${this.dir} (slot ${other}: ${fallback}); start with --fresh`);
       data = { active: other, previous: other, state: "valid" };
       this.write(data);
       image = fallback;
@@ -145,11 +146,14 @@ export class SimBootLoader {
         closeFile();
         const info = inspectImageFile(part);
         if (typeof info === "string") throw new Error(info);
-        if (version && info.version !== version) throw new Error(`the image is version ${info.version}, not the requested ${version}`);
+        if (version && info.version !== version)
+          throw new Error(`the image is version ${info.version}, not the requested ${version}`);
         fs.renameSync(part, file);
         this.write({ active: spare, previous: running.slot, state: "new" });
         completed = true;
-        this.log(`bootloader: slot ${spare} holds version ${info.version}${info.faultBoot ? " (fault: never reaches the broker)" : ""}; it boots next, on trial`);
+        this.log(
+          `bootloader: slot ${spare} holds version ${info.version}${info.faultBoot ? " (fault: never reaches the broker)" : ""}; it boots next, on trial`,
+        );
         return info.version;
       },
       close: () => {
@@ -172,7 +176,12 @@ export class SimBootLoader {
   private read(): OtaData {
     try {
       const data = JSON.parse(fs.readFileSync(path.join(this.dir, OTADATA), "utf8")) as OtaData;
-      if ((data.active === 0 || data.active === 1) && (data.previous === 0 || data.previous === 1) && ["new", "pending-verify", "valid", "aborted"].indexOf(data.state) >= 0) return data;
+      if (
+        (data.active === 0 || data.active === 1) &&
+        (data.previous === 0 || data.previous === 1) &&
+        ["new", "pending-verify", "valid", "aborted"].indexOf(data.state) >= 0
+      )
+        return data;
     } catch {
       // none yet, or damaged: as erased otadata, the first slot
     }
@@ -184,7 +193,7 @@ export class SimBootLoader {
     fs.mkdirSync(this.dir, { recursive: true });
     const file = path.join(this.dir, OTADATA);
     const temporary = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(temporary, JSON.stringify(data) + "\n");
+    fs.writeFileSync(temporary, `${JSON.stringify(data)}\n`);
     fs.renameSync(temporary, file);
   }
 }
@@ -203,7 +212,10 @@ export function nodeSha256(): Hash {
 export const faultySocket: SocketFactory = (options): Socket => {
   let closed = false;
   setTimeout(() => {
-    if (!closed) options.onError(`connection to ${options.host}:${options.port} refused by the firmware itself (an image built with --fault boot)`);
+    if (!closed)
+      options.onError(
+        `connection to ${options.host}:${options.port} refused by the firmware itself (an image built with --fault boot)`,
+      );
   }, 50);
   return {
     read: () => 0,

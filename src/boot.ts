@@ -13,19 +13,32 @@
  * Settings that were refused are traced at once and published as `config`
  * errors after the first connect.
  */
-import type { Clock, DigitalOut, Flash, Hash, HttpClient, HttpServerFactory, Log, SocketFactory, Store, UpdatePort, WiFiPort } from "./ports";
-import { blocksFor } from "./store/readings";
+
 import { App, VERSION } from "./app/app";
-import { parseBroker, type BrokerAddress, type Config } from "./app/config";
-import { createDhtSensor, type PulseCapture } from "./dht/sensor";
-import type { DhtModel } from "./dht/frame";
-import { WiFiSupervisor } from "./wifi/supervisor";
-import { IndicatorLed, SETUP_PATTERN } from "./wifi/indicator";
-import { Backoff } from "./mqtt/backoff";
+import { type BrokerAddress, type Config, parseBroker } from "./app/config";
 import { applyKept } from "./app/settings";
-import { WebServer } from "./web/server";
+import type { DhtModel } from "./dht/frame";
+import { createDhtSensor, type PulseCapture } from "./dht/sensor";
+import { Backoff } from "./mqtt/backoff";
+import type {
+  Clock,
+  DigitalOut,
+  Flash,
+  Hash,
+  HttpClient,
+  HttpServerFactory,
+  Log,
+  SocketFactory,
+  Store,
+  UpdatePort,
+  WiFiPort,
+} from "./ports";
+import { blocksFor } from "./store/readings";
 import { addDeviceRoutes, type WebPage } from "./web/routes";
+import { WebServer } from "./web/server";
 import { addUpdateRoute } from "./web/update";
+import { IndicatorLed, SETUP_PATTERN } from "./wifi/indicator";
+import { WiFiSupervisor } from "./wifi/supervisor";
 
 /** What a platform hands the core. */
 export interface BootPorts {
@@ -109,8 +122,14 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
   const id = config.id || platform.defaultId();
   const where = broker ? `${broker.tls ? "mqtts" : "mqtt"}://${broker.host}:${broker.port}` : "none";
   log(`device: ${platform.board}, id ${id}, version ${platform.version ?? VERSION}, broker ${where}`);
-  if (!broker) log("config: no broker: MQTT stays off until one is set, on the web page or with broker=mqtt://192.168.1.10 (or mqtts://host:8883)");
-  if (!config.ssid && platform.needsSsid) log("config: no Wi-Fi network: set ssid (and password) on the web page, through the set-up access point, or with ssid=MyWiFi password=secret");
+  if (!broker)
+    log(
+      "config: no broker: MQTT stays off until one is set, on the web page or with broker=mqtt://192.168.1.10 (or mqtts://host:8883)",
+    );
+  if (!config.ssid && platform.needsSsid)
+    log(
+      "config: no Wi-Fi network: set ssid (and password) on the web page, through the set-up access point, or with ssid=MyWiFi password=secret",
+    );
 
   const clock = ports.clock;
   const led = new IndicatorLed(ports.led(config.ledPin), clock);
@@ -128,7 +147,8 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
     setup: { name: `${id}-setup`, password: config.apPassword },
     onSetup: (active, address) => {
       led.blink(active ? SETUP_PATTERN : undefined);
-      if (active && address && web) log(`web: the page is at ${page(address)} (any address works while the access point is open)`);
+      if (active && address && web)
+        log(`web: the page is at ${page(address)} (any address works while the access point is open)`);
     },
     onUp: () => {
       if (port !== undefined && web) {
@@ -160,7 +180,13 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
       restart: ports.restart,
     },
     // Without a broker the client is never started.
-    { id, broker: broker ?? { tls: false, host: "", port: 1883 }, model: platform.model, version: platform.version, updateWindow: platform.updateWindow },
+    {
+      id,
+      broker: broker ?? { tls: false, host: "", port: 1883 },
+      model: platform.model,
+      version: platform.version,
+      updateWindow: platform.updateWindow,
+    },
   );
   app.reportConfigErrors(errors);
   // The LED and the sensor start now; MQTT when Wi-Fi has an address.
@@ -169,9 +195,18 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
   let web: WebServer | undefined;
   if (port !== undefined && ports.http) {
     web = new WebServer({ log, password: config.webPassword, realm: id, setup: () => wifi.setup });
-    addDeviceRoutes(web, { app: running, clock, log, store: ports.store, page: ports.page, setup: () => wifi.setup, restart: ports.restart });
+    addDeviceRoutes(web, {
+      app: running,
+      clock,
+      log,
+      store: ports.store,
+      page: ports.page,
+      setup: () => wifi.setup,
+      restart: ports.restart,
+    });
     addUpdateRoute(web, running.updater);
-    if (web.listen(ports.http, port)) log(`web: serving on port ${port}${config.webPassword ? " (changes need the web password)" : ""}`);
+    if (web.listen(ports.http, port))
+      log(`web: serving on port ${port}${config.webPassword ? " (changes need the web password)" : ""}`);
   }
   wifi.start();
   return {

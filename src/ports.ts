@@ -100,9 +100,7 @@ export interface Reading {
 }
 
 /** The outcome of one sensor read: a reading, or a named failure. */
-export type SensorResult =
-  | { ok: true; temp: number; hum: number }
-  | { ok: false; error: string; detail?: string };
+export type SensorResult = { ok: true; temp: number; hum: number } | { ok: false; error: string; detail?: string };
 
 /** A temperature/humidity sensor the app can sample. */
 export interface Sensor {

@@ -116,11 +116,13 @@ export function utf8Sequence(b: Uint8Array, i: number, end: number): number {
   if (c >= 0xc2 && c <= 0xdf) n = 1;
   else if (c >= 0xe0 && c <= 0xef) {
     n = 2;
-    if (c === 0xe0) lo = 0xa0; // overlong
+    if (c === 0xe0)
+      lo = 0xa0; // overlong
     else if (c === 0xed) hi = 0x9f; // surrogates
   } else if (c >= 0xf0 && c <= 0xf4) {
     n = 3;
-    if (c === 0xf0) lo = 0x90; // overlong
+    if (c === 0xf0)
+      lo = 0x90; // overlong
     else if (c === 0xf4) hi = 0x8f; // past U+10FFFF
   } else return 0;
   if (i + n >= end || b[i + 1] < lo || b[i + 1] > hi) return 0;

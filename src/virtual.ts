@@ -8,10 +8,11 @@
  * Under `faultRate` a capture is damaged the way real wiring and timing
  * damage it; the dashboard's controls pin the values or change the rate live.
  */
-import type { DigitalOut } from "./ports";
-import type { PulseCapture } from "./dht/sensor";
+
 import { cutShort, encodeBytes, encodeFrame, extraEdge, missingEdge } from "./dht/encode";
-import { type DhtModel, EDGE_TIMEOUT_US, FRAME_BYTES, FRAME_ENTRIES, START_LOW_MIN_US, pulse } from "./dht/frame";
+import { type DhtModel, EDGE_TIMEOUT_US, FRAME_BYTES, FRAME_ENTRIES, pulse, START_LOW_MIN_US } from "./dht/frame";
+import type { PulseCapture } from "./dht/sensor";
+import type { DigitalOut } from "./ports";
 
 /**
  * Damage applied to a capture, and the decoder error it produces:
@@ -20,7 +21,13 @@ import { type DhtModel, EDGE_TIMEOUT_US, FRAME_BYTES, FRAME_ENTRIES, START_LOW_M
  */
 export type VirtualDhtFault = "missing-edge" | "extra-edge" | "flipped-bit" | "timeout" | "garbage";
 
-export const VIRTUAL_DHT_FAULTS: readonly VirtualDhtFault[] = ["missing-edge", "extra-edge", "flipped-bit", "timeout", "garbage"];
+export const VIRTUAL_DHT_FAULTS: readonly VirtualDhtFault[] = [
+  "missing-edge",
+  "extra-edge",
+  "flipped-bit",
+  "timeout",
+  "garbage",
+];
 
 export interface VirtualDhtOptions {
   model: DhtModel;
@@ -95,7 +102,8 @@ export class VirtualDht implements PulseCapture {
 
     let fault = this.nextFault;
     this.nextFault = null;
-    if (fault === null && this.random() < this.faultRate) fault = VIRTUAL_DHT_FAULTS[this.pick(VIRTUAL_DHT_FAULTS.length)];
+    if (fault === null && this.random() < this.faultRate)
+      fault = VIRTUAL_DHT_FAULTS[this.pick(VIRTUAL_DHT_FAULTS.length)];
     this.lastFault = fault;
 
     const bytes = this.bytes;
@@ -110,7 +118,8 @@ export class VirtualDht implements PulseCapture {
     // A lost edge swallows one bit's high: its low, high and the next low merge
     // into one long low (115–182 µs, below the capture timeout).
     if (fault === "missing-edge") n = missingEdge(out, n, FIRST_BIT + 2 * this.pick(40));
-    else if (fault === "extra-edge") n = extraEdge(out, n, FIRST_BIT + this.pick(BITS_END - FIRST_BIT), 2 + this.pick(5));
+    else if (fault === "extra-edge")
+      n = extraEdge(out, n, FIRST_BIT + this.pick(BITS_END - FIRST_BIT), 2 + this.pick(5));
     else if (fault === "timeout") n = cutShort(out, this.pick(BITS_END), this.random() < 0.5);
     return n;
   }

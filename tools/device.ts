@@ -18,8 +18,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { isConfigKey, likelyKey, parseValue, parseBroker } from "../src/app/config";
 import { writePage } from "../page/build";
+import { isConfigKey, likelyKey, parseBroker, parseValue } from "../src/app/config";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 type Command = "build" | "flash" | "sim";
@@ -38,7 +38,14 @@ const USAGE = `usage: npm run device:build|device:flash|device:sim -- [--platfor
 function parse(argv: string[]): Plan {
   const command = argv[0] as Command;
   if (command !== "build" && command !== "flash" && command !== "sim") throw new Error(USAGE);
-  const plan: Plan = { command, platform: command === "sim" ? "lin" : "esp32", port: undefined, release: false, dryRun: false, settings: [] };
+  const plan: Plan = {
+    command,
+    platform: command === "sim" ? "lin" : "esp32",
+    port: undefined,
+    release: false,
+    dryRun: false,
+    settings: [],
+  };
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--release") plan.release = true;
@@ -62,8 +69,17 @@ function parse(argv: string[]): Plan {
       plan.settings.push(arg);
     }
   }
-  if (command === "sim" && !plan.platform.startsWith("lin") && !plan.platform.startsWith("mac") && !plan.platform.startsWith("win")) throw new Error("device:sim runs the Moddable simulator: --platform lin, mac or win");
-  if (command !== "sim" && !plan.platform.startsWith("esp32")) throw new Error(`--platform ${plan.platform}: this firmware runs on the ESP32 family (esp32, esp32/esp32s3, esp32/esp32c3, …)`);
+  if (
+    command === "sim" &&
+    !plan.platform.startsWith("lin") &&
+    !plan.platform.startsWith("mac") &&
+    !plan.platform.startsWith("win")
+  )
+    throw new Error("device:sim runs the Moddable simulator: --platform lin, mac or win");
+  if (command !== "sim" && !plan.platform.startsWith("esp32"))
+    throw new Error(
+      `--platform ${plan.platform}: this firmware runs on the ESP32 family (esp32, esp32/esp32s3, esp32/esp32c3, …)`,
+    );
   return plan;
 }
 
@@ -75,7 +91,8 @@ function which(binary: string): string | undefined {
 /** The machine's LAN addresses: what the board must be told instead of 127.0.0.1. */
 function lanAddresses(): string[] {
   const out: string[] = [];
-  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) out.push(a.address);
+  for (const list of Object.values(os.networkInterfaces()))
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) out.push(a.address);
   return out;
 }
 
@@ -88,7 +105,9 @@ function setting(plan: Plan, key: string): string | undefined {
 function idfVersions(moddable: string, idf: string): { wanted?: string; found?: string } {
   let wanted: string | undefined;
   try {
-    wanted = /uses ESP-IDF v(\d+\.\d+)/.exec(fs.readFileSync(path.join(moddable, "documentation", "devices", "esp32.md"), "utf8"))?.[1];
+    wanted = /uses ESP-IDF v(\d+\.\d+)/.exec(
+      fs.readFileSync(path.join(moddable, "documentation", "devices", "esp32.md"), "utf8"),
+    )?.[1];
   } catch {
     wanted = undefined;
   }
@@ -114,7 +133,9 @@ function serialPorts(): string[] {
     } catch {
       continue;
     }
-    for (const name of names) if (/^(ttyUSB\d+|ttyACM\d+|cu\.(usbserial|SLAB_USBtoUART|usbmodem|wchusbserial).*)$/.test(name)) ports.push(path.join(dir, name));
+    for (const name of names)
+      if (/^(ttyUSB\d+|ttyACM\d+|cu\.(usbserial|SLAB_USBtoUART|usbmodem|wchusbserial).*)$/.test(name))
+        ports.push(path.join(dir, name));
   }
   return ports.sort();
 }
@@ -126,54 +147,94 @@ function check(plan: Plan): { problems: string[]; notes: string[]; env: NodeJS.P
   const env: NodeJS.ProcessEnv = { ...process.env };
   const moddable = process.env.MODDABLE;
   const host = process.platform === "darwin" ? "mac" : process.platform === "win32" ? "win" : "lin";
-  if (!moddable) problems.push("MODDABLE is not set: install the Moddable SDK (docs/device.md, step 1) and export MODDABLE=$HOME/Projects/moddable");
-  else if (!fs.existsSync(path.join(moddable, "build", "bin", host, "release", process.platform === "win32" ? "mcconfig.exe" : "mcconfig")))
-    problems.push(`no mcconfig in ${moddable}/build/bin/${host}/release: build the SDK's host tools (cd $MODDABLE/build/makefiles/${host} && make)`);
+  if (!moddable)
+    problems.push(
+      "MODDABLE is not set: install the Moddable SDK (docs/device.md, step 1) and export MODDABLE=$HOME/Projects/moddable",
+    );
+  else if (
+    !fs.existsSync(
+      path.join(moddable, "build", "bin", host, "release", process.platform === "win32" ? "mcconfig.exe" : "mcconfig"),
+    )
+  )
+    problems.push(
+      `no mcconfig in ${moddable}/build/bin/${host}/release: build the SDK's host tools (cd $MODDABLE/build/makefiles/${host} && make)`,
+    );
   else env.PATH = `${path.join(moddable, "build", "bin", host, "release")}${path.delimiter}${env.PATH ?? ""}`;
-  if (!which("tsc")) problems.push("tsc is not on PATH (mcconfig compiles the TypeScript with it): npm install -g typescript");
+  if (!which("tsc"))
+    problems.push("tsc is not on PATH (mcconfig compiles the TypeScript with it): npm install -g typescript");
   // -dl (the trace in this terminal) runs the SDK's xsbug-log, a Node program with its own packages.
-  if (moddable && !plan.release && plan.command !== "build" && !fs.existsSync(path.join(moddable, "tools", "xsbug-log", "node_modules")))
-    problems.push("the trace needs the SDK's xsbug-log: cd $MODDABLE/tools/xsbug-log && npm install (or pass --release)");
+  if (
+    moddable &&
+    !plan.release &&
+    plan.command !== "build" &&
+    !fs.existsSync(path.join(moddable, "tools", "xsbug-log", "node_modules"))
+  )
+    problems.push(
+      "the trace needs the SDK's xsbug-log: cd $MODDABLE/tools/xsbug-log && npm install (or pass --release)",
+    );
 
   const broker = setting(plan, "broker");
   const address = broker ? parseBroker(broker) : undefined;
   if (plan.command === "sim") {
     if (!broker) notes.push("no broker=…: MQTT stays off (try broker=mqtt://127.0.0.1 with a local mosquitto)");
-    if (host === "lin" && !process.env.DISPLAY && !which("xvfb-run")) problems.push("no X display: run from a desktop session, or apt-get install xvfb for a headless run");
+    if (host === "lin" && !process.env.DISPLAY && !which("xvfb-run"))
+      problems.push("no X display: run from a desktop session, or apt-get install xvfb for a headless run");
     const web = setting(plan, "web") ?? "8080";
-    if (web !== "off") notes.push(`the page: http://127.0.0.1:${web}/ once the trace says "web: serving on port ${web}"`);
+    if (web !== "off")
+      notes.push(`the page: http://127.0.0.1:${web}/ once the trace says "web: serving on port ${web}"`);
     return { problems, notes, env };
   }
 
   const idf = process.env.IDF_PATH;
-  if (!idf) problems.push("IDF_PATH is not set: install ESP-IDF as docs/device.md says and export IDF_PATH=$HOME/esp32/esp-idf-v6.0");
+  if (!idf)
+    problems.push(
+      "IDF_PATH is not set: install ESP-IDF as docs/device.md says and export IDF_PATH=$HOME/esp32/esp-idf-v6.0",
+    );
   else if (!fs.existsSync(idf)) problems.push(`IDF_PATH=${idf} does not exist`);
   else {
     const { wanted, found } = idfVersions(moddable ?? "", idf);
-    if (wanted && found && wanted !== found) problems.push(`ESP-IDF ${found} at ${idf}, but this Moddable SDK builds with ESP-IDF v${wanted}: git -C $IDF_PATH checkout v${wanted} && git -C $IDF_PATH submodule update --init --recursive && $IDF_PATH/install.sh`);
-    if (!which("idf.py")) notes.push("idf.py is not on PATH: mcconfig sources $IDF_PATH/export.sh itself (slower); source it in your shell to save the time");
+    if (wanted && found && wanted !== found)
+      problems.push(
+        `ESP-IDF ${found} at ${idf}, but this Moddable SDK builds with ESP-IDF v${wanted}: git -C $IDF_PATH checkout v${wanted} && git -C $IDF_PATH submodule update --init --recursive && $IDF_PATH/install.sh`,
+      );
+    if (!which("idf.py"))
+      notes.push(
+        "idf.py is not on PATH: mcconfig sources $IDF_PATH/export.sh itself (slower); source it in your shell to save the time",
+      );
   }
   if (address && /^(127\.|localhost$|::1$|0\.0\.0\.0$)/.test(address.host)) {
     const lan = lanAddresses();
-    problems.push(`broker=${broker} is the board itself, not this PC: use the PC's LAN address${lan.length ? `, e.g. broker=mqtt://${lan[0]}` : " (hostname -I)"}`);
+    problems.push(
+      `broker=${broker} is the board itself, not this PC: use the PC's LAN address${lan.length ? `, e.g. broker=mqtt://${lan[0]}` : " (hostname -I)"}`,
+    );
   }
-  if (!setting(plan, "ssid")) notes.push('no ssid=…: the board starts in set-up mode: join the Wi-Fi network "<id>-setup" with a phone and fill in the page');
+  if (!setting(plan, "ssid"))
+    notes.push(
+      'no ssid=…: the board starts in set-up mode: join the Wi-Fi network "<id>-setup" with a phone and fill in the page',
+    );
   if (!broker) notes.push("no broker=…: set it on the page (set-up mode) or add broker=mqtt://<the PC's LAN address>");
 
   if (plan.command === "flash") {
     const port = plan.port ?? process.env.UPLOAD_PORT;
     const ports = port ? [port] : serialPorts();
-    if (!ports.length) problems.push("no serial port found (/dev/ttyUSB*, /dev/ttyACM*): plug the board in with a data USB cable (some are charge-only), or pass --port");
+    if (!ports.length)
+      problems.push(
+        "no serial port found (/dev/ttyUSB*, /dev/ttyACM*): plug the board in with a data USB cable (some are charge-only), or pass --port",
+      );
     else {
       const chosen = ports[0];
-      if (ports.length > 1 && !port) notes.push(`several serial ports (${ports.join(", ")}): using ${chosen}; pass --port to choose`);
+      if (ports.length > 1 && !port)
+        notes.push(`several serial ports (${ports.join(", ")}): using ${chosen}; pass --port to choose`);
       try {
         fs.accessSync(chosen, fs.constants.R_OK | fs.constants.W_OK);
         env.UPLOAD_PORT = chosen;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "ENOENT") problems.push(`${chosen} does not exist: is the board plugged in?`);
-        else problems.push(`no permission on ${chosen}: sudo usermod -aG dialout $USER, then log out and in again (or newgrp dialout)`);
+        else
+          problems.push(
+            `no permission on ${chosen}: sudo usermod -aG dialout $USER, then log out and in again (or newgrp dialout)`,
+          );
       }
     }
   }
@@ -206,7 +267,9 @@ async function main(): Promise<number> {
   const line = headless ? ["xvfb-run", "-n", "2", "mcconfig", ...args] : ["mcconfig", ...args];
   const shown = line.map((a) => (/password=/i.test(a) ? a.replace(/=.*/, "=…") : a)).join(" ");
   if (plan.dryRun) {
-    process.stdout.write(`device: would run: ${env.UPLOAD_PORT && plan.command === "flash" ? `UPLOAD_PORT=${env.UPLOAD_PORT} ` : ""}${shown}\n`);
+    process.stdout.write(
+      `device: would run: ${env.UPLOAD_PORT && plan.command === "flash" ? `UPLOAD_PORT=${env.UPLOAD_PORT} ` : ""}${shown}\n`,
+    );
     return 0;
   }
   const sizes = await writePage(path.join(root, "build", "page"));

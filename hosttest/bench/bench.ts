@@ -20,21 +20,21 @@
  * Wire bytes: what MqttClient writes to a fake socket per state message.
  */
 import mqttPacket from "mqtt-packet";
-import { publishLength, utf8, writePublish } from "../../src/mqtt/codec";
-import { decodeUtf8 } from "../../src/utf8";
-import { Parser } from "../../src/mqtt/parser";
-import { MqttClient } from "../../src/mqtt/client";
-import type { QoS } from "../../src/mqtt/packet";
+import { App } from "../../src/app/app";
+import { buildConfig } from "../../src/app/config";
 import { createDecoded, decode } from "../../src/dht/decoder";
 import { encodeBytes, encodeFrame } from "../../src/dht/encode";
 import { CAPTURE_ENTRIES } from "../../src/dht/frame";
-import { FakeClock, FakeNetwork, FakeSensor, RamFlash, RecordingPin, connack, puback, serve } from "../unit/fakes";
-import { App } from "../../src/app/app";
-import { buildConfig } from "../../src/app/config";
-import { XSProbe, type XSOpResult } from "./xs.ts";
-import { benchUpdate } from "./sha256.ts";
-import { median, type BenchRow } from "./table.ts";
+import { MqttClient } from "../../src/mqtt/client";
+import { publishLength, utf8, writePublish } from "../../src/mqtt/codec";
+import type { QoS } from "../../src/mqtt/packet";
+import { Parser } from "../../src/mqtt/parser";
+import { decodeUtf8 } from "../../src/utf8";
+import { connack, FakeClock, FakeNetwork, FakeSensor, puback, RamFlash, RecordingPin, serve } from "../unit/fakes";
 import { benchHistory } from "./history.ts";
+import { benchUpdate } from "./sha256.ts";
+import { type BenchRow, median } from "./table.ts";
+import { type XSOpResult, XSProbe } from "./xs.ts";
 
 const JSON_OUT = process.argv.includes("--json");
 const FLEET = process.argv.includes("--fleet");
@@ -42,7 +42,6 @@ const TOPIC = "devices/esp32-01/state";
 const PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
 const ROUNDS = 7;
 const ROUND_MS = 250;
-
 
 let sink = 0;
 
@@ -103,7 +102,15 @@ function oursEncodeCached(qos: QoS): () => void {
 }
 
 function peerGenerate(qos: QoS): () => void {
-  const packet = { cmd: "publish" as const, topic: TOPIC, payload: payloadBuffer, qos, retain: false, dup: false, messageId: 1 };
+  const packet = {
+    cmd: "publish" as const,
+    topic: TOPIC,
+    payload: payloadBuffer,
+    qos,
+    retain: false,
+    dup: false,
+    messageId: 1,
+  };
   return () => {
     sink += mqttPacket.generate(packet).length;
   };
@@ -111,7 +118,15 @@ function peerGenerate(qos: QoS): () => void {
 
 /** writeToStream into a stream that copies each chunk into one reused buffer: the packet's bytes in one place, as ours. */
 function peerWriteToStream(qos: QoS, topic: string | Buffer = TOPIC): () => void {
-  const packet = { cmd: "publish" as const, topic, payload: payloadBuffer, qos, retain: false, dup: false, messageId: 1 };
+  const packet = {
+    cmd: "publish" as const,
+    topic,
+    payload: payloadBuffer,
+    qos,
+    retain: false,
+    dup: false,
+    messageId: 1,
+  };
   const into = Buffer.alloc(256);
   let at = 0;
   const stream = {
@@ -130,7 +145,17 @@ function peerWriteToStream(qos: QoS, topic: string | Buffer = TOPIC): () => void
 // ---------------------------------------------------------------- decode
 
 function wire(qos: QoS): Uint8Array {
-  return new Uint8Array(mqttPacket.generate({ cmd: "publish", topic: TOPIC, payload: payloadBuffer, qos, retain: false, dup: false, messageId: 1 }));
+  return new Uint8Array(
+    mqttPacket.generate({
+      cmd: "publish",
+      topic: TOPIC,
+      payload: payloadBuffer,
+      qos,
+      retain: false,
+      dup: false,
+      messageId: 1,
+    }),
+  );
 }
 
 /** Ours: the parser, then what mqtt-packet's packet holds: the topic as a string and a view of the payload. */
@@ -289,7 +314,14 @@ function dayOfReadings(buffered: boolean): number {
     const net = new FakeNetwork();
     const app = new App(
       buildConfig({ discovery: "off", qos: 1 }).config,
-      { clock, socket: net.factory, led: new RecordingPin(), sensor: new FakeSensor(), log: () => {}, ...(buffered ? { flash: new RamFlash(4096, 18), wallClock: () => 1764547200000 + clock.now() } : {}) },
+      {
+        clock,
+        socket: net.factory,
+        led: new RecordingPin(),
+        sensor: new FakeSensor(),
+        log: () => {},
+        ...(buffered ? { flash: new RamFlash(4096, 18), wallClock: () => 1764547200000 + clock.now() } : {}),
+      },
       { id: "esp32-01", broker: { tls: false, host: "broker", port: 1883 } },
     );
     const reading = (app as unknown as { reading(temp: number, hum: number): void }).reading.bind(app);
@@ -327,7 +359,31 @@ results.replay = { readingsPerSecond: replayRate, livePerSecond: liveRate };
 const xs = await XSProbe.start();
 const xsOps: Record<string, XSOpResult> = {};
 try {
-  for (const op of ["pub0", "pub1", "pub0pre", "pub1pre", "rx0", "rx1", "appState", "appBuffered", "logAppend", "encodeString", "dhtRead", "dhtDecode", "utf8topic", "utf8payload", "sliceBytes", "subarray", "object", "array", "closure", "decodeTopic", "webState", "webLed", "webPage"])
+  for (const op of [
+    "pub0",
+    "pub1",
+    "pub0pre",
+    "pub1pre",
+    "rx0",
+    "rx1",
+    "appState",
+    "appBuffered",
+    "logAppend",
+    "encodeString",
+    "dhtRead",
+    "dhtDecode",
+    "utf8topic",
+    "utf8payload",
+    "sliceBytes",
+    "subarray",
+    "object",
+    "array",
+    "closure",
+    "decodeTopic",
+    "webState",
+    "webLed",
+    "webPage",
+  ])
     xsOps[op] = await xs.measure(op);
   // Retained per booted device (the probe collects garbage after these): few, each is a whole device.
   for (const op of ["deviceWeb", "deviceNoWeb"]) xsOps[op] = await xs.measure(op, 20, 3, 2);
@@ -341,7 +397,12 @@ try {
 } finally {
   await heapProbe.close();
 }
-results.xs = Object.fromEntries(Object.entries(xsOps).map(([k, v]) => [k, { slotsPerOp: v.slotsPerOp, computePerOp: v.computePerOp, n: v.n, rounds: v.rounds }]));
+results.xs = Object.fromEntries(
+  Object.entries(xsOps).map(([k, v]) => [
+    k,
+    { slotsPerOp: v.slotsPerOp, computePerOp: v.computePerOp, n: v.n, rounds: v.rounds },
+  ]),
+);
 
 const slots = (op: string): string => `${xsOps[op].slotsPerOp.toFixed(1)} slots/op`;
 const zero = (op: string): string => (xsOps[op].slotsPerOp < 0.05 ? "0 ok" : "0 MISSED");
@@ -517,9 +578,11 @@ if (JSON_OUT) {
 } else {
   const cols: (keyof Row)[] = ["metric", "ours", "peer", "ratio", "goal", "note"];
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]): string => "| " + cells.map((c, i) => c.padEnd(width[i])).join(" | ") + " |";
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(width[i])).join(" | ")} |`;
   console.log(line(cols));
-  console.log("|" + width.map((w) => "-".repeat(w + 2)).join("|") + "|");
+  console.log(`|${width.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const r of rows) console.log(line(cols.map((c) => r[c])));
-  console.log(`\n${ROUNDS} rounds per Node figure (median); XS: 5 rounds, Δ currentHeapCount vs n=0 after gc(); ${seconds.toFixed(1)} s total`);
+  console.log(
+    `\n${ROUNDS} rounds per Node figure (median); XS: 5 rounds, Δ currentHeapCount vs n=0 after gc(); ${seconds.toFixed(1)} s total`,
+  );
 }

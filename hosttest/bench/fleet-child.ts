@@ -21,8 +21,8 @@ import os from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
 import mqttPacket from "mqtt-packet";
-import { buildConfig } from "../../src/app/config";
 import { createDevice, type VirtualDevice } from "../../sim/device";
+import { buildConfig } from "../../src/app/config";
 
 const [mode, countArg, portArg, intervalArg, windowArg] = process.argv.slice(2);
 const N = Number(countArg);
@@ -54,7 +54,15 @@ function ours(): Fleet {
   const devices: VirtualDevice[] = [];
   const broker = { tls: false, host: HOST, port: PORT };
   for (let i = 1; i <= N; i++) {
-    devices.push(createDevice(config, `sim-${i}`, broker, { dataDir: path.join(dir, `sim-${i}`), fresh: true, faults: { sensor: 0, wifi: 0 } }, () => {}));
+    devices.push(
+      createDevice(
+        config,
+        `sim-${i}`,
+        broker,
+        { dataDir: path.join(dir, `sim-${i}`), fresh: true, faults: { sensor: 0, wifi: 0 } },
+        () => {},
+      ),
+    );
   }
   return {
     connected: () => {
@@ -90,11 +98,12 @@ function mqttjs(): Fleet {
       connected++;
       client.subscribe(`devices/${id}/led/set`, { qos: 1 });
       client.publish(`devices/${id}/status`, "online", { qos: 1, retain: true });
-      timer ??= setInterval(() => {
-        const temp = Math.round((22 + Math.random() * 4) * 10) / 10;
-        const hum = Math.round((40 + Math.random() * 20) * 10) / 10;
-        client.publish(`devices/${id}/state`, JSON.stringify({ data: { temp, hum } }), { qos: 1 }, () => messages++);
-      }, INTERVAL);
+      if (timer === undefined)
+        timer = setInterval(() => {
+          const temp = Math.round((22 + Math.random() * 4) * 10) / 10;
+          const hum = Math.round((40 + Math.random() * 20) * 10) / 10;
+          client.publish(`devices/${id}/state`, JSON.stringify({ data: { temp, hum } }), { qos: 1 }, () => messages++);
+        }, INTERVAL);
     });
     client.on("close", () => {
       if (client.connected === false && connected > 0) connected--;
@@ -110,7 +119,18 @@ function bare(): Fleet {
   for (let i = 1; i <= N; i++) {
     const socket = net.connect({ host: HOST, port: PORT });
     socket.setNoDelay(true);
-    socket.on("connect", () => socket.write(mqttPacket.generate({ cmd: "connect", clientId: `bare-${i}`, keepalive: 0, clean: true, protocolId: "MQTT", protocolVersion: 4 })));
+    socket.on("connect", () =>
+      socket.write(
+        mqttPacket.generate({
+          cmd: "connect",
+          clientId: `bare-${i}`,
+          keepalive: 0,
+          clean: true,
+          protocolId: "MQTT",
+          protocolVersion: 4,
+        }),
+      ),
+    );
     socket.once("data", () => connected++);
     socket.on("error", () => {});
     sockets.push(socket);
@@ -143,7 +163,7 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   const online = fleet.connected();
   process.stdout.write(
-    JSON.stringify({
+    `${JSON.stringify({
       mode,
       n: N,
       connectMs,
@@ -155,7 +175,7 @@ async function main(): Promise<void> {
       messages: m1 - m0,
       seconds,
       cpuUsPerMessage: m1 > m0 ? (cpu.user + cpu.system) / (m1 - m0) : NaN,
-    }) + "\n",
+    })}\n`,
   );
   process.exit(0);
 }

@@ -13,7 +13,7 @@
  * mosquitto and every child raise their soft file limit to the hard one
  * (`ulimit -n`); a size the hard limit cannot hold is left out, and said so.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -57,7 +57,10 @@ function hardFileLimit(): number {
 /** Runs `command` with the soft file limit raised to the hard one. */
 function spawnRaised(command: string[], options: { cwd?: string } = {}): ChildProcess {
   const line = command.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-  return spawn("/bin/sh", ["-c", `ulimit -n "$(ulimit -Hn)"; exec ${line}`], { cwd: options.cwd ?? root, stdio: ["ignore", "pipe", "pipe"] });
+  return spawn("/bin/sh", ["-c", `ulimit -n "$(ulimit -Hn)"; exec ${line}`], {
+    cwd: options.cwd ?? root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 interface Broker {
@@ -69,7 +72,17 @@ async function startBroker(): Promise<Broker> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-mosquitto-"));
   const conf = path.join(dir, "mosquitto.conf");
-  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "max_connections -1", "set_tcp_nodelay true", "log_dest none"].join("\n") + "\n");
+  fs.writeFileSync(
+    conf,
+    `${[
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence false",
+      "max_connections -1",
+      "set_tcp_nodelay true",
+      "log_dest none",
+    ].join("\n")}\n`,
+  );
   const child = spawnRaised([findMosquitto(), "-c", conf]);
   await waitForPort(port);
   return {
@@ -85,15 +98,33 @@ async function startBroker(): Promise<Broker> {
   };
 }
 
-async function runChild(mode: string, n: number, port: number, interval: number, windowMs: number): Promise<ChildResult> {
-  const child = spawnRaised([process.execPath, "--expose-gc", "--import", "tsx", path.join(here, "fleet-child.ts"), mode, String(n), String(port), String(interval), String(windowMs)]);
+async function runChild(
+  mode: string,
+  n: number,
+  port: number,
+  interval: number,
+  windowMs: number,
+): Promise<ChildResult> {
+  const child = spawnRaised([
+    process.execPath,
+    "--expose-gc",
+    "--import",
+    "tsx",
+    path.join(here, "fleet-child.ts"),
+    mode,
+    String(n),
+    String(port),
+    String(interval),
+    String(windowMs),
+  ]);
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (err += d));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   const line = out.trim().split("\n").pop() ?? "";
-  if (code !== 0 || !line.startsWith("{")) throw new Error(`fleet child ${mode} ${n} failed (${code}): ${err.slice(-2000)}`);
+  if (code !== 0 || !line.startsWith("{"))
+    throw new Error(`fleet child ${mode} ${n} failed (${code}): ${err.slice(-2000)}`);
   return JSON.parse(line) as ChildResult;
 }
 
@@ -119,7 +150,17 @@ function percentile(sorted: number[], p: number): number {
 /** Command → LED report through the simulator's command line, and the broker's echo, interleaved; ms. */
 export async function roundTrip(count: number): Promise<{ device: number[]; echo: number[] }> {
   const broker = await startBroker();
-  const sim = runSim(["--broker", `mqtt://127.0.0.1:${broker.port}`, "--http", "0", "--fresh", "--discovery", "off", "--interval", "60000"]);
+  const sim = runSim([
+    "--broker",
+    `mqtt://127.0.0.1:${broker.port}`,
+    "--http",
+    "0",
+    "--fresh",
+    "--discovery",
+    "off",
+    "--interval",
+    "60000",
+  ]);
   const peer = mqtt.connect({ host: "127.0.0.1", port: broker.port, clientId: "bench-peer", reconnectPeriod: 0 });
   try {
     await sim.waitFor("mqtt: connected", 20000);
@@ -166,10 +207,29 @@ export async function roundTrip(count: number): Promise<{ device: number[]; echo
 
 /** TCP segments that carried client → broker bytes, and the state PUBLISHes among them, from a tshark capture. */
 function countSegments(file: string, port: number): { segments: number; publishes: number } {
-  const text = execFileSync("tshark", ["-r", file, "-d", `tcp.port==${port},mqtt`, "-Y", `tcp.dstport==${port} && tcp.len>0`, "-T", "fields", "-e", "tcp.len", "-e", "mqtt.msgtype", "-e", "mqtt.topic"], {
-    encoding: "utf8",
-    maxBuffer: 64 << 20,
-  });
+  const text = execFileSync(
+    "tshark",
+    [
+      "-r",
+      file,
+      "-d",
+      `tcp.port==${port},mqtt`,
+      "-Y",
+      `tcp.dstport==${port} && tcp.len>0`,
+      "-T",
+      "fields",
+      "-e",
+      "tcp.len",
+      "-e",
+      "mqtt.msgtype",
+      "-e",
+      "mqtt.topic",
+    ],
+    {
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    },
+  );
   let segments = 0;
   let publishes = 0;
   for (const line of text.split("\n")) {
@@ -185,7 +245,9 @@ function countSegments(file: string, port: number): { segments: number; publishe
 
 async function capture<T>(port: number, work: () => Promise<T>): Promise<{ file: string; result: T }> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fleet-capture-")), "lo.pcapng");
-  const tshark = spawn("tshark", ["-i", "lo", "-f", `tcp port ${port}`, "-w", file, "-q"], { stdio: ["ignore", "ignore", "pipe"] });
+  const tshark = spawn("tshark", ["-i", "lo", "-f", `tcp port ${port}`, "-w", file, "-q"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let err = "";
   tshark.stderr!.on("data", (d) => (err += d));
   const until = Date.now() + 10000;
@@ -202,12 +264,27 @@ async function capture<T>(port: number, work: () => Promise<T>): Promise<{ file:
 }
 
 /** Segments per state message: 20 of our devices (the command line, QoS 1) and 20 MQTT.js clients publishing the same payload. */
-export async function segments(): Promise<{ ours: { segments: number; publishes: number }; mqttjs: { segments: number; publishes: number } }> {
+export async function segments(): Promise<{
+  ours: { segments: number; publishes: number };
+  mqttjs: { segments: number; publishes: number };
+}> {
   execFileSync("tshark", ["--version"], { stdio: "ignore" });
   const broker = await startBroker();
   try {
-    const sim = runSim(["--broker", `mqtt://127.0.0.1:${broker.port}`, "--http", "0", "--fresh", "--devices", "20", "--interval", "2000", "--qos", "1"]);
-    let ours;
+    const sim = runSim([
+      "--broker",
+      `mqtt://127.0.0.1:${broker.port}`,
+      "--http",
+      "0",
+      "--fresh",
+      "--devices",
+      "20",
+      "--interval",
+      "2000",
+      "--qos",
+      "1",
+    ]);
+    let ours: { segments: number; publishes: number };
     try {
       await sim.waitFor(/20 online/, 30000);
       await sleep(2500); // past the announcements
@@ -219,12 +296,14 @@ export async function segments(): Promise<{ ours: { segments: number; publishes:
       await sim.exited;
     }
     const clients: mqtt.MqttClient[] = [];
-    for (let i = 1; i <= 20; i++) clients.push(mqtt.connect({ host: "127.0.0.1", port: broker.port, clientId: `seg-${i}`, reconnectPeriod: 0 }));
+    for (let i = 1; i <= 20; i++)
+      clients.push(mqtt.connect({ host: "127.0.0.1", port: broker.port, clientId: `seg-${i}`, reconnectPeriod: 0 }));
     await Promise.all(clients.map((c) => new Promise((r) => c.once("connect", r))));
     for (const c of clients) nodelay(c); // as ours: a state message must leave at once
     const cap = await capture(broker.port, async () => {
       for (let round = 0; round < 3; round++) {
-        for (const [i, c] of clients.entries()) c.publish(`devices/seg-${i + 1}/state`, JSON.stringify({ data: { temp: 23.5, hum: 41 } }), { qos: 1 });
+        for (const [i, c] of clients.entries())
+          c.publish(`devices/seg-${i + 1}/state`, JSON.stringify({ data: { temp: 23.5, hum: 41 } }), { qos: 1 });
         await sleep(2000);
       }
     });
@@ -244,7 +323,14 @@ export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; 
   const interval = 2000;
   for (const n of sizes) {
     if (hard < n + 512) {
-      rows.push({ metric: `fleet of ${n}`, ours: "-", peer: "-", ratio: "-", goal: "not run", note: `the hard file limit (ulimit -Hn) is ${hard}; ${n} clients and mosquitto need ${n + 512}` });
+      rows.push({
+        metric: `fleet of ${n}`,
+        ours: "-",
+        peer: "-",
+        ratio: "-",
+        goal: "not run",
+        note: `the hard file limit (ulimit -Hn) is ${hard}; ${n} clients and mosquitto need ${n + 512}`,
+      });
       continue;
     }
     const windowMs = 10000;
@@ -293,7 +379,11 @@ export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; 
   const p = (xs: number[], q: number) => percentile(xs, q);
   const r50 = p(rt.device, 50) / p(rt.echo, 50);
   const r99 = p(rt.device, 99) / p(rt.echo, 99);
-  results.roundTrip = { deviceMs: { p50: p(rt.device, 50), p99: p(rt.device, 99) }, echoMs: { p50: p(rt.echo, 50), p99: p(rt.echo, 99) }, samples: rt.device.length };
+  results.roundTrip = {
+    deviceMs: { p50: p(rt.device, 50), p99: p(rt.device, 99) },
+    echoMs: { p50: p(rt.echo, 50), p99: p(rt.echo, 99) },
+    samples: rt.device.length,
+  };
   rows.push({
     metric: "command → LED report round trip",
     ours: `p50 ${p(rt.device, 50).toFixed(3)} ms, p99 ${p(rt.device, 99).toFixed(3)} ms`,
@@ -317,7 +407,14 @@ export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; 
       note: "tshark on lo: client → broker segments with payload while 20 clients publish QoS 1 state, both with TCP_NODELAY",
     });
   } catch (error) {
-    rows.push({ metric: "TCP segments per state message", ours: "-", peer: "-", ratio: "-", goal: "not run", note: `tshark: ${(error as Error).message.split("\n")[0]} (apt-get install tshark)` });
+    rows.push({
+      metric: "TCP segments per state message",
+      ours: "-",
+      peer: "-",
+      ratio: "-",
+      goal: "not run",
+      note: `tshark: ${(error as Error).message.split("\n")[0]} (apt-get install tshark)`,
+    });
   }
   return { rows, results };
 }

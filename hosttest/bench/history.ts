@@ -11,26 +11,30 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
-import { openStore, type HistoryStore, type Reading, type Row } from "../../sim/history/store";
+import { type HistoryStore, openStore, type Reading, type Row } from "../../sim/history/store";
+import { freePort, startMosquitto } from "../support/mosquitto";
 import { startPostgres } from "../support/postgres";
-import { startMosquitto, freePort } from "../support/mosquitto";
 import { runDashboard } from "../support/sim";
-import { median, type BenchRow } from "./table";
+import { type BenchRow, median } from "./table";
 
 const ROWS = 60_480; // 7 days at 10 s
 const BATCH = 100; // what the dashboard writes per flush with 500 readings a second
 const T0 = Date.UTC(2026, 10, 1);
 
-
 function week(id: string): Reading[] {
-  return Array.from({ length: ROWS }, (_, i) => ({ id, t: T0 + i * 10_000, temp: Math.round(220 + 20 * Math.sin(i / 500)) / 10, hum: Math.round(500 + 80 * Math.cos(i / 700)) / 10 }));
+  return Array.from({ length: ROWS }, (_, i) => ({
+    id,
+    t: T0 + i * 10_000,
+    temp: Math.round(220 + 20 * Math.sin(i / 500)) / 10,
+    hum: Math.round(500 + 80 * Math.cos(i / 700)) / 10,
+  }));
 }
 
 /** The naive baseline: one JSON line per reading appended to a file; a query reads it all. */
 function jsonLines(file: string): Pick<HistoryStore, "add" | "range" | "close"> {
   return {
     async add(readings) {
-      fs.appendFileSync(file, readings.map((r) => JSON.stringify(r)).join("\n") + "\n");
+      fs.appendFileSync(file, `${readings.map((r) => JSON.stringify(r)).join("\n")}\n`);
     },
     async range(id, from, to) {
       const out: Row[] = [];
@@ -45,7 +49,9 @@ function jsonLines(file: string): Pick<HistoryStore, "add" | "range" | "close"> 
   };
 }
 
-async function measure(store: Pick<HistoryStore, "add" | "range" | "close">): Promise<{ ingest: number; query: number }> {
+async function measure(
+  store: Pick<HistoryStore, "add" | "range" | "close">,
+): Promise<{ ingest: number; query: number }> {
   // Two other devices' weeks interleaved, so the query has to pick one device out.
   const rows = week("d-1");
   const others = [week("d-2"), week("d-3")];
@@ -75,7 +81,14 @@ function rssKiB(pid: number): number {
 async function dashboardMemory(dir: string): Promise<{ idle: number; busy: number; devices: number }> {
   const broker = await startMosquitto(["max_queued_messages 100000"]);
   const url = `mqtt://127.0.0.1:${broker.port}`;
-  const dashboard = runDashboard(["--broker", url, "--http", String(await freePort()), "--db", path.join(dir, "mem.db")]);
+  const dashboard = runDashboard([
+    "--broker",
+    url,
+    "--http",
+    String(await freePort()),
+    "--db",
+    path.join(dir, "mem.db"),
+  ]);
   const DEVICES = 1000;
   try {
     await dashboard.waitFor("dashboard http://", 20000);
@@ -85,10 +98,28 @@ async function dashboardMemory(dir: string): Promise<{ idle: number; busy: numbe
     const fleet = await mqtt.connectAsync(url, { clientId: "bench-fleet" });
     for (let d = 1; d <= DEVICES; d++) {
       await fleet.publishAsync(`devices/b-${d}/status`, "online", { qos: 1, retain: true });
-      await fleet.publishAsync(`devices/b-${d}/diag`, JSON.stringify({ version: "0.1.0", uptime: 5, rssi: -60, heap: 40000, reconnects: 0, sensorErrors: 0, dropped: 0, queued: 0, buffered: 0 }));
+      await fleet.publishAsync(
+        `devices/b-${d}/diag`,
+        JSON.stringify({
+          version: "0.1.0",
+          uptime: 5,
+          rssi: -60,
+          heap: 40000,
+          reconnects: 0,
+          sensorErrors: 0,
+          dropped: 0,
+          queued: 0,
+          buffered: 0,
+        }),
+      );
     }
     for (let round = 0; round < 10; round++) {
-      for (let d = 1; d <= DEVICES; d++) await fleet.publishAsync(`devices/b-${d}/state`, `{"data":{"temp":${20 + (d % 50) / 10},"hum":${40 + round}}}`, { qos: 1 });
+      for (let d = 1; d <= DEVICES; d++)
+        await fleet.publishAsync(
+          `devices/b-${d}/state`,
+          `{"data":{"temp":${20 + (d % 50) / 10},"hum":${40 + round}}}`,
+          { qos: 1 },
+        );
     }
     await fleet.endAsync();
     // Let it write what came in, then read its memory.

@@ -4,9 +4,10 @@
  * the hash and the spare partition, over lean fakes that allocate nothing.
  * Sets `globalThis.handleCommand("<op> <n>")` like ./xs-probe.ts.
  */
+
+import type { HttpGetOptions, UpdatePort, UpdateTarget } from "../../src/ports";
 import { Sha256 } from "../../src/update/sha256";
 import { Updater } from "../../src/update/updater";
-import type { HttpGetOptions, UpdatePort, UpdateTarget } from "../../src/ports";
 import { FakeClock } from "../unit/fakes";
 
 const chunk1k = new Uint8Array(1024);
@@ -23,7 +24,14 @@ const target: UpdateTarget = {
   complete: () => undefined,
   close: () => {},
 };
-const port: UpdatePort = { capacity: Number.MAX_SAFE_INTEGER, installable: true, trial: false, open: () => target, confirm() {}, rollback() {} };
+const port: UpdatePort = {
+  capacity: Number.MAX_SAFE_INTEGER,
+  installable: true,
+  trial: false,
+  open: () => target,
+  confirm() {},
+  rollback() {},
+};
 let request: HttpGetOptions | undefined;
 let ready = 0;
 const updater = new Updater(
@@ -70,9 +78,9 @@ const ops: Record<string, () => void> = {
   const space = text.indexOf(" ");
   const op = ops[text.slice(0, space)];
   const n = Number(text.slice(space + 1));
-  if (!op) throw new Error("unknown op " + text);
+  if (!op) throw new Error(`unknown op ${text}`);
   for (let i = 0; i < n; i++) op();
-  const info = "written=" + written + " state=" + updater.state;
+  const info = `written=${written} state=${updater.state}`;
   const reply = new Uint8Array(info.length);
   for (let i = 0; i < info.length; i++) reply[i] = info.charCodeAt(i);
   return reply.buffer;

@@ -12,19 +12,17 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Sha256 } from "../../src/update/sha256";
-import { Updater, type UpdateAnswer } from "../../src/update/updater";
-import { nodeClock } from "../../sim/node-ports";
 import { nodeHttpClient } from "../../sim/http-client";
-import { SimBootLoader, nodeSha256 } from "../../sim/ota";
 import { buildImage } from "../../sim/image-format";
+import { nodeClock } from "../../sim/node-ports";
+import { nodeSha256, SimBootLoader } from "../../sim/ota";
+import { Sha256 } from "../../src/update/sha256";
+import { type UpdateAnswer, Updater } from "../../src/update/updater";
 import { serveImages } from "../support/image-server";
-import { XSProbe, type XSOpResult } from "./xs.ts";
-import { median, type BenchRow } from "./table.ts";
+import { type BenchRow, median } from "./table.ts";
+import { type XSOpResult, XSProbe } from "./xs.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-
 
 /** MB/s of `write` over 16 KiB chunks, median of 5 rounds of about 200 ms. */
 function megabytesPerSecond(write: (chunk: Uint8Array) => void): number {
@@ -146,7 +144,12 @@ export async function benchUpdate(): Promise<{ rows: BenchRow[]; results: Record
     },
   ];
   const results = {
-    xs: Object.fromEntries(Object.entries(ops).map(([k, v]) => [k, { slotsPerOp: v.slotsPerOp, computePerOp: v.computePerOp, n: v.n, rounds: v.rounds }])),
+    xs: Object.fromEntries(
+      Object.entries(ops).map(([k, v]) => [
+        k,
+        { slotsPerOp: v.slotsPerOp, computePerOp: v.computePerOp, n: v.n, rounds: v.rounds },
+      ]),
+    ),
     xsBytesPerCompute: perCompute,
     nodeMBs: { ours: oursMBs, nodeCrypto: nodeMBs },
     simInstallMs: installMs,

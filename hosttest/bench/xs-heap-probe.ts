@@ -8,7 +8,7 @@
 import { App } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
 import type { Socket, SocketOptions } from "../../src/ports";
-import { FakeClock, RamFlash, connack } from "../unit/fakes";
+import { connack, FakeClock, RamFlash } from "../unit/fakes";
 
 const clock = new FakeClock(1000);
 const kept: unknown[] = [];
@@ -49,7 +49,15 @@ function make(): App {
   let socket: QuietSocket | undefined;
   const app = new App(
     buildConfig({ qos: 1 }).config,
-    { clock, socket: (o) => (socket = new QuietSocket(o)), led: { write() {} }, sensor: { minInterval: 2000, read: () => ({ ok: true, temp: 23.5, hum: 41 }) }, log: () => {}, flash: new RamFlash(4096, 18), wallClock: () => 1764547200000 },
+    {
+      clock,
+      socket: (o) => (socket = new QuietSocket(o)),
+      led: { write() {} },
+      sensor: { minInterval: 2000, read: () => ({ ok: true, temp: 23.5, hum: 41 }) },
+      log: () => {},
+      flash: new RamFlash(4096, 18),
+      wallClock: () => 1764547200000,
+    },
     { id: "esp32-0a1b2c", broker: { tls: false, host: "192.168.1.10", port: 1883 } },
   );
   app.start();

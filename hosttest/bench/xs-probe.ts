@@ -9,20 +9,20 @@
  * The fake socket allocates nothing: writes only count bytes and remember the
  * last chunk; reads copy from one prepared buffer.
  */
-import { MqttClient } from "../../src/mqtt/client";
+
 import { App, type AppPorts } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
-import { utf8, writePublish } from "../../src/mqtt/codec";
-import { decodeUtf8 } from "../../src/utf8";
-import type { Socket, SocketOptions } from "../../src/ports";
-import { createDhtSensor } from "../../src/dht/sensor";
+import { boot, type Device } from "../../src/boot";
 import { createDecoded, decode } from "../../src/dht/decoder";
 import { encodeBytes, encodeFrame } from "../../src/dht/encode";
 import { CAPTURE_ENTRIES } from "../../src/dht/frame";
-import { FakeClock, RamFlash, publishPacket, connack } from "../unit/fakes";
+import { createDhtSensor } from "../../src/dht/sensor";
+import { MqttClient } from "../../src/mqtt/client";
+import { utf8, writePublish } from "../../src/mqtt/codec";
+import type { HttpReply, HttpRequest, HttpServerOptions, Socket, SocketOptions, WiFiPort } from "../../src/ports";
 import { ReadingLog } from "../../src/store/readings";
-import { boot, type Device } from "../../src/boot";
-import type { HttpReply, HttpRequest, HttpServerOptions, WiFiPort } from "../../src/ports";
+import { decodeUtf8 } from "../../src/utf8";
+import { connack, FakeClock, publishPacket, RamFlash } from "../unit/fakes";
 
 const TOPIC = "devices/esp32-01/state";
 const PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
@@ -75,7 +75,7 @@ client.start();
 const sock = socket as unknown as LeanSocket;
 sock.options.onWritable(1 << 30);
 sock.feed(connack(false, 0));
-if (client.state !== "connected") throw new Error("probe: client not connected: " + client.lastError);
+if (client.state !== "connected") throw new Error(`probe: client not connected: ${client.lastError}`);
 
 const topicBytes = utf8(TOPIC);
 const payloadBytes = utf8(PAYLOAD);
@@ -99,7 +99,7 @@ function pub(qos: 0 | 1, pre: boolean): void {
 let lastHeader: Uint8Array = new Uint8Array(0);
 const write = sock.write.bind(sock);
 sock.write = (bytes: Uint8Array): void => {
-  if ((bytes[0] >> 4) === 3) lastHeader = bytes;
+  if (bytes[0] >> 4 === 3) lastHeader = bytes;
   write(bytes);
 };
 
@@ -146,7 +146,13 @@ const quietWiFi: WiFiPort = { onEvent: undefined, connect() {}, disconnect() {},
 const PAGE = { html: new Uint8Array(12927), gzip: new Uint8Array(5088) };
 let webServer: HttpServerOptions | undefined;
 function bootDevice(web: boolean): Device {
-  const { config } = buildConfig({ ssid: "net", broker: "mqtt://broker", discovery: "off", web: web ? 80 : "off", buffer: 0 });
+  const { config } = buildConfig({
+    ssid: "net",
+    broker: "mqtt://broker",
+    discovery: "off",
+    web: web ? 80 : "off",
+    buffer: 0,
+  });
   return boot(
     config,
     [],
@@ -169,7 +175,11 @@ function bootDevice(web: boolean): Device {
 bootDevice(true);
 const server = webServer as unknown as HttpServerOptions;
 const getHeaders: Record<string, string> = { host: "esp32-01.local", "accept-encoding": "gzip, deflate" };
-const postHeaders: Record<string, string> = { host: "esp32-01.local", "content-length": "2", "content-type": "text/plain" };
+const postHeaders: Record<string, string> = {
+  host: "esp32-01.local",
+  "content-length": "2",
+  "content-type": "text/plain",
+};
 const getHeader = (name: string): string | undefined => getHeaders[name];
 const postHeader = (name: string): string | undefined => postHeaders[name];
 const getState: HttpRequest = { method: "GET", target: "/state.json", headerCount: 2, header: getHeader };
@@ -186,7 +196,8 @@ function serve(request: HttpRequest, body?: Uint8Array): void {
   const exchange = server.onRequest(request);
   if (body) exchange.body(body);
   exchange.end(keepReply);
-  if (!replied || replied.status !== 200) throw new Error("web: " + (replied ? replied.status + " " + String(replied.body) : "no reply"));
+  if (replied?.status !== 200)
+    throw new Error(`web: ${replied ? `${replied.status} ${String(replied.body)}` : "no reply"}`);
   replied = undefined;
 }
 const kept: Device[] = [];
@@ -213,13 +224,23 @@ const ops: Record<string, () => void> = {
   utf8payload: () => void utf8(PAYLOAD),
   sliceBytes: () => void payloadBytes.slice(),
   subarray: () => void scratch.subarray(0, 4),
-  object: () => void { topic: topicBytes, payload: payloadBytes, qos: 0, retain: false, packetId: 0, sent: false, inflight: false, released: false },
+  object: () =>
+    void {
+      topic: topicBytes,
+      payload: payloadBytes,
+      qos: 0,
+      retain: false,
+      packetId: 0,
+      sent: false,
+      inflight: false,
+      released: false,
+    },
   array: () => void [],
   closure: () => void ((n: number) => n + received),
   decodeTopic: () => void decodeUtf8(topicBytes),
   dhtRead: () => {
     const r = sensor.read();
-    if (!r.ok) throw new Error("dht read failed: " + r.error);
+    if (!r.ok) throw new Error(`dht read failed: ${r.error}`);
   },
   dhtDecode: () => {
     if (decode(train, trainCount, "dht22", decoded) !== null) throw new Error("decode failed");
@@ -232,13 +253,22 @@ const ops: Record<string, () => void> = {
   const name = text.slice(0, space);
   const n = Number(text.slice(space + 1));
   const op = ops[name];
-  if (!op) throw new Error("unknown op " + name);
+  if (!op) throw new Error(`unknown op ${name}`);
   const before = sock.bytesWritten;
   const writesBefore = sock.writes;
   for (let i = 0; i < n; i++) op();
   // Retained, not allocated: what a device keeps once booted.
   if (name.startsWith("device")) (globalThis as unknown as { gc(): void }).gc();
-  const info = name + " bytes=" + (sock.bytesWritten - before) + " writes=" + (sock.writes - writesBefore) + " queued=" + client.queued + " state=" + client.state;
+  const info =
+    name +
+    " bytes=" +
+    (sock.bytesWritten - before) +
+    " writes=" +
+    (sock.writes - writesBefore) +
+    " queued=" +
+    client.queued +
+    " state=" +
+    client.state;
   const out = new Uint8Array(info.length);
   for (let i = 0; i < info.length; i++) out[i] = info.charCodeAt(i);
   return out.buffer;

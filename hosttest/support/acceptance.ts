@@ -85,7 +85,11 @@ export async function acceptance(url: string, sim: SimProcess, id = "sim-1", pre
       assert.equal(parsed.error, "bad-command", `garbage ${JSON.stringify(command)}`);
       assert.equal(typeof parsed.detail, "string");
       await new Promise((r) => setTimeout(r, 50));
-      assert.equal(peer.messages.slice(from).filter((m) => m.topic === `${base}/led`).length, 0, "a bad command changed the LED report");
+      assert.equal(
+        peer.messages.slice(from).filter((m) => m.topic === `${base}/led`).length,
+        0,
+        "a bad command changed the LED report",
+      );
     }
 
     // The LED state is retained: a new subscriber sees it at once.

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { type BrowserContext, chromium } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
@@ -26,7 +26,12 @@ export interface Browser {
 }
 
 /** Starts Chromium with a fresh profile. `viewport` defaults to a desktop window. */
-export async function startBrowser(options: { viewport?: { width: number; height: number }; httpCredentials?: { username: string; password: string } } = {}): Promise<Browser> {
+export async function startBrowser(
+  options: {
+    viewport?: { width: number; height: number };
+    httpCredentials?: { username: string; password: string };
+  } = {},
+): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium`);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "chromium-"));
   const context = await chromium.launchPersistentContext(profile, {

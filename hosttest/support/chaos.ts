@@ -12,12 +12,12 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { connectPeer, type Peer } from "./peer";
-import { runSim, type SimProcess } from "./sim";
-import { startMosquitto, type Mosquitto } from "./mosquitto";
-import { startProxy, type ProxyMode, type Tap } from "./proxy";
-import { startHostileBroker, type Hostility } from "./hostile-broker";
 import { sequenceNumber } from "../../sim/virtual-dht";
+import { type Hostility, startHostileBroker } from "./hostile-broker";
+import { type Mosquitto, startMosquitto } from "./mosquitto";
+import { connectPeer, type Peer } from "./peer";
+import { type ProxyMode, startProxy, type Tap } from "./proxy";
+import { runSim, type SimProcess } from "./sim";
 
 export interface Outcome {
   scenario: string;
@@ -83,7 +83,13 @@ export class AckTap {
     this.inflight.set(connection, ids);
     if (direction === "up" && first >> 4 === 3 && ((first >> 1) & 3) === 1) {
       const topicLength = body.readUInt16BE(0);
-      if (!body.subarray(2, 2 + topicLength).toString().endsWith("/state")) return;
+      if (
+        !body
+          .subarray(2, 2 + topicLength)
+          .toString()
+          .endsWith("/state")
+      )
+        return;
       const { data } = JSON.parse(body.subarray(4 + topicLength).toString()) as { data: { temp: number; hum: number } };
       ids.set(body.readUInt16BE(2 + topicLength), sequenceNumber(data.temp, data.hum));
     } else if (direction === "down" && first >> 4 === 4) {
@@ -96,7 +102,15 @@ export class AckTap {
 /** mosquitto with persistence saved after every change, so a SIGKILL loses nothing it acknowledged. */
 export function persistentMosquitto(): Promise<Mosquitto> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chaos-db-"));
-  return startMosquitto(["persistence true", `persistence_location ${dir}/`, "autosave_interval 1", "autosave_on_changes true", "max_queued_messages 100000", "max_inflight_messages 1000", "set_tcp_nodelay true"]);
+  return startMosquitto([
+    "persistence true",
+    `persistence_location ${dir}/`,
+    "autosave_interval 1",
+    "autosave_on_changes true",
+    "max_queued_messages 100000",
+    "max_inflight_messages 1000",
+    "set_tcp_nodelay true",
+  ]);
 }
 
 function rssMiB(pid: number | undefined): number {
@@ -133,14 +147,31 @@ export class Subject {
 
   async start(): Promise<void> {
     this.launch();
-    this.connectedPeer = await connectPeer(this.peerUrl, [`devices/${this.id}/#`], { clientId: `chaos-peer-${this.id}`, clean: false, reconnectPeriod: 200 });
+    this.connectedPeer = await connectPeer(this.peerUrl, [`devices/${this.id}/#`], {
+      clientId: `chaos-peer-${this.id}`,
+      clean: false,
+      reconnectPeriod: 200,
+    });
     await this.sim.waitFor("mqtt: connected", 20000);
   }
 
   /** Starts the simulator process (again: a restarted device counts its readings from 1, so counting starts over). */
   launch(): void {
     this.lifeStart = this.connectedPeer ? this.connectedPeer.messages.length : 0;
-    this.sim = runSim(["--broker", this.brokerUrl, "--id", this.id, "--sequence", "--interval", "1000", "--http", "0", "--data", this.data, ...this.extra]);
+    this.sim = runSim([
+      "--broker",
+      this.brokerUrl,
+      "--id",
+      this.id,
+      "--sequence",
+      "--interval",
+      "1000",
+      "--http",
+      "0",
+      "--data",
+      this.data,
+      ...this.extra,
+    ]);
     this.consumed = 0;
     this.sim.child.stdout!.on("data", () => this.collect());
     this.sim.child.stderr!.on("data", () => this.collect());
@@ -260,7 +291,10 @@ export class Subject {
       errors: this.errors(),
       notes,
       counted: this.connectedPeer !== undefined,
-      trace: this.lines.filter((l) => !l.text.includes(" | ")).slice(-40).map((l) => `${new Date(l.at).toISOString().slice(11, 23)} ${l.text}`),
+      trace: this.lines
+        .filter((l) => !l.text.includes(" | "))
+        .slice(-40)
+        .map((l) => `${new Date(l.at).toISOString().slice(11, 23)} ${l.text}`),
     };
   }
 
@@ -333,7 +367,9 @@ export async function brokerOutage(seconds: number): Promise<Outcome & { timed: 
  * and arrive, in capture order, with their capture time. `slots` are the
  * capture times of the replayed readings (Unix ms), `gaps` between them.
  */
-export async function outageRestart(outageMs = 20000): Promise<{ timed: number; inOrder: boolean; gaps: number[]; alive: boolean; trace: string[] }> {
+export async function outageRestart(
+  outageMs = 20000,
+): Promise<{ timed: number; inOrder: boolean; gaps: number[]; alive: boolean; trace: string[] }> {
   const broker = await persistentMosquitto();
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const s = new Subject("chaos-outage-restart", url, url, ["--qos", "1", "--keepalive", "5"]);
@@ -378,7 +414,12 @@ export async function outageRestart(outageMs = 20000): Promise<{ timed: number; 
 export async function proxyFaults(rounds: number, faultMs = 6000, healMs = 2000, restMs = 0): Promise<Outcome> {
   const broker = await persistentMosquitto();
   const proxy = await startProxy({ host: "127.0.0.1", port: broker.port }, { flipEvery: 40 });
-  const s = new Subject("chaos-proxy", `mqtt://127.0.0.1:${proxy.port}`, `mqtt://127.0.0.1:${broker.port}`, ["--qos", "1", "--keepalive", "5"]);
+  const s = new Subject("chaos-proxy", `mqtt://127.0.0.1:${proxy.port}`, `mqtt://127.0.0.1:${broker.port}`, [
+    "--qos",
+    "1",
+    "--keepalive",
+    "5",
+  ]);
   const modes: ProxyMode[] = ["stall", "blackhole", "flip", "truncate"];
   try {
     await s.start();
@@ -462,7 +503,10 @@ export async function simKills(kills: number): Promise<Outcome & { ledChecks: nu
       led = (await s.peer.next(`${base}/led`, (m) => m.text === expected, 10000, from)).text;
       ledChecks++;
     }
-    return { ...s.outcome(`simulator SIGKILLed and restarted ×${kills}`, ["produced counts the last life only"]), ledChecks };
+    return {
+      ...s.outcome(`simulator SIGKILLed and restarted ×${kills}`, ["produced counts the last life only"]),
+      ledChecks,
+    };
   } finally {
     await s.stop();
     await broker.stop();
@@ -475,7 +519,16 @@ export async function garbage(): Promise<Outcome & { expectedErrors: number }> {
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const s = new Subject("chaos-garbage", url, url, ["--qos", "1"]);
   const base = `devices/${s.id}`;
-  const payloads: (string | Uint8Array)[] = ["blink", "{", "null", '{"state":7}', new Uint8Array([0xff, 0xfe]), "x".repeat(2000), "y".repeat(10240), "z".repeat(70000)];
+  const payloads: (string | Uint8Array)[] = [
+    "blink",
+    "{",
+    "null",
+    '{"state":7}',
+    new Uint8Array([0xff, 0xfe]),
+    "x".repeat(2000),
+    "y".repeat(10240),
+    "z".repeat(70000),
+  ];
   let expectedErrors = 0;
   try {
     await s.start();
@@ -511,7 +564,19 @@ export async function garbage(): Promise<Outcome & { expectedErrors: number }> {
 
 /** A hostile broker, one kind of hostility per connection, `rounds` connections: the backoff never collapses. */
 export async function hostile(rounds: number): Promise<Outcome & { waits: number[] }> {
-  const kinds: Hostility[] = ["bad-connack", "long-length", "wildcard-topic", "packet-id-0", "type-0", "type-15", "truncated", "no-pingresp", "refuse", "refuse", "silent"];
+  const kinds: Hostility[] = [
+    "bad-connack",
+    "long-length",
+    "wildcard-topic",
+    "packet-id-0",
+    "type-0",
+    "type-15",
+    "truncated",
+    "no-pingresp",
+    "refuse",
+    "refuse",
+    "silent",
+  ];
   const broker = await startHostileBroker(kinds[0]);
   const url = `mqtt://127.0.0.1:${broker.port}`;
   // QoS 0: nothing the broker acknowledges keeps the line busy, so a broker that never answers PINGREQ is found out.
@@ -529,7 +594,9 @@ export async function hostile(rounds: number): Promise<Outcome & { waits: number
     }
     const waits: number[] = [];
     for (let i = 2; i < broker.connects.length; i++) waits.push(broker.connects[i] - broker.connects[i - 1]);
-    const out = s.outcome(`hostile broker, ${rounds} connections (nothing can be delivered)`, [`waits between attempts ${waits.map((w) => (w / 1000).toFixed(1)).join(", ")} s`]);
+    const out = s.outcome(`hostile broker, ${rounds} connections (nothing can be delivered)`, [
+      `waits between attempts ${waits.map((w) => (w / 1000).toFixed(1)).join(", ")} s`,
+    ]);
     return { ...out, waits };
   } finally {
     await s.stop();
@@ -550,7 +617,8 @@ export function problems(o: Outcome, maxReconnectMs: number): string[] {
   if (o.lost !== 0) found.push(`${o.lost} readings lost`);
   if (o.dropped !== 0) found.push(`${o.dropped} readings dropped inside the queue bound`);
   if (o.outOfOrder !== 0) found.push(`${o.outOfOrder} readings out of order`);
-  if (o.maxReconnectMs > maxReconnectMs) found.push(`a reconnect took ${o.maxReconnectMs} ms (bound ${maxReconnectMs})`);
+  if (o.maxReconnectMs > maxReconnectMs)
+    found.push(`a reconnect took ${o.maxReconnectMs} ms (bound ${maxReconnectMs})`);
   if (o.rssAfterMiB > o.rssBeforeMiB * 1.5 + 20) found.push(`RSS grew ${o.rssBeforeMiB} → ${o.rssAfterMiB} MiB`);
   if (o.errors["queue-full"]) found.push(`${o.errors["queue-full"]} queue-full errors`);
   return found.map((p) => `${o.scenario}: ${p}`);
@@ -561,13 +629,28 @@ export function collapsed(waits: number[]): string[] {
   const found: string[] = [];
   waits.forEach((wait, i) => {
     const floor = 0.9 * Math.min(30000, 500 * 2 ** i);
-    if (wait < floor) found.push(`hostile broker: wait ${i + 1} was ${wait} ms, below ${floor} (waits ${waits.join(", ")})`);
+    if (wait < floor)
+      found.push(`hostile broker: wait ${i + 1} was ${wait} ms, below ${floor} (waits ${waits.join(", ")})`);
   });
   return found;
 }
 
 export function table(outcomes: Outcome[]): string {
-  const head = ["scenario", "s", "produced", "delivered", "dropped", "lost", "lost by the broker", "dups", "out of order", "connections", "max reconnect s", "RSS MiB before → after", "errors"];
+  const head = [
+    "scenario",
+    "s",
+    "produced",
+    "delivered",
+    "dropped",
+    "lost",
+    "lost by the broker",
+    "dups",
+    "out of order",
+    "connections",
+    "max reconnect s",
+    "RSS MiB before → after",
+    "errors",
+  ];
   const rows = outcomes.map((o) => [
     o.scenario,
     String(o.seconds),

@@ -39,7 +39,12 @@ export async function serveImages(routes: Record<string, Served>): Promise<Image
       return;
     }
     const body = Buffer.from(route.body.buffer, route.body.byteOffset, route.body.byteLength);
-    res.writeHead(200, route.noLength ? { "content-type": "application/octet-stream" } : { "content-type": "application/octet-stream", "content-length": String(body.length) });
+    res.writeHead(
+      200,
+      route.noLength
+        ? { "content-type": "application/octet-stream" }
+        : { "content-type": "application/octet-stream", "content-length": String(body.length) },
+    );
     if (route.truncateAt !== undefined) {
       res.write(body.subarray(0, route.truncateAt), () => setTimeout(() => req.socket.destroy(), 20));
       return;

@@ -2,7 +2,7 @@
  * A real mosquitto (Debian package) on a free loopback port, for tests.
  * Missing mosquitto is an error, never a skip: CI installs it.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -58,8 +58,17 @@ export async function startMosquitto(extra: string[] = []): Promise<Mosquitto> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mosquitto-"));
   const conf = path.join(dir, "mosquitto.conf");
-  const lines = [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", `log_dest stdout`, "log_type error", "log_type warning", "log_type notice", ...extra];
-  fs.writeFileSync(conf, lines.join("\n") + "\n");
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    "allow_anonymous true",
+    "persistence false",
+    `log_dest stdout`,
+    "log_type error",
+    "log_type warning",
+    "log_type notice",
+    ...extra,
+  ];
+  fs.writeFileSync(conf, `${lines.join("\n")}\n`);
   let child: ChildProcess | undefined;
   let output = "";
   const launch = async () => {

@@ -23,7 +23,11 @@ export interface Peer {
   end(): Promise<void>;
 }
 
-export async function connectPeer(url: string, subscriptions: string[], options: mqtt.IClientOptions = {}): Promise<Peer> {
+export async function connectPeer(
+  url: string,
+  subscriptions: string[],
+  options: mqtt.IClientOptions = {},
+): Promise<Peer> {
   const client = mqtt.connect(url, { reconnectPeriod: 200, connectTimeout: 5000, ...options });
   const messages: Received[] = [];
   const waiters = new Set<() => void>();
@@ -47,7 +51,10 @@ export async function connectPeer(url: string, subscriptions: string[], options:
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(check);
-          const seen = messages.slice(from).map((m) => `${m.topic} ${m.text}`).join("\n");
+          const seen = messages
+            .slice(from)
+            .map((m) => `${m.topic} ${m.text}`)
+            .join("\n");
           reject(new Error(`no matching message on ${topic} within ${ms} ms; received:\n${seen}`));
         }, ms);
         const check = () => {

@@ -1,7 +1,7 @@
 /**
  * Runs the simulator's real command line as a child process, for tests.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

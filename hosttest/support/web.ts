@@ -3,8 +3,9 @@
  * (device i serves on P+i-1) and a small HTTP client that keeps status,
  * headers and body.
  */
-import net from "node:net";
+
 import http from "node:http";
+import net from "node:net";
 
 function free(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -46,16 +47,26 @@ export function call(url: string, options: Call = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.auth) headers.authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`;
-    if (options.body !== undefined && !headers["content-type"]) headers["content-type"] = "application/x-www-form-urlencoded";
-    const request = http.request(url, { method: options.method ?? (options.body === undefined ? "GET" : "POST"), headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (c: Buffer) => chunks.push(c));
-      response.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json: <T>() => JSON.parse(text) as T });
-      });
-      response.on("error", reject);
-    });
+    if (options.body !== undefined && !headers["content-type"])
+      headers["content-type"] = "application/x-www-form-urlencoded";
+    const request = http.request(
+      url,
+      { method: options.method ?? (options.body === undefined ? "GET" : "POST"), headers, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (c: Buffer) => chunks.push(c));
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            text,
+            json: <T>() => JSON.parse(text) as T,
+          });
+        });
+        response.on("error", reject);
+      },
+    );
     request.on("error", reject);
     request.setTimeout(5000, () => request.destroy(new Error(`${url}: no answer within 5 s`)));
     request.end(options.body);

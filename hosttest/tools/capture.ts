@@ -9,9 +9,9 @@
  * runs the clients through the proxy and prints every packet as hex, per
  * connection and direction.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, connect, type AddressInfo, type Server } from "node:net";
+import { type AddressInfo, connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -72,8 +72,8 @@ function proxy(brokerPort: number, log: string[]): Promise<Server> {
       broker.destroy();
       if (up.length === 0 && down.length === 0) return;
       const sent = Buffer.concat(up);
-      log.push(`${name} (${clientId(sent)}) client → broker:`, ...packets(sent).map((p) => "  " + p));
-      log.push(`${name} (${clientId(sent)}) broker → client:`, ...packets(Buffer.concat(down)).map((p) => "  " + p));
+      log.push(`${name} (${clientId(sent)}) client → broker:`, ...packets(sent).map((p) => `  ${p}`));
+      log.push(`${name} (${clientId(sent)}) broker → client:`, ...packets(Buffer.concat(down)).map((p) => `  ${p}`));
       up.length = down.length = 0;
     };
     client.on("close", done);
@@ -86,7 +86,9 @@ function proxy(brokerPort: number, log: string[]): Promise<Server> {
 
 function run(port: number, tool: string, args: string[]): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(tool, ["-h", "127.0.0.1", "-p", String(port), "-V", "mqttv311", ...args], { stdio: ["ignore", "ignore", "inherit"] });
+    const child = spawn(tool, ["-h", "127.0.0.1", "-p", String(port), "-V", "mqttv311", ...args], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     child.on("exit", () => resolve());
   });
 }
@@ -97,7 +99,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "mqtt-capture-"));
   chmodSync(dir, 0o755); // mosquitto started as root drops to its own user, which must read the config
   const brokerPort = await freePort();
-  writeFileSync(join(dir, "mosquitto.conf"), `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  writeFileSync(
+    join(dir, "mosquitto.conf"),
+    `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`,
+  );
   const broker: ChildProcess = spawn("mosquitto", ["-c", join(dir, "mosquitto.conf")], { stdio: "ignore" });
   await sleep(500);
 
@@ -105,12 +110,23 @@ async function main(): Promise<void> {
   const server = await proxy(brokerPort, log);
   const port = (server.address() as AddressInfo).port;
 
-  log.push("# mosquitto_pub -i pub-r1 -q 1 -r -t " + TOPIC);
+  log.push(`# mosquitto_pub -i pub-r1 -q 1 -r -t ${TOPIC}`);
   await run(port, "mosquitto_pub", ["-i", "pub-r1", "-q", "1", "-r", "-t", TOPIC, "-m", STATE]);
   await sleep(200);
 
   log.push("# mosquitto_sub -i sub-1 -q 2 -t devices/+/state -t secret/# -C 4");
-  const sub = run(port, "mosquitto_sub", ["-i", "sub-1", "-q", "2", "-t", "devices/+/state", "-t", "secret/#", "-C", "4"]);
+  const sub = run(port, "mosquitto_sub", [
+    "-i",
+    "sub-1",
+    "-q",
+    "2",
+    "-t",
+    "devices/+/state",
+    "-t",
+    "secret/#",
+    "-C",
+    "4",
+  ]);
   await sleep(500);
   for (const qos of ["0", "1", "2"]) {
     log.push(`# mosquitto_pub -i pub-q${qos} -q ${qos} -t ${TOPIC}`);
@@ -120,11 +136,31 @@ async function main(): Promise<void> {
   await sub;
   await sleep(200);
 
-  log.push("# mosquitto_pub -i pub-will -k 30 -u user -P pass --will-topic devices/esp32-01/status --will-payload offline --will-qos 1 --will-retain -q 0");
+  log.push(
+    "# mosquitto_pub -i pub-will -k 30 -u user -P pass --will-topic devices/esp32-01/status --will-payload offline --will-qos 1 --will-retain -q 0",
+  );
   await run(port, "mosquitto_pub", [
-    "-i", "pub-will", "-k", "30", "-u", "user", "-P", "pass",
-    "--will-topic", "devices/esp32-01/status", "--will-payload", "offline", "--will-qos", "1", "--will-retain",
-    "-q", "0", "-t", TOPIC, "-m", STATE,
+    "-i",
+    "pub-will",
+    "-k",
+    "30",
+    "-u",
+    "user",
+    "-P",
+    "pass",
+    "--will-topic",
+    "devices/esp32-01/status",
+    "--will-payload",
+    "offline",
+    "--will-qos",
+    "1",
+    "--will-retain",
+    "-q",
+    "0",
+    "-t",
+    TOPIC,
+    "-m",
+    STATE,
   ]);
   await sleep(300);
 
@@ -132,7 +168,7 @@ async function main(): Promise<void> {
   broker.kill();
   rmSync(dir, { recursive: true, force: true });
   const version = spawnSync("mosquitto", ["-h"], { encoding: "utf8" }).stdout.split("\n")[0];
-  console.log(`# ${version}\n` + log.join("\n"));
+  console.log(`# ${version}\n${log.join("\n")}`);
 }
 
 void main();

@@ -14,21 +14,22 @@
  * would stop every simulator on the machine: this script puts a no-op `pkill`
  * first on PATH for the build, and stops only the processes it started.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import assert from "node:assert/strict";
-import { freePort, startMosquitto, type Mosquitto } from "../support/mosquitto";
-import { connectPeer, type Peer } from "../support/peer";
-import { BAD_COMMANDS, GOOD_COMMANDS } from "../support/acceptance";
-import { makeCertificates } from "../support/tls";
-import { serveImages } from "../support/image-server";
 import { VERSION } from "../../src/version";
+import { BAD_COMMANDS, GOOD_COMMANDS } from "../support/acceptance";
+import { serveImages } from "../support/image-server";
+import { freePort, type Mosquitto, startMosquitto } from "../support/mosquitto";
+import { connectPeer, type Peer } from "../support/peer";
+import { makeCertificates } from "../support/tls";
 import { call, until } from "../support/web";
-import net from "node:net";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MODDABLE = process.env.MODDABLE;
@@ -44,7 +45,12 @@ function which(binary: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+const ESC = String.fromCharCode(27);
+const stripAnsi = (s: string): string =>
+  s
+    .split(ESC)
+    .map((part, i) => (i === 0 ? part : part.replace(/^\[[0-9;]*[A-Za-z]/, "")))
+    .join("");
 
 /** Trace lines of the simulated device ("[Thread 1] text" in xsbug-log output). */
 function traceLines(output: string): string[] {
@@ -91,7 +97,11 @@ function launch(command: string, args: string[], options: { cwd: string; env: No
             resolve(m);
           } else if (child.exitCode !== null || child.signalCode !== null) {
             done();
-            reject(new Error(`the build/simulator exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}`));
+            reject(
+              new Error(
+                `the build/simulator exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
@@ -146,7 +156,11 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
   let sim: Running;
   const web = await freePort();
   try {
-    sim = await startSimulator(shim, out, undefined, [`broker=mqtt://127.0.0.1:${broker.port}`, "interval=2000", `web=${web}`]);
+    sim = await startSimulator(shim, out, undefined, [
+      `broker=mqtt://127.0.0.1:${broker.port}`,
+      "interval=2000",
+      `web=${web}`,
+    ]);
   } catch (error) {
     await peer.end().catch(() => {});
     await broker.stop();
@@ -165,7 +179,10 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
     // The build sets interval=2000; config/set wins over it and is kept (forgotten at the end).
     const fast = peer.messages.length;
     await peer.publish(`${base}/config/set`, '{"interval":2000}');
-    assert.equal((JSON.parse((await peer.next(`${base}/config`, () => true, 5000, fast)).text) as { interval: number }).interval, 2000);
+    assert.equal(
+      (JSON.parse((await peer.next(`${base}/config`, () => true, 5000, fast)).text) as { interval: number }).interval,
+      2000,
+    );
     const state = await peer.next(`${base}/state`, () => true, 15_000, fast);
     const body = JSON.parse(state.text) as { data: Record<string, unknown> };
     assert.deepEqual(Object.keys(body), ["data"]);
@@ -173,7 +190,8 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
     for (const v of Object.values(body.data)) assert.equal(typeof v, "number");
     step(`state ${state.text}`);
     const diag = JSON.parse((await peer.next(`${base}/diag`, () => true, 10_000)).text) as Record<string, unknown>;
-    for (const key of ["uptime", "rssi", "heap", "reconnects", "sensorErrors", "dropped", "queued"]) assert.equal(typeof diag[key], "number", `diag.${key}`);
+    for (const key of ["uptime", "rssi", "heap", "reconnects", "sensorErrors", "dropped", "queued"])
+      assert.equal(typeof diag[key], "number", `diag.${key}`);
     assert.equal(typeof diag.version, "string", "diag.version");
 
     let led = (await peer.next(`${base}/led`, () => true, 10_000)).text;
@@ -193,7 +211,11 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
       const error = JSON.parse((await peer.next(`${base}/error`, () => true, 5000, from)).text) as { error: string };
       assert.equal(error.error, "bad-command", `garbage ${JSON.stringify(command)}`);
       await new Promise((r) => setTimeout(r, 50));
-      assert.equal(peer.messages.slice(from).filter((m) => m.topic === `${base}/led`).length, 0, "a bad command changed the LED");
+      assert.equal(
+        peer.messages.slice(from).filter((m) => m.topic === `${base}/led`).length,
+        0,
+        "a bad command changed the LED",
+      );
     }
     step(`${BAD_COMMANDS.length} bad commands refused with bad-command`);
     await checkUpdates(peer, base);
@@ -227,13 +249,29 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
     await peer.end().catch(() => {});
     await sim.stop();
     const trace = traceLines(sim.output());
-    if (failed) process.stdout.write(`--- build/simulator output (tail) ---\n${stripAnsi(sim.output()).split("\n").slice(-60).join("\n")}\n`);
+    if (failed)
+      process.stdout.write(
+        `--- build/simulator output (tail) ---\n${stripAnsi(sim.output()).split("\n").slice(-60).join("\n")}\n`,
+      );
     process.stdout.write(`--- device trace ---\n${trace.join("\n")}\n---\n`);
     await broker.stop();
   }
 }
 
-const STATE_KEYS = ["id", "version", "temp", "hum", "readingAge", "led", "mqtt", "uptime", "rssi", "heap", "buffered", "dropped"];
+const STATE_KEYS = [
+  "id",
+  "version",
+  "temp",
+  "hum",
+  "readingAge",
+  "led",
+  "mqtt",
+  "uptime",
+  "rssi",
+  "heap",
+  "buffered",
+  "dropped",
+];
 
 /**
  * The device's own page and JSON API, served by the SDK's ECMA-419 HTTP
@@ -285,7 +323,9 @@ async function checkWeb(url: string, id: string, peer: Peer, sim: Running, led: 
     () => "closed",
   );
   assert.notEqual(big, "answered 200", "a 4 KB head must be refused");
-  step(`GET / (${plain.text.length} bytes, gzip ${page.text.length >= 0 ? "served" : ""}), 404, 400 for a bad setting; a 4 KB head ${big}`);
+  step(
+    `GET / (${plain.text.length} bytes, gzip ${page.text.length >= 0 ? "served" : ""}), 404, 400 for a bad setting; a 4 KB head ${big}`,
+  );
 
   // Heap while serving: four clients at once, 25 rounds.
   let peak = 0;
@@ -293,7 +333,9 @@ async function checkWeb(url: string, id: string, peer: Peer, sim: Running, led: 
     const answers = await Promise.all([0, 1, 2, 3].map(() => call(`${url}/state.json`).catch(() => undefined)));
     for (const a of answers) if (a?.status === 200) peak = Math.max(peak, Number(a.json().heap));
   }
-  step(`XS heap in use (chunks + slots, garbage included): ${idleHeap} bytes idle, up to ${peak} bytes while serving 4 clients at once`);
+  step(
+    `XS heap in use (chunks + slots, garbage included): ${idleHeap} bytes idle, up to ${peak} bytes while serving 4 clients at once`,
+  );
 
   // A slow client (a header byte every 300 ms) holds one connection, never the device: MQTT commands are answered meanwhile.
   const slow = connectRaw(port);
@@ -310,25 +352,41 @@ async function checkWeb(url: string, id: string, peer: Peer, sim: Running, led: 
     const held = [connectRaw(port), connectRaw(port)];
     await new Promise((r) => setTimeout(r, 300));
     const extra = connectRaw(port);
-    await Promise.race([extra.closed, new Promise((_, reject) => setTimeout(() => reject(new Error("a fifth connection was not closed")), 3000))]);
+    await Promise.race([
+      extra.closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error("a fifth connection was not closed")), 3000)),
+    ]);
     for (const h of held) h.socket.destroy();
-    step("a slow client and four connections at once: MQTT answered within a second, the fifth connection closed at once");
+    step(
+      "a slow client and four connections at once: MQTT answered within a second, the fifth connection closed at once",
+    );
   } finally {
     clearInterval(drip);
     slow.socket.destroy();
   }
-  await Promise.race([idle.closed, new Promise((_, reject) => setTimeout(() => reject(new Error("an idle connection was not closed within 15 s")), 15_000))]);
+  await Promise.race([
+    idle.closed,
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error("an idle connection was not closed within 15 s")), 15_000),
+    ),
+  ]);
   const idleFor = Date.now() - idleSince;
   assert.ok(idleFor >= 9000, `an idle connection was closed after ${idleFor} ms, before its 10 s`);
   step(`an idle connection closed by the device after ${(idleFor / 1000).toFixed(1)} s`);
 
   // A settings change: kept with Preference, then the app restarts in place and comes back with it.
   const from = peer.messages.length;
-  const saved = await call(`${url}/settings`, { body: JSON.stringify({ qos: 0 }), headers: { "content-type": "application/json" } });
+  const saved = await call(`${url}/settings`, {
+    body: JSON.stringify({ qos: 0 }),
+    headers: { "content-type": "application/json" },
+  });
   assert.equal(saved.status, 200, saved.text);
   await sim.waitFor(/restarting \(in place/, 5000);
   await peer.next(`${base}/status`, (m) => m.text === "online", 30_000, from);
-  const after = (await until(`${url}/settings.json`, (a) => a.status === 200, 30_000)).json<{ values: Record<string, unknown>; kept: string[] }>();
+  const after = (await until(`${url}/settings.json`, (a) => a.status === 200, 30_000)).json<{
+    values: Record<string, unknown>;
+    kept: string[];
+  }>();
   assert.equal(after.values.qos, 0);
   assert.ok(after.kept.includes("qos"), `kept: ${after.kept.join(", ")}`);
   const telemetry = await peer.next(`${base}/state`, () => true, 15_000, peer.messages.length);
@@ -338,7 +396,11 @@ async function checkWeb(url: string, id: string, peer: Peer, sim: Running, led: 
   assert.equal(reset.status, 200);
   const again = peer.messages.length;
   await peer.next(`${base}/status`, (m) => m.text === "online", 30_000, again);
-  assert.equal((await until(`${url}/settings.json`, (a) => a.status === 200, 30_000)).json<{ values: { qos: number } }>().values.qos, 1);
+  assert.equal(
+    (await until(`${url}/settings.json`, (a) => a.status === 200, 30_000)).json<{ values: { qos: number } }>().values
+      .qos,
+    1,
+  );
   step("POST /settings reset=true: back to the build's settings after another restart");
   return (await call(`${url}/state.json`)).json().led as string;
 }
@@ -352,9 +414,25 @@ function connectRaw(port: number): { socket: net.Socket; closed: Promise<void> }
 }
 
 /** Runs `mcconfig -dl -m -p lin` (under xvfb-run without display :2) for `manifest`, with the config `args`. */
-async function startSimulator(shim: string, out: string, manifest: string | undefined, args: string[]): Promise<Running> {
+async function startSimulator(
+  shim: string,
+  out: string,
+  manifest: string | undefined,
+  args: string[],
+): Promise<Running> {
   const xsbugPort = await freePort();
-  const mcArgs = ["-dl", "-m", "-p", "lin", "-o", out, "-x", `localhost:${xsbugPort}`, ...(manifest ? [manifest] : []), ...args];
+  const mcArgs = [
+    "-dl",
+    "-m",
+    "-p",
+    "lin",
+    "-o",
+    out,
+    "-x",
+    `localhost:${xsbugPort}`,
+    ...(manifest ? [manifest] : []),
+    ...args,
+  ];
   let command = "mcconfig";
   let commandArgs = mcArgs;
   if (!process.env.DISPLAY || process.env.DISPLAY !== ":2") {
@@ -387,18 +465,29 @@ async function checkTls(shim: string, out: string): Promise<void> {
   const data = path.join(out, "..", "tls");
   fs.mkdirSync(data, { recursive: true });
   const der = (pem: string, name: string) => {
-    const r = spawnSync("openssl", ["x509", "-in", pem, "-outform", "DER", "-out", path.join(data, `${name}.der`)], { encoding: "utf8" });
+    const r = spawnSync("openssl", ["x509", "-in", pem, "-outform", "DER", "-out", path.join(data, `${name}.der`)], {
+      encoding: "utf8",
+    });
     if (r.status !== 0) throw new Error(`openssl could not convert ${pem} to DER: ${r.stderr}`);
     return `${name}.der`;
   };
   const goodCa = der(certs.ca, "check-ca");
   const otherCa = der(certs.otherCa, "check-other-ca");
   const manifest = path.join(data, "manifest.json");
-  fs.writeFileSync(manifest, JSON.stringify({ include: [path.join(root, "manifest.json")], data: { "*": ["./check-ca", "./check-other-ca"] } }, null, "\t") + "\n");
+  fs.writeFileSync(
+    manifest,
+    `${JSON.stringify(
+      { include: [path.join(root, "manifest.json")], data: { "*": ["./check-ca", "./check-other-ca"] } },
+      null,
+      "\t",
+    )}\n`,
+  );
 
   const tlsPort = await freePort();
   const broker = await startMosquitto([`listener ${tlsPort} 127.0.0.1`, `certfile ${chain}`, `keyfile ${certs.key}`]);
-  step(`mosquitto on 127.0.0.1:${broker.port} (plain) and 127.0.0.1:${tlsPort} (TLS, certificate for 127.0.0.1 from a throw-away CA)`);
+  step(
+    `mosquitto on 127.0.0.1:${broker.port} (plain) and 127.0.0.1:${tlsPort} (TLS, certificate for 127.0.0.1 from a throw-away CA)`,
+  );
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const mqtts = `broker=mqtts://127.0.0.1:${tlsPort}`;
   let peer: Peer | undefined;
@@ -412,15 +501,24 @@ async function checkTls(shim: string, out: string): Promise<void> {
     const started = await good.waitFor(/device: [^\n]*, id ([^,\s]+),/, BUILD_MS);
     const base = `devices/${started[1]}`;
     await good.waitFor(/mqtt: connected as /, 30_000).catch((error: Error) => {
-      throw new Error(`with ca=${goodCa} (the CA that signed the broker's certificate) the device did not connect over mqtts:// (${error.message})`);
+      throw new Error(
+        `with ca=${goodCa} (the CA that signed the broker's certificate) the device did not connect over mqtts:// (${error.message})`,
+      );
     });
     assert.equal((await peer.next(`${base}/status`, (m) => m.text === "online", 10_000)).text, "online");
     const state = await peer.next(`${base}/state`, () => true, 15_000);
-    assert.deepEqual(Object.keys((JSON.parse(state.text) as { data: Record<string, unknown> }).data).sort(), ["hum", "temp"]);
+    assert.deepEqual(Object.keys((JSON.parse(state.text) as { data: Record<string, unknown> }).data).sort(), [
+      "hum",
+      "temp",
+    ]);
     for (const command of ["ON", "OFF"]) {
       const from: number = peer.messages.length;
       await peer.publish(`${base}/led/set`, command);
-      assert.equal((await peer.next(`${base}/led`, () => true, 5000, from)).text, command, `LED command ${command} over mqtts://`);
+      assert.equal(
+        (await peer.next(`${base}/led`, () => true, 5000, from)).text,
+        command,
+        `LED command ${command} over mqtts://`,
+      );
     }
     step(`mqtts:// with ca=${goodCa}: online, state ${state.text}, LED commands obeyed`);
     await good.stop();
@@ -430,12 +528,24 @@ async function checkTls(shim: string, out: string): Promise<void> {
     const bad = await startSimulator(shim, out, manifest, [mqtts, `ca=${otherCa}`, "web=off"]);
     sim = bad;
     const from: number = peer.messages.length;
-    const refused = await bad.waitFor(/mqtt: disconnected \((TLS handshake[^\n]*)\); retrying/, BUILD_MS).catch((error: Error) => {
-      throw new Error(`with ca=${otherCa} (a CA that did not sign the broker's certificate) the device traced no TLS handshake failure (${error.message})`);
-    });
-    if (/mqtt: connected as /.test(stripAnsi(bad.output()))) throw new Error(`with ca=${otherCa} (a CA that did not sign the broker's certificate) the device connected over mqtts://`);
-    if (!/certificate/.test(refused[1])) throw new Error(`with ca=${otherCa} the device's TLS failure does not name the certificate: ${refused[1]}`);
-    assert.equal(peer.messages.slice(from).filter((m) => m.topic === `${base}/status` && m.text === "online").length, 0, "online published with a CA that did not sign the certificate");
+    const refused = await bad
+      .waitFor(/mqtt: disconnected \((TLS handshake[^\n]*)\); retrying/, BUILD_MS)
+      .catch((error: Error) => {
+        throw new Error(
+          `with ca=${otherCa} (a CA that did not sign the broker's certificate) the device traced no TLS handshake failure (${error.message})`,
+        );
+      });
+    if (/mqtt: connected as /.test(stripAnsi(bad.output())))
+      throw new Error(
+        `with ca=${otherCa} (a CA that did not sign the broker's certificate) the device connected over mqtts://`,
+      );
+    if (!/certificate/.test(refused[1]))
+      throw new Error(`with ca=${otherCa} the device's TLS failure does not name the certificate: ${refused[1]}`);
+    assert.equal(
+      peer.messages.slice(from).filter((m) => m.topic === `${base}/status` && m.text === "online").length,
+      0,
+      "online published with a CA that did not sign the certificate",
+    );
     step(`mqtts:// with ca=${otherCa}: refused (${refused[1]})`);
     await bad.stop();
     traces.push(...traceLines(bad.output()));
@@ -448,7 +558,10 @@ async function checkTls(shim: string, out: string): Promise<void> {
   } finally {
     await peer?.end().catch(() => {});
     await sim?.stop();
-    if (failed && sim) process.stdout.write(`--- build/simulator output (tail) ---\n${stripAnsi(sim.output()).split("\n").slice(-60).join("\n")}\n`);
+    if (failed && sim)
+      process.stdout.write(
+        `--- build/simulator output (tail) ---\n${stripAnsi(sim.output()).split("\n").slice(-60).join("\n")}\n`,
+      );
     process.stdout.write(`--- device trace (TLS) ---\n${traces.join("\n")}\n---\n`);
     await broker.stop();
     fs.rmSync(certs.dir, { recursive: true, force: true });
@@ -472,8 +585,13 @@ async function checkUpdates(peer: Peer, base: string): Promise<void> {
     await peer.publish(`${base}/ota/set`, JSON.stringify(fields));
     return from;
   };
-  const answer = async (from: number, match: (a: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> =>
-    JSON.parse((await peer.next(`${base}/ota`, (m) => match(JSON.parse(m.text) as Record<string, unknown>), 30_000, from)).text) as Record<string, unknown>;
+  const answer = async (
+    from: number,
+    match: (a: Record<string, unknown>) => boolean,
+  ): Promise<Record<string, unknown>> =>
+    JSON.parse(
+      (await peer.next(`${base}/ota`, (m) => match(JSON.parse(m.text) as Record<string, unknown>), 30_000, from)).text,
+    ) as Record<string, unknown>;
   try {
     let from = await ask({ url: server.url("/fw.bin"), sha256, version: VERSION });
     assert.deepEqual(await answer(from, () => true), { state: "done", version: VERSION }, "the running version");
@@ -481,7 +599,10 @@ async function checkUpdates(peer: Peer, base: string): Promise<void> {
     const verified = await answer(from, (a) => a.state === "failed");
     assert.equal(verified.error, "unsupported", JSON.stringify(verified));
     assert.match(String(verified.detail), new RegExp(`100000 bytes received and verified \\(SHA-256 ${sha256}\\)`));
-    const progress = peer.messages.slice(from).filter((m) => m.topic === `${base}/ota` && m.text.includes('"downloading"')).map((m) => (JSON.parse(m.text) as { progress: number }).progress);
+    const progress = peer.messages
+      .slice(from)
+      .filter((m) => m.topic === `${base}/ota` && m.text.includes('"downloading"'))
+      .map((m) => (JSON.parse(m.text) as { progress: number }).progress);
     assert.equal(progress[0], 0);
     assert.equal(progress[progress.length - 1], 100);
     from = await ask({ url: server.url("/fw.bin"), sha256: "0".repeat(64), version: "9.9.9" });
@@ -490,7 +611,9 @@ async function checkUpdates(peer: Peer, base: string): Promise<void> {
     assert.equal((await answer(from, (a) => a.state === "failed")).error, "truncated");
     from = await ask({ url: `http://127.0.0.1:${closed}/fw.bin`, sha256, version: "9.9.9" });
     assert.equal((await answer(from, (a) => a.state === "failed")).error, "unreachable");
-    step(`updates: the SDK's HTTP client and Crypt.Digest verified a 100,000-byte image (SHA-256 matches node:crypto; progress ${progress.join(",")}), then unsupported; same version done; wrong digest, truncated, closed port failed`);
+    step(
+      `updates: the SDK's HTTP client and Crypt.Digest verified a 100,000-byte image (SHA-256 matches node:crypto; progress ${progress.join(",")}), then unsupported; same version done; wrong digest, truncated, closed port failed`,
+    );
   } finally {
     await server.close();
   }
@@ -505,7 +628,19 @@ async function checkUpdates(peer: Peer, base: string): Promise<void> {
 function checkNative(): void {
   const stubs = path.join(root, "hosttest", "tools", "idf-stubs");
   for (const file of ["src/device/ota/modOtaBoot.c"]) {
-    const args = ["-fsyntax-only", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-I", stubs, "-I", path.join(MODDABLE!, "xs", "includes"), path.join(root, file)];
+    const args = [
+      "-fsyntax-only",
+      "-std=gnu11",
+      "-Wall",
+      "-Wextra",
+      "-Werror",
+      "-Wno-unused-parameter",
+      "-I",
+      stubs,
+      "-I",
+      path.join(MODDABLE!, "xs", "includes"),
+      path.join(root, file),
+    ];
     const r = spawnSync("gcc", args, { encoding: "utf8" });
     if (r.error) throw new Error(`gcc not found (${r.error.message}): apt-get install -y gcc`);
     if (r.status !== 0) throw new Error(`${file} does not compile:\n${r.stdout}${r.stderr}`);
@@ -544,7 +679,19 @@ function checkEsp32Types(out: string): void {
       },
     },
     files: [
-      ...["global", "timer", "time", "net", "instrumentation", "preference", "crypt", "sntp", "Resource", "wifi", "embedded_io/socket/tls"].map((f) => path.join(typings, `${f}.d.ts`)),
+      ...[
+        "global",
+        "timer",
+        "time",
+        "net",
+        "instrumentation",
+        "preference",
+        "crypt",
+        "sntp",
+        "Resource",
+        "wifi",
+        "embedded_io/socket/tls",
+      ].map((f) => path.join(typings, `${f}.d.ts`)),
       path.join(MODDABLE!, "xs", "includes", "xs.d.ts"),
       path.join(device, "dht", "dhtcapture.d.ts"),
       path.join(device, "ota", "otaboot.d.ts"),
@@ -555,8 +702,11 @@ function checkEsp32Types(out: string): void {
   fs.writeFileSync(file, JSON.stringify(tsconfig, null, 2));
   const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
   const r = spawnSync(process.execPath, [tsc, "-p", file], { cwd: out, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`the ESP32's TypeScript does not type-check against ${typings}:\n${r.stdout}${r.stderr}`);
-  step("src/device/main.ts with board-esp32.ts (update, flash, LED, DHT, SNTP adapters) type-checks against the SDK's typings");
+  if (r.status !== 0)
+    throw new Error(`the ESP32's TypeScript does not type-check against ${typings}:\n${r.stdout}${r.stderr}`);
+  step(
+    "src/device/main.ts with board-esp32.ts (update, flash, LED, DHT, SNTP adapters) type-checks against the SDK's typings",
+  );
 }
 
 function findFile(dir: string, name: string): string | undefined {
@@ -575,7 +725,12 @@ function checkEsp32(shim: string, out: string): void {
   const idf = fs.mkdtempSync(path.join(os.tmpdir(), "no-idf-"));
   const args = ["-d", "-p", "esp32", "-o", out, "ssid=check", "password=check-password", "broker=mqtt://192.0.2.1"];
   step(`IDF_PATH=${idf} mcconfig ${args.join(" ")}`);
-  const r = spawnSync("mcconfig", args, { cwd: root, env: sdkEnv(shim, { IDF_PATH: idf }), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync("mcconfig", args, {
+    cwd: root,
+    env: sdkEnv(shim, { IDF_PATH: idf }),
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   fs.rmSync(idf, { recursive: true, force: true });
   const output = `${r.stdout ?? ""}${r.stderr ?? ""}`;
   if (r.status !== 0) throw new Error(`mcconfig -p esp32 failed (exit ${r.status}):\n${output}`);
@@ -600,30 +755,46 @@ function checkEsp32(shim: string, out: string): void {
     "page.html.gz",
   ];
   for (const name of needed) {
-    if (!text.includes(name.replace("embedded:", "~.embedded/")) && !text.includes(name)) throw new Error(`the ESP32 makefile does not mention ${name}`);
+    if (!text.includes(name.replace("embedded:", "~.embedded/")) && !text.includes(name))
+      throw new Error(`the ESP32 makefile does not mention ${name}`);
   }
   // The SDK's setup/network would join mc/config's network before main runs and wait for it, keeping set-up mode from ever starting.
-  if (text.includes("setup/network")) throw new Error("the ESP32 build includes the SDK's setup/network (examples/manifest_net.json came back in)");
+  if (text.includes("setup/network"))
+    throw new Error("the ESP32 build includes the SDK's setup/network (examples/manifest_net.json came back in)");
   step(`ESP32 build resolved up to ${makefile}`);
   // Updates over the air: the partition table and the bootloader's app rollback.
   const partitions = findFile(path.join(out, "tmp"), "partitions.csv");
   if (!partitions) throw new Error("mcconfig -p esp32 wrote no partitions.csv");
   const table = fs.readFileSync(partitions, "utf8");
-  for (const line of [/^ota_0,\s*app,\s*ota_0,\s*0x10000,\s*0x1E0000/m, /^ota_1,\s*app,\s*ota_1,\s*0x1F0000,\s*0x1E0000/m, /^otadata,\s*data,\s*ota,/m, /^buffer,\s*data,\s*0x40,\s*0x3E0000,\s*0x018000/m]) {
+  for (const line of [
+    /^ota_0,\s*app,\s*ota_0,\s*0x10000,\s*0x1E0000/m,
+    /^ota_1,\s*app,\s*ota_1,\s*0x1F0000,\s*0x1E0000/m,
+    /^otadata,\s*data,\s*ota,/m,
+    /^buffer,\s*data,\s*0x40,\s*0x3E0000,\s*0x018000/m,
+  ]) {
     if (!line.test(table)) throw new Error(`the ESP32 partition table ${partitions} has no line ${line}:\n${table}`);
   }
   const sdkconfig = findFile(path.join(out, "tmp"), "sdkconfig.mc");
   if (!sdkconfig) throw new Error("mcconfig -p esp32 wrote no sdkconfig.mc");
-  if (!/^CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE=y$/m.test(fs.readFileSync(sdkconfig, "utf8"))) throw new Error(`${sdkconfig} does not enable CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (manifest.json build.SDKCONFIGPATH)`);
+  if (!/^CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE=y$/m.test(fs.readFileSync(sdkconfig, "utf8")))
+    throw new Error(
+      `${sdkconfig} does not enable CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (manifest.json build.SDKCONFIGPATH)`,
+    );
   step("ESP32 partition table has ota_0, ota_1, otadata and buffer; sdkconfig enables app rollback");
   // The ESP32-only adapters are compiled by make, which needs ESP-IDF: type-check them here with the tsconfigs mcconfig wrote.
   const modules = path.join(out, "tmp", "esp32", "debug", NAME, "modules", "device");
   const configs = fs.readdirSync(modules).filter((f) => f.endsWith("-tsconfig.json"));
   for (const config of configs) {
-    const r = spawnSync("tsc", ["-p", path.join(modules, config), "--noEmit"], { cwd: root, env: sdkEnv(shim), encoding: "utf8" });
+    const r = spawnSync("tsc", ["-p", path.join(modules, config), "--noEmit"], {
+      cwd: root,
+      env: sdkEnv(shim),
+      encoding: "utf8",
+    });
     if (r.status !== 0) throw new Error(`ESP32 type check of ${config} failed:\n${r.stdout}${r.stderr}`);
   }
-  step(`ESP32 adapters type-check against the SDK's typings (${configs.map((c) => c.replace("-tsconfig.json", "")).join(", ")})`);
+  step(
+    `ESP32 adapters type-check against the SDK's typings (${configs.map((c) => c.replace("-tsconfig.json", "")).join(", ")})`,
+  );
 }
 
 /** Where Preference keeps the Linux simulator's settings, and our domain in it (src/device/main.ts). */
@@ -645,20 +816,28 @@ function forgetPreferences(): void {
 
 async function main(): Promise<number> {
   if (!MODDABLE) {
-    step("MODDABLE is not set: skipping (set it to a built Moddable SDK to build for the simulator and resolve the ESP32 build)");
+    step(
+      "MODDABLE is not set: skipping (set it to a built Moddable SDK to build for the simulator and resolve the ESP32 build)",
+    );
     return 0;
   }
   if (!fs.existsSync(path.join(MODDABLE, "build", "bin", "lin", "release", "mcconfig"))) {
-    throw new Error(`${MODDABLE}/build/bin/lin/release/mcconfig not found: build the SDK's Linux tools first (see the SDK's Linux setup guide)`);
+    throw new Error(
+      `${MODDABLE}/build/bin/lin/release/mcconfig not found: build the SDK's Linux tools first (see the SDK's Linux setup guide)`,
+    );
   }
-  if (!which("tsc")) throw new Error("tsc is not on PATH (mcconfig compiles the TypeScript modules with it): npm install -g typescript");
+  if (!which("tsc"))
+    throw new Error("tsc is not on PATH (mcconfig compiles the TypeScript modules with it): npm install -g typescript");
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "check-device-"));
   const shim = path.join(work, "bin");
   fs.mkdirSync(shim);
   fs.writeFileSync(path.join(shim, "pkill"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
   forgetPreferences();
   // The page is a resource of the build (manifest.json "data"): build it first.
-  const page = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "page", "build.ts")], { cwd: root, encoding: "utf8" });
+  const page = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "page", "build.ts")], {
+    cwd: root,
+    encoding: "utf8",
+  });
   if (page.status !== 0) throw new Error(`npm run page failed:\n${page.stdout}${page.stderr}`);
   step(page.stdout.trim());
   try {

@@ -12,7 +12,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const file = path.join(root, "src/version.ts");
 const { version } = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { version: string };
 if (!/^[\x21-\x7e]{1,32}$/.test(version)) {
-  process.stderr.write(`error: package.json version "${version}" cannot be a firmware version (1-32 printable characters)\n`);
+  process.stderr.write(
+    `error: package.json version "${version}" cannot be a firmware version (1-32 printable characters)\n`,
+  );
   process.exit(2);
 }
 const text = fs.readFileSync(file, "utf8");

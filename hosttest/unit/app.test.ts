@@ -3,29 +3,29 @@
  * scripted sockets (the test plays the broker), scripted sensor, recording
  * LED pin and a Map store. Checks the external contract of ../shared/interface.md.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { App, VERSION, type AppPorts } from "../../src/app/app";
+import { describe, it } from "node:test";
+import { App, type AppPorts, VERSION } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
 import { applyKept } from "../../src/app/settings";
 import {
+  bad,
+  connack,
   FakeClock,
   FakeNetwork,
   FakeSensor,
+  type FakeSocket,
+  fixedRandom,
+  good,
   MapStore,
+  payloadText,
+  puback,
+  publishPacket,
   RamFlash,
   RecordingPin,
-  bad,
-  connack,
-  puback,
-  fixedRandom,
-  IN_XS,
-  good,
-  payloadText,
-  publishPacket,
   serve,
   summary,
-  type FakeSocket,
   type WrittenPacket,
 } from "./fakes";
 
@@ -33,7 +33,12 @@ const ID = "esp32-01";
 const BASE = `devices/${ID}`;
 const STATE_PAYLOAD = '{"data":{"temp":23.5,"hum":41}}';
 
-function setup(layer: Record<string, unknown> = {}, storeInit: Record<string, string> = {}, extra: Partial<AppPorts> = {}, id = ID) {
+function setup(
+  layer: Record<string, unknown> = {},
+  storeInit: Record<string, string> = {},
+  extra: Partial<AppPorts> = {},
+  id = ID,
+) {
   const clock = new FakeClock(0);
   const net = new FakeNetwork();
   const led = new RecordingPin();
@@ -46,7 +51,18 @@ function setup(layer: Record<string, unknown> = {}, storeInit: Record<string, st
   applyKept(config, store, (line) => logs.push(line));
   const app = new App(
     config,
-    { clock, socket: net.factory, led, sensor, store, log: (line) => logs.push(line), heap: () => 123456, rssi: () => -61, random: fixedRandom(0), ...extra },
+    {
+      clock,
+      socket: net.factory,
+      led,
+      sensor,
+      store,
+      log: (line) => logs.push(line),
+      heap: () => 123456,
+      rssi: () => -61,
+      random: fixedRandom(0),
+      ...extra,
+    },
     { id, broker: { tls: false, host: "broker.local", port: 1883 } },
   );
   let nextId = 1;
@@ -123,7 +139,9 @@ describe("app: on connect", () => {
     const t = setup();
     const seen = t.online();
     assert.ok(t.app.client.connected);
-    const lines = summary(seen).filter((l) => !l.startsWith("PUBLISH q1 r homeassistant/") && !l.startsWith("PUBLISH q0 devices/esp32-01/diag"));
+    const lines = summary(seen).filter(
+      (l) => !l.startsWith("PUBLISH q1 r homeassistant/") && !l.startsWith("PUBLISH q0 devices/esp32-01/diag"),
+    );
     assert.deepEqual(lines, [
       "CONNECT",
       `SUBSCRIBE ${BASE}/led/set@1,${BASE}/config/set@1,${BASE}/ota/set@1`,
@@ -200,7 +218,18 @@ describe("app: on connect", () => {
     const t = setup();
     const [diag] = publishes(t.online()).filter((p) => p.topic === `${BASE}/diag`);
     const d = json(diag);
-    assert.deepEqual(Object.keys(d).sort(), ["buffered", "dropped", "heap", "queued", "reconnects", "refused", "rssi", "sensorErrors", "uptime", "version"]);
+    assert.deepEqual(Object.keys(d).sort(), [
+      "buffered",
+      "dropped",
+      "heap",
+      "queued",
+      "reconnects",
+      "refused",
+      "rssi",
+      "sensorErrors",
+      "uptime",
+      "version",
+    ]);
     assert.equal(d.version, VERSION);
     for (const k of Object.keys(d)) if (k !== "version") assert.equal(typeof d[k], "number", k);
     assert.equal(d.rssi, -61);
@@ -367,7 +396,10 @@ describe("app: LED commands", () => {
     Uint8Array.from([0xff, 0xfe, 0x4f, 0x4e]),
   ];
   for (const payload of garbage) {
-    const name = typeof payload === "string" ? JSON.stringify(payload.length > 20 ? payload.slice(0, 20) + "…" : payload) : "invalid UTF-8";
+    const name =
+      typeof payload === "string"
+        ? JSON.stringify(payload.length > 20 ? `${payload.slice(0, 20)}…` : payload)
+        : "invalid UTF-8";
     it(`garbage ${name} → one bad-command error, LED unchanged`, () => {
       const t = setup();
       t.online();
@@ -402,13 +434,20 @@ describe("app: the offline buffer", () => {
   /** A device with flash and a wall clock; readings count up: temp = n / 10. */
   function buffered(flash = new RamFlash(4096, 4), layer: Record<string, unknown> = {}) {
     let clock: FakeClock | undefined;
-    const t = setup({ interval: 2000, discovery: "off", ...layer }, {}, { flash, wallClock: () => T0 + (clock?.now() ?? 0) });
+    const t = setup(
+      { interval: 2000, discovery: "off", ...layer },
+      {},
+      { flash, wallClock: () => T0 + (clock?.now() ?? 0) },
+    );
     clock = t.clock;
     for (let n = 1; n <= 200; n++) t.sensor.push(good(n / 10, 50));
     const advance = (ms: number) => t.clock.advance(ms);
     return Object.assign(t, { flash, advance });
   }
-  const states = (packets: WrittenPacket[]) => publishes(packets).filter((p) => p.topic === `${BASE}/state`).map((p) => json(p));
+  const states = (packets: WrittenPacket[]) =>
+    publishes(packets)
+      .filter((p) => p.topic === `${BASE}/state`)
+      .map((p) => json(p));
 
   it("readings taken while the broker is unreachable are replayed first, oldest first, with their capture time; live ones follow", () => {
     const t = buffered();
@@ -420,7 +459,10 @@ describe("app: the offline buffer", () => {
     t.net.last.open();
     const out = states(serve(t.net.last));
     // Captured at 1 s (the sensor's warm-up), then every 2 s; the log keeps seconds.
-    assert.deepEqual(out, [1, 2, 3, 4, 5].map((n) => ({ time: T0 + (2 * n - 1) * 1000, data: { temp: n / 10, hum: 50 } })));
+    assert.deepEqual(
+      out,
+      [1, 2, 3, 4, 5].map((n) => ({ time: T0 + (2 * n - 1) * 1000, data: { temp: n / 10, hum: 50 } })),
+    );
     assert.equal(t.app.diagnostics().buffered, 0);
     t.advance(2000);
     assert.deepEqual(states(serve(t.net.last)), [{ data: { temp: 0.6, hum: 50 } }]);
@@ -440,7 +482,11 @@ describe("app: the offline buffer", () => {
     assert.equal(first.length, 4, "four in flight");
     socket.receive(publishPacket(`${BASE}/led/set`, "ON", { qos: 1, id: 900 }));
     const answer = socket.take().filter((p) => p.name === "PUBLISH");
-    assert.deepEqual(answer.map((p) => `${p.topic} ${payloadText(p)}`), [`${BASE}/led ON`], "answered at once, ahead of the backlog");
+    assert.deepEqual(
+      answer.map((p) => `${p.topic} ${payloadText(p)}`),
+      [`${BASE}/led ON`],
+      "answered at once, ahead of the backlog",
+    );
     socket.receive(puback(first[0].packetId!));
     const next = socket.take().filter((p) => p.name === "PUBLISH");
     assert.equal(next.length, 1, "one acknowledged, one more sent");
@@ -463,7 +509,10 @@ describe("app: the offline buffer", () => {
     socket.receive(puback(sent[1].packetId!));
     // Power cut: a new device on the same flash.
     const again = buffered(flash);
-    assert.ok(again.logs.includes("buffer: 8 readings kept from before the restart, to be sent first"), again.logs.join("\n"));
+    assert.ok(
+      again.logs.includes("buffer: 8 readings kept from before the restart, to be sent first"),
+      again.logs.join("\n"),
+    );
     again.app.start();
     again.net.last.open();
     const temps = states(serve(again.net.last)).map((x) => (x.data as { temp: number }).temp);
@@ -492,9 +541,14 @@ describe("app: the offline buffer", () => {
     const temps = states(out).map((x) => (x.data as { temp: number }).temp);
     const dropped = t.app.diagnostics().dropped as number;
     assert.equal(temps.length + dropped, 30);
-    assert.deepEqual(temps, temps.slice().sort((a, b) => a - b));
+    assert.deepEqual(
+      temps,
+      temps.slice().sort((a, b) => a - b),
+    );
     assert.equal(temps[temps.length - 1], 3);
-    const errors = publishes(out).filter((p) => p.topic === `${BASE}/error`).map((p) => json(p).error);
+    const errors = publishes(out)
+      .filter((p) => p.topic === `${BASE}/error`)
+      .map((p) => json(p).error);
     assert.deepEqual(errors, ["queue-full"]);
   });
 });
@@ -506,7 +560,10 @@ describe("app: commands that come again", () => {
     t.socket.receive(publishPacket(`${BASE}/led/set`, "TOGGLE", { qos: 1, id: 1, retain: true }));
     const out = publishes(serve(t.socket));
     assert.equal(t.app.led, false);
-    assert.deepEqual(out.map((p) => p.topic), [`${BASE}/error`]);
+    assert.deepEqual(
+      out.map((p) => p.topic),
+      [`${BASE}/error`],
+    );
     assert.match(json(out[0]).detail as string, /retained TOGGLE is ignored/);
     t.socket.receive(publishPacket(`${BASE}/led/set`, "ON", { qos: 1, id: 2, retain: true }));
     serve(t.socket);
@@ -523,7 +580,10 @@ describe("app: commands that come again", () => {
     const errors = publishes(out).filter((p) => p.topic === `${BASE}/error`);
     assert.equal(errors.length, 1);
     assert.equal(json(errors[0]).error, "bad-command");
-    assert.match(json(errors[0]).detail as string, new RegExp(`message of ${big.length} bytes on ${BASE}/led/set is over the device's limit of 4096 bytes`));
+    assert.match(
+      json(errors[0]).detail as string,
+      new RegExp(`message of ${big.length} bytes on ${BASE}/led/set is over the device's limit of 4096 bytes`),
+    );
     assert.equal(t.app.client.connected, true);
   });
 
@@ -548,12 +608,18 @@ describe("app: commands that come again", () => {
 
   it("says at start which stored settings it applied", () => {
     const t = setup({}, { interval: "5000", qos: "0" });
-    assert.ok(t.logs.includes("store: applied interval=5000, qos=0 (kept settings win over build-time ones)"), t.logs.join("\n"));
+    assert.ok(
+      t.logs.includes("store: applied interval=5000, qos=0 (kept settings win over build-time ones)"),
+      t.logs.join("\n"),
+    );
     assert.equal(t.app.config.qos, 0);
   });
 
   it("asks for a persistent session by default, a clean one with session=clean", () => {
-    for (const [layer, clean] of [[{}, false], [{ session: "clean" }, true]] as const) {
+    for (const [layer, clean] of [
+      [{}, false],
+      [{ session: "clean" }, true],
+    ] as const) {
       const t = setup(layer);
       t.app.start();
       t.socket.open();
@@ -643,7 +709,11 @@ describe("app: losant profile", () => {
     assert.equal(t.app.config.qos, 1);
     const seen = t.online();
     assert.equal(seen[0].connect!.will, undefined);
-    assert.deepEqual(summary(seen), ["CONNECT", `SUBSCRIBE losant/${ID}/command@1`, `PUBLISH q1 losant/${ID}/state {"data":{"led":"OFF"}}`]);
+    assert.deepEqual(summary(seen), [
+      "CONNECT",
+      `SUBSCRIBE losant/${ID}/command@1`,
+      `PUBLISH q1 losant/${ID}/state {"data":{"led":"OFF"}}`,
+    ]);
   });
 
   it("state on losant/<id>/state carries the LED state", () => {
@@ -690,28 +760,25 @@ describe("app: losant profile", () => {
 // ---------------------------------------------------------------- offline
 
 describe("app: while the broker is unreachable", () => {
-  it(
-    "readings queue up to the outbox bound; the drops are counted and reported once, after reconnecting",
-    () => {
-      const t = setup();
-      t.app.start();
-      t.app.hold();
-      for (let i = 0; i < 250; i++) t.clock.advance(1000); // 25 readings at QoS 1, never connected
-      assert.ok(t.app.client.queued <= 16);
-      assert.ok(t.app.client.dropped <= 25, `dropped ${t.app.client.dropped}`);
-      assert.ok(t.app.client.dropped > 0);
-      assert.equal(t.logs.filter((l) => l.indexOf("queue-full") >= 0).length, 0, "reported while offline");
-      t.app.resume();
-      t.socket.open();
-      const sent = publishes(serve(t.socket));
-      assert.ok(sent.filter((p) => p.topic === `${BASE}/state`).length >= 10);
-      assert.equal(sent.filter((p) => p.topic === `${BASE}/status`).length, 1);
-      // Reports come from the connection, each for new drops: a few, never a cascade.
-      const errors = sent.filter((p) => p.topic === `${BASE}/error`);
-      assert.ok(errors.length >= 1 && errors.length <= 8, `${errors.length} error reports`);
-      for (const e of errors) assert.equal(json(e).error, "queue-full");
-    },
-  );
+  it("readings queue up to the outbox bound; the drops are counted and reported once, after reconnecting", () => {
+    const t = setup();
+    t.app.start();
+    t.app.hold();
+    for (let i = 0; i < 250; i++) t.clock.advance(1000); // 25 readings at QoS 1, never connected
+    assert.ok(t.app.client.queued <= 16);
+    assert.ok(t.app.client.dropped <= 25, `dropped ${t.app.client.dropped}`);
+    assert.ok(t.app.client.dropped > 0);
+    assert.equal(t.logs.filter((l) => l.indexOf("queue-full") >= 0).length, 0, "reported while offline");
+    t.app.resume();
+    t.socket.open();
+    const sent = publishes(serve(t.socket));
+    assert.ok(sent.filter((p) => p.topic === `${BASE}/state`).length >= 10);
+    assert.equal(sent.filter((p) => p.topic === `${BASE}/status`).length, 1);
+    // Reports come from the connection, each for new drops: a few, never a cascade.
+    const errors = sent.filter((p) => p.topic === `${BASE}/error`);
+    assert.ok(errors.length >= 1 && errors.length <= 8, `${errors.length} error reports`);
+    for (const e of errors) assert.equal(json(e).error, "queue-full");
+  });
 
   it("on reconnecting, online and the LED state go out before the readings queued meanwhile", () => {
     const t = setup({ discovery: "off" });
@@ -779,7 +846,10 @@ describe("app: refused messages are surfaced, never ignored", () => {
     );
     assert.ok(t.app.refused >= 3, String(t.app.refused)); // online, led, diag, the config error …
     assert.equal(t.app.diagnostics().refused, t.app.refused);
-    assert.ok(t.logs.indexOf("mqtt: refused a message to devices/esp\ud800/status: lone surrogate in topic") >= 0, t.logs.join("\n"));
+    assert.ok(
+      t.logs.indexOf("mqtt: refused a message to devices/esp\ud800/status: lone surrogate in topic") >= 0,
+      t.logs.join("\n"),
+    );
   });
 
   it("a good id refuses nothing", () => {

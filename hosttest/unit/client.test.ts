@@ -2,20 +2,21 @@
  * The MQTT session (src/mqtt/client.ts) against a scripted fake socket and a
  * manual clock: the test plays the broker byte by byte.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { MqttClient, type ClientHandler, type ClientOptions } from "../../src/mqtt/client";
+import { describe, it } from "node:test";
 import { Backoff } from "../../src/mqtt/backoff";
+import { type ClientHandler, type ClientOptions, MqttClient } from "../../src/mqtt/client";
 import { utf8 } from "../../src/mqtt/codec";
 import {
-  FakeClock,
-  FakeNetwork,
-  IN_XS,
-  type FakeSocket,
   concat,
   connack,
+  FakeClock,
+  FakeNetwork,
+  type FakeSocket,
   fixedRandom,
   fromHex,
+  IN_XS,
   pingresp,
   puback,
   pubcomp,
@@ -122,7 +123,9 @@ describe("client: CONNECT", () => {
     net.last.open();
     assert.equal(
       toHex(net.last.allBytes),
-      toHex(fromHex("10 1f 00 04 4d 51 54 54 04 ee 00 3c 00 01 63 00 01 73 00 07 6f 66 66 6c 69 6e 65 00 01 75 00 01 70")),
+      toHex(
+        fromHex("10 1f 00 04 4d 51 54 54 04 ee 00 3c 00 01 63 00 01 73 00 07 6f 66 66 6c 69 6e 65 00 01 75 00 01 70"),
+      ),
     );
   });
 
@@ -131,7 +134,14 @@ describe("client: CONNECT", () => {
     client.start();
     net.last.open();
     const [p] = net.last.packets();
-    assert.deepEqual(p.connect, { protocol: "MQTT", level: 4, flags: 0, keepalive: 5, clientId: "esp32-01", cleanSession: false });
+    assert.deepEqual(p.connect, {
+      protocol: "MQTT",
+      level: 4,
+      flags: 0,
+      keepalive: 5,
+      clientId: "esp32-01",
+      cleanSession: false,
+    });
   });
 
   it("sends nothing but CONNECT before CONNACK, then the queued publish and subscription", () => {
@@ -302,22 +312,31 @@ describe("client: publish out", () => {
     for (const p of again.packets()) if (p.type === 3 && p.qos === 1) again.receive(puback(p.packetId!));
     client.end();
     clock.advance(2000); // the QoS 2 message is never completed: end() gives up waiting and disconnects
-    const types = (s: typeof socket) => s.written.map((chunk) => {
-      // Each write holds exactly one whole packet.
-      let length = 0;
-      let multiplier = 1;
-      let i = 1;
-      for (; chunk[i] & 0x80; i++, multiplier *= 128) length += (chunk[i] & 0x7f) * multiplier;
-      length += chunk[i] * multiplier;
-      assert.equal(chunk.length, i + 1 + length, `a write of ${chunk.length} bytes holds one packet (type ${chunk[0] >> 4})`);
-      return chunk[0] >> 4;
-    });
+    const types = (s: typeof socket) =>
+      s.written.map((chunk) => {
+        // Each write holds exactly one whole packet.
+        let length = 0;
+        let multiplier = 1;
+        let i = 1;
+        for (; chunk[i] & 0x80; i++, multiplier *= 128) length += (chunk[i] & 0x7f) * multiplier;
+        length += chunk[i] * multiplier;
+        assert.equal(
+          chunk.length,
+          i + 1 + length,
+          `a write of ${chunk.length} bytes holds one packet (type ${chunk[0] >> 4})`,
+        );
+        return chunk[0] >> 4;
+      });
     const first = types(socket);
     const second = types(again);
-    for (const type of [1, 8, 3, 4, 12]) assert.ok(first.includes(type), `type ${type} written on the first connection: ${first}`);
+    for (const type of [1, 8, 3, 4, 12])
+      assert.ok(first.includes(type), `type ${type} written on the first connection: ${first}`);
     assert.ok(second.includes(14), "DISCONNECT");
     assert.ok(pending.length >= 2);
-    assert.equal(socket.written.filter((c) => c[0] >> 4 === 3).length + again.written.filter((c) => c[0] >> 4 === 3).length, client.published);
+    assert.equal(
+      socket.written.filter((c) => c[0] >> 4 === 3).length + again.written.filter((c) => c[0] >> 4 === 3).length,
+      client.published,
+    );
   });
 
   it("QoS 1 state message is 59 bytes and is kept until PUBACK", () => {
@@ -375,25 +394,22 @@ describe("client: publish out", () => {
     assert.equal(client.queued, 0);
   });
 
-  it(
-    "QoS 1: resent with DUP and the same packet id after a reconnect",
-    () => {
-      const { client, connect, clock, handshake } = setup();
-      const s1 = connect();
-      s1.take();
-      client.publish(STATE_TOPIC, STATE_PAYLOAD, 1);
-      const [first] = s1.take();
-      s1.drop("reset");
-      assert.equal(client.queued, 1);
-      clock.fireNext();
-      const s2 = handshake(true);
-      const again = s2.take();
-      assert.deepEqual(summary(again), [`PUBLISH q1 dup ${STATE_TOPIC} ${STATE_PAYLOAD}`]);
-      assert.equal(again[0].packetId, first.packetId);
-      s2.receive(puback(first.packetId!));
-      assert.equal(client.queued, 0);
-    },
-  );
+  it("QoS 1: resent with DUP and the same packet id after a reconnect", () => {
+    const { client, connect, clock, handshake } = setup();
+    const s1 = connect();
+    s1.take();
+    client.publish(STATE_TOPIC, STATE_PAYLOAD, 1);
+    const [first] = s1.take();
+    s1.drop("reset");
+    assert.equal(client.queued, 1);
+    clock.fireNext();
+    const s2 = handshake(true);
+    const again = s2.take();
+    assert.deepEqual(summary(again), [`PUBLISH q1 dup ${STATE_TOPIC} ${STATE_PAYLOAD}`]);
+    assert.equal(again[0].packetId, first.packetId);
+    s2.receive(puback(first.packetId!));
+    assert.equal(client.queued, 0);
+  });
 
   it("QoS 1 messages still unsent when the connection drops are sent after the reconnect", () => {
     const { client, clock, net, handshake } = setup();
@@ -427,7 +443,10 @@ describe("client: publish out", () => {
     const id = p.packetId!;
     socket.receive(pubrec(id));
     assert.deepEqual(summary(socket.take()), [`PUBREL ${id}`]);
-    assert.equal(toHex(socket.written[socket.written.length - 1]), toHex(Uint8Array.from([0x62, 2, id >> 8, id & 0xff])));
+    assert.equal(
+      toHex(socket.written[socket.written.length - 1]),
+      toHex(Uint8Array.from([0x62, 2, id >> 8, id & 0xff])),
+    );
     assert.equal(client.queued, 1);
     socket.receive(puback(id)); // wrong ack for QoS 2: ignored
     assert.equal(client.queued, 1);
@@ -435,24 +454,21 @@ describe("client: publish out", () => {
     assert.equal(client.queued, 0);
   });
 
-  it(
-    "QoS 2: PUBREL resent after a reconnect, then PUBCOMP completes",
-    () => {
-      const { client, connect, clock, handshake } = setup({ cleanSession: false });
-      const s1 = connect();
-      s1.take();
-      client.publish("a/b", "x", 2);
-      const [p] = s1.take();
-      s1.receive(pubrec(p.packetId!));
-      s1.take();
-      s1.drop("reset");
-      clock.fireNext();
-      const s2 = handshake(true);
-      assert.deepEqual(summary(s2.take()), [`PUBREL ${p.packetId}`]);
-      s2.receive(pubcomp(p.packetId!));
-      assert.equal(client.queued, 0);
-    },
-  );
+  it("QoS 2: PUBREL resent after a reconnect, then PUBCOMP completes", () => {
+    const { client, connect, clock, handshake } = setup({ cleanSession: false });
+    const s1 = connect();
+    s1.take();
+    client.publish("a/b", "x", 2);
+    const [p] = s1.take();
+    s1.receive(pubrec(p.packetId!));
+    s1.take();
+    s1.drop("reset");
+    clock.fireNext();
+    const s2 = handshake(true);
+    assert.deepEqual(summary(s2.take()), [`PUBREL ${p.packetId}`]);
+    s2.receive(pubcomp(p.packetId!));
+    assert.equal(client.queued, 0);
+  });
 });
 
 // ---------------------------------------------------------------- receiving
@@ -518,7 +534,10 @@ describe("client: a PUBLISH over the packet limit", () => {
   for (const qos of [0, 1, 2] as const) {
     it(`QoS ${qos}: read through, acknowledged as its QoS requires, reported once, never delivered; the connection stays`, () => {
       const tooLarge: string[] = [];
-      const { client, connect, messages, events } = setup({ maxPacketSize: 128 }, { onTooLarge: (topic, size, retain) => tooLarge.push(`${topic} ${size} ${retain}`) });
+      const { client, connect, messages, events } = setup(
+        { maxPacketSize: 128 },
+        { onTooLarge: (topic, size, retain) => tooLarge.push(`${topic} ${size} ${retain}`) },
+      );
       const socket = connect();
       socket.take();
       const big = publishPacket("devices/x/led/set", "x".repeat(10240), { qos, id: 7, retain: true });
@@ -526,7 +545,10 @@ describe("client: a PUBLISH over the packet limit", () => {
       for (let at = 0; at < big.length; at += 1000) socket.receive(big.subarray(at, Math.min(big.length, at + 1000)));
       socket.receive(publishPacket("devices/x/led/set", "ON", { qos: 1, id: 8 }));
       assert.deepEqual(tooLarge, [`devices/x/led/set ${big.length} true`]);
-      assert.deepEqual(messages.map((m) => m.payload), ["ON"]);
+      assert.deepEqual(
+        messages.map((m) => m.payload),
+        ["ON"],
+      );
       const acks = summary(socket.take());
       const expected = qos === 1 ? ["PUBACK 7"] : qos === 2 ? ["PUBREC 7"] : [];
       assert.deepEqual(acks, [...expected, "PUBACK 8"]);
@@ -676,15 +698,39 @@ describe("client: keepalive", () => {
 
 describe("client: malformed input", () => {
   const cases: [string, (s: FakeSocket) => void, RegExp][] = [
-    ["PUBACK with reserved flags", (s) => s.receive("41 02 00 01"), /^disconnect protocol error: reserved flags 0x1 on PUBACK$/],
-    ["a 5-byte remaining length", (s) => s.receive("30 ff ff ff ff 01"), /^disconnect protocol error: remaining length exceeds 4 bytes$/],
+    [
+      "PUBACK with reserved flags",
+      (s) => s.receive("41 02 00 01"),
+      /^disconnect protocol error: reserved flags 0x1 on PUBACK$/,
+    ],
+    [
+      "a 5-byte remaining length",
+      (s) => s.receive("30 ff ff ff ff 01"),
+      /^disconnect protocol error: remaining length exceeds 4 bytes$/,
+    ],
     ["a second CONNACK", (s) => s.receive(connack()), /^disconnect protocol error: unexpected CONNACK$/],
-    ["a packet type a server never sends", (s) => s.receive("f0 00"), /^disconnect protocol error: unexpected packet type 15$/],
+    [
+      "a packet type a server never sends",
+      (s) => s.receive("f0 00"),
+      /^disconnect protocol error: unexpected packet type 15$/,
+    ],
     ["PUBLISH with QoS 3", (s) => s.receive("36 05 00 01 61 00 01"), /^disconnect protocol error: QoS 3 in PUBLISH$/],
     ["PUBACK with packet id 0", (s) => s.receive("40 02 00 00"), /^disconnect protocol error: packet id 0 on PUBACK$/],
-    ["SUBACK with return code 3", (s) => s.receive("90 03 00 01 03"), /^disconnect protocol error: SUBACK return code 0x3$/],
-    ["a SUBACK larger than maxPacketSize", (s) => s.receive(concat(fromHex("90 82 01 00 01"), new Uint8Array(128))), /^disconnect protocol error: packet too large/],
-    ["PINGRESP with a body", (s) => s.receive("d0 01 00"), /^disconnect protocol error: remaining length 1 on PINGRESP$/],
+    [
+      "SUBACK with return code 3",
+      (s) => s.receive("90 03 00 01 03"),
+      /^disconnect protocol error: SUBACK return code 0x3$/,
+    ],
+    [
+      "a SUBACK larger than maxPacketSize",
+      (s) => s.receive(concat(fromHex("90 82 01 00 01"), new Uint8Array(128))),
+      /^disconnect protocol error: packet too large/,
+    ],
+    [
+      "PINGRESP with a body",
+      (s) => s.receive("d0 01 00"),
+      /^disconnect protocol error: remaining length 1 on PINGRESP$/,
+    ],
   ];
   for (const [name, send, expected] of cases) {
     it(`${name} → protocol error, socket closed, reconnect later, no exception`, () => {
@@ -819,20 +865,32 @@ describe("client: bounded outbox while disconnected", () => {
 
 describe("client: kinds of message", () => {
   it("announcements made on connecting go ahead of readings queued offline and displace none of them", () => {
-    const { client, net, events } = setup({ queueCount: 3, cleanSession: false }, {
-      onConnect: () => {
-        client.publish("s/status", "online", 1, true, "latest");
-        client.publish("s/diag", "{}", 0, false, "latest");
+    const { client, net, events } = setup(
+      { queueCount: 3, cleanSession: false },
+      {
+        onConnect: () => {
+          client.publish("s/status", "online", 1, true, "latest");
+          client.publish("s/diag", "{}", 0, false, "latest");
+        },
       },
-    });
+    );
     for (let i = 1; i <= 3; i++) client.publish("s/state", `r${i}`, 1);
     client.start();
     net.last.open();
     net.last.take();
     net.last.receive(connack(false));
-    assert.deepEqual(summary(net.last.take()), ["PUBLISH q1 r s/status online", "PUBLISH q0 s/diag {}", "PUBLISH q1 s/state r1", "PUBLISH q1 s/state r2", "PUBLISH q1 s/state r3"]);
+    assert.deepEqual(summary(net.last.take()), [
+      "PUBLISH q1 r s/status online",
+      "PUBLISH q0 s/diag {}",
+      "PUBLISH q1 s/state r1",
+      "PUBLISH q1 s/state r2",
+      "PUBLISH q1 s/state r3",
+    ]);
     assert.equal(client.dropped, 0);
-    assert.deepEqual(events.filter((e) => e.startsWith("drop")), []);
+    assert.deepEqual(
+      events.filter((e) => e.startsWith("drop")),
+      [],
+    );
   });
 
   it("`dropped` counts only readings never written: after a stall, what was written and then acknowledged is not counted", () => {
@@ -886,7 +944,9 @@ describe("client: packet ids", () => {
   });
 
   // 65537 round trips: too much computation for the XS metering limit, so Node only.
-  it("wrap around by publishing: ids stay within 1…65535 with acknowledgements", { skip: IN_XS ? "too heavy for the XS run" : false }, () => {
+  it("wrap around by publishing: ids stay within 1…65535 with acknowledgements", {
+    skip: IN_XS ? "too heavy for the XS run" : false,
+  }, () => {
     const { client, connect } = setup();
     const socket = connect();
     socket.take();
@@ -1195,7 +1255,15 @@ describe("client: any split of the incoming stream", () => {
       ["cmd/a 0 4", "cmd/b 1 3", "cmd/c 2 3", "cmd/long 0 700"],
     );
     assert.deepEqual(split.messages, whole.messages);
-    const expected = ["CONNECT", "SUBSCRIBE cmd/#@2", "PUBLISH q1 out q1", "PUBACK 300", "PUBREC 301", "PUBREC 301", "PUBCOMP 301"];
+    const expected = [
+      "CONNECT",
+      "SUBSCRIBE cmd/#@2",
+      "PUBLISH q1 out q1",
+      "PUBACK 300",
+      "PUBREC 301",
+      "PUBREC 301",
+      "PUBCOMP 301",
+    ];
     assert.deepEqual(summary(whole.socket.packets()), expected);
     assert.deepEqual(summary(split.socket.packets()), summary(whole.socket.packets()));
     assert.equal(whole.client.queued, 0);

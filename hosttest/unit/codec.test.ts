@@ -3,8 +3,9 @@
  * specification and from captures of mosquitto 2.0.11 (hosttest/tools/capture.ts).
  * Runs under node:test and in XS through a shim of node:test and node:assert/strict.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import {
   connectLength,
   publishHeaderLength,
@@ -24,13 +25,10 @@ import {
   writeUnsubscribe,
   writeVarLength,
 } from "../../src/mqtt/codec";
-import { PUBACK, PUBCOMP, PUBREC, PUBREL, UNSUBACK, type ConnectOptions, type QoS } from "../../src/mqtt/packet";
+import { type ConnectOptions, PUBACK, PUBCOMP, PUBREC, PUBREL, type QoS, UNSUBACK } from "../../src/mqtt/packet";
 import { asc, bytes, hex } from "./hex";
 
 // ---------------------------------------------------------------- helpers
-
-
-
 
 const clean = (h: string) => h.replace(/\s+/g, "");
 
@@ -42,7 +40,11 @@ function encode(length: number, write: (out: Uint8Array, at: number) => number):
   const out = new Uint8Array(length + 4).fill(0xaa);
   const end = write(out, 2);
   assert.equal(end, 2 + length, "returned offset = at + length");
-  assert.deepEqual([out[0], out[1], out[end], out[end + 1]], [0xaa, 0xaa, 0xaa, 0xaa], "bytes outside the packet untouched");
+  assert.deepEqual(
+    [out[0], out[1], out[end], out[end + 1]],
+    [0xaa, 0xaa, 0xaa, 0xaa],
+    "bytes outside the packet untouched",
+  );
   return hex(out, 2, end);
 }
 
@@ -50,7 +52,14 @@ function connect(o: ConnectOptions): string {
   return encode(connectLength(o), (out, at) => writeConnect(out, at, o));
 }
 
-function publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, dup: boolean, packetId: number): string {
+function publish(
+  topic: string,
+  payload: Uint8Array,
+  qos: QoS,
+  retain: boolean,
+  dup: boolean,
+  packetId: number,
+): string {
   const t = utf8(topic);
   const length = publishHeaderLength(t.length, payload.length, qos) + payload.length;
   return encode(length, (out, at) => {
@@ -114,7 +123,10 @@ describe("Remaining Length (2.2.3)", () => {
   for (const [n, h] of table) {
     it(`${n} → ${h}`, () => {
       assert.equal(varLengthSize(n), h.length / 2);
-      assert.equal(encode(h.length / 2, (out, at) => writeVarLength(out, at, n)), h);
+      assert.equal(
+        encode(h.length / 2, (out, at) => writeVarLength(out, at, n)),
+        h,
+      );
     });
   }
   it("throws RangeError beyond 268435455 or below 0", () => {
@@ -142,7 +154,8 @@ describe("utf8", () => {
     assert.equal(hex(utf8("\udc00\ud800")), "efbfbdefbfbd");
   });
   it("utf8Length agrees with utf8", () => {
-    for (const s of ["", "abc", "\u00fc\u20ac\u{1f600}", "\ud800", "\ud83d\ude00\ud83d"]) assert.equal(utf8Length(s), utf8(s).length, s);
+    for (const s of ["", "abc", "\u00fc\u20ac\u{1f600}", "\ud800", "\ud83d\ude00\ud83d"])
+      assert.equal(utf8Length(s), utf8(s).length, s);
   });
 });
 
@@ -156,10 +169,7 @@ describe("CONNECT (3.1)", () => {
       password: "p",
       will: { topic: "w", payload: utf8("x"), qos: 1, retain: false },
     };
-    assert.equal(
-      connect(o),
-      clean("10 19  0004 4d515454 04 ce 000a  0001 63  0001 77  0001 78  0001 75  0001 70"),
-    );
+    assert.equal(connect(o), clean("10 19  0004 4d515454 04 ce 000a  0001 63  0001 77  0001 78  0001 75  0001 70"));
   });
   it("minimal: clean session, no will, no credentials", () => {
     assert.equal(connect({ clientId: "pub-q0", keepalive: 60, cleanSession: true }), CAP_CONNECT_PUB_Q0);
@@ -173,7 +183,12 @@ describe("CONNECT (3.1)", () => {
   });
   it("will QoS 2 retained, empty will payload, no credentials", () => {
     assert.equal(
-      connect({ clientId: "a", keepalive: 65535, cleanSession: true, will: { topic: "t", payload: new Uint8Array(0), qos: 2, retain: true } }),
+      connect({
+        clientId: "a",
+        keepalive: 65535,
+        cleanSession: true,
+        will: { topic: "t", payload: new Uint8Array(0), qos: 2, retain: true },
+      }),
       clean("10 12 0004 4d515454 04 36 ffff 0001 61 0001 74 0000"),
     );
   });
@@ -192,14 +207,20 @@ describe("CONNECT (3.1)", () => {
     const clientId = "\u20ac".repeat(100);
     const h = connect({ clientId, keepalive: 60, cleanSession: true });
     assert.equal(h.slice(0, 6), "10b802"); // 10 + 2 + 300 = 312
-    assert.equal(h.slice(26), "012c" + "e282ac".repeat(100));
+    assert.equal(h.slice(26), `012c${"e282ac".repeat(100)}`);
   });
   it("a string over 65535 bytes is a RangeError", () => {
     // (Strings of 21846 to 65535 UTF-16 units, which need measuring, are in codec-diff.test.ts: slow on XS.)
     const long = "x".repeat(65536);
     assert.throws(() => connectLength({ clientId: long, keepalive: 0, cleanSession: true }), RangeError);
-    assert.throws(() => writeConnect(new Uint8Array(70000), 0, { clientId: long, keepalive: 0, cleanSession: true }), RangeError);
-    assert.throws(() => connectLength({ clientId: "a", keepalive: 0, cleanSession: true, username: "u", password: long }), RangeError);
+    assert.throws(
+      () => writeConnect(new Uint8Array(70000), 0, { clientId: long, keepalive: 0, cleanSession: true }),
+      RangeError,
+    );
+    assert.throws(
+      () => connectLength({ clientId: "a", keepalive: 0, cleanSession: true, username: "u", password: long }),
+      RangeError,
+    );
   });
 });
 
@@ -252,24 +273,57 @@ describe("PUBLISH (3.3)", () => {
   it("lengths MQTT cannot encode are RangeErrors", () => {
     assert.throws(() => publishHeaderLength(65536, 0, 0), RangeError);
     assert.throws(() => publishHeaderLength(1, 268435455, 0), RangeError);
-    assert.throws(() => writePublishHeader(new Uint8Array(16), 0, new Uint8Array(65536), 0, 0, false, false, 0), RangeError);
+    assert.throws(
+      () => writePublishHeader(new Uint8Array(16), 0, new Uint8Array(65536), 0, 0, false, false, 0),
+      RangeError,
+    );
   });
 });
 
 describe("acks, PINGREQ, DISCONNECT", () => {
   it("PUBACK, PUBREC, PUBREL (flags 0010), PUBCOMP, UNSUBACK-shaped", () => {
-    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBACK, 10)), "4002000a");
-    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBREC, 0xbeef)), "5002beef");
-    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBREL, 10)), "6202000a");
-    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBCOMP, 65535)), "7002ffff");
-    assert.equal(encode(4, (out, at) => writeAck(out, at, UNSUBACK, 1)), "b0020001");
+    assert.equal(
+      encode(4, (out, at) => writeAck(out, at, PUBACK, 10)),
+      "4002000a",
+    );
+    assert.equal(
+      encode(4, (out, at) => writeAck(out, at, PUBREC, 0xbeef)),
+      "5002beef",
+    );
+    assert.equal(
+      encode(4, (out, at) => writeAck(out, at, PUBREL, 10)),
+      "6202000a",
+    );
+    assert.equal(
+      encode(4, (out, at) => writeAck(out, at, PUBCOMP, 65535)),
+      "7002ffff",
+    );
+    assert.equal(
+      encode(4, (out, at) => writeAck(out, at, UNSUBACK, 1)),
+      "b0020001",
+    );
   });
   it("as mosquitto_pub and mosquitto_sub send them (capture)", () => {
-    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBREL, 1)), CAP_PUBREL);
-    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBACK, 1)), CAP_SUB_ACKS[0]);
-    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBACK, 2)), CAP_SUB_ACKS[1]);
-    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBREC, 3)), CAP_SUB_ACKS[2]);
-    assert.equal(encode(4, (out, at) => writeAck(out, at, PUBCOMP, 3)), CAP_SUB_ACKS[3]);
+    assert.equal(
+      encode(4, (out, at) => writeAck(out, at, PUBREL, 1)),
+      CAP_PUBREL,
+    );
+    assert.equal(
+      encode(4, (out, at) => writeAck(out, at, PUBACK, 1)),
+      CAP_SUB_ACKS[0],
+    );
+    assert.equal(
+      encode(4, (out, at) => writeAck(out, at, PUBACK, 2)),
+      CAP_SUB_ACKS[1],
+    );
+    assert.equal(
+      encode(4, (out, at) => writeAck(out, at, PUBREC, 3)),
+      CAP_SUB_ACKS[2],
+    );
+    assert.equal(
+      encode(4, (out, at) => writeAck(out, at, PUBCOMP, 3)),
+      CAP_SUB_ACKS[3],
+    );
   });
   it("PINGREQ c000, DISCONNECT e000", () => {
     assert.equal(encode(2, writePingreq), "c000");
@@ -292,8 +346,12 @@ describe("SUBSCRIBE (3.8), UNSUBSCRIBE (3.10)", () => {
   });
   it("a long filter list needs 2 length bytes", () => {
     const filters: string[] = [];
-    for (let i = 0; i < 30; i++) filters.push("sensors/" + i);
-    const h = subscribe(7, filters, filters.map(() => 1 as QoS));
+    for (let i = 0; i < 30; i++) filters.push(`sensors/${i}`);
+    const h = subscribe(
+      7,
+      filters,
+      filters.map(() => 1 as QoS),
+    );
     assert.equal(h.slice(0, 2), "82");
     assert.equal(h.length / 2, subscribeLength(filters.map(utf8)));
     assert.equal(asc("sensors/0"), h.slice(14, 32));

@@ -2,9 +2,10 @@
  * LED command parsing (src/app/command.ts): every accepted format, garbage,
  * and the Losant command form.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { MAX_COMMAND, parseLedCommand, parseLosantCommand, type Parsed } from "../../src/app/command";
+import { describe, it } from "node:test";
+import { MAX_COMMAND, type Parsed, parseLedCommand, parseLosantCommand } from "../../src/app/command";
 
 function command(p: Parsed): string {
   return "command" in p ? p.command : `error: ${p.error}`;
@@ -66,7 +67,7 @@ describe("parseLedCommand: garbage", () => {
     "no",
     "null",
     '"ON"',
-    "[\"ON\"]",
+    '["ON"]',
     "{",
     "{}",
     "{state:ON}",
@@ -85,7 +86,7 @@ describe("parseLedCommand: garbage", () => {
     `{"state":"ON","pad":"${"x".repeat(MAX_COMMAND)}"}`,
   ];
   for (const text of cases) {
-    const name = JSON.stringify(text.length > 30 ? text.slice(0, 30) + "…" : text);
+    const name = JSON.stringify(text.length > 30 ? `${text.slice(0, 30)}…` : text);
     it(`${name} is refused with a message`, () => {
       const parsed = parseLedCommand(text);
       assert.ok("error" in parsed, `accepted as ${command(parsed)}`);
@@ -107,7 +108,7 @@ describe("parseLedCommand: garbage", () => {
   });
 
   it("a command of exactly MAX_COMMAND characters is still looked at", () => {
-    const padded = "ON" + " ".repeat(MAX_COMMAND - 2);
+    const padded = `ON${" ".repeat(MAX_COMMAND - 2)}`;
     assert.equal(command(parseLedCommand(padded)), "ON");
   });
 });
@@ -149,7 +150,7 @@ describe("parseLosantCommand", () => {
     `{"name":"toggle","pad":"${"x".repeat(MAX_COMMAND)}"}`,
   ];
   for (const text of refused) {
-    const name = JSON.stringify(text.length > 40 ? text.slice(0, 40) + "…" : text);
+    const name = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
     it(`${name} is refused with a message`, () => {
       const parsed = parseLosantCommand(text);
       assert.ok("error" in parsed, `accepted as ${command(parsed)}`);
@@ -159,7 +160,10 @@ describe("parseLosantCommand", () => {
 
   it("error messages name what is expected", () => {
     assert.match((parseLosantCommand('{"name":"blink"}') as { error: string }).error, /led or toggle/);
-    assert.match((parseLosantCommand('{"name":"led","payload":{"state":"dim"}}') as { error: string }).error, /ON.*OFF.*TOGGLE/);
+    assert.match(
+      (parseLosantCommand('{"name":"led","payload":{"state":"dim"}}') as { error: string }).error,
+      /ON.*OFF.*TOGGLE/,
+    );
     assert.match((parseLosantCommand("ON") as { error: string }).error, /name/);
   });
 });

@@ -5,10 +5,11 @@
  * `new options.TCP.io(…)` and handshakes inside its callbacks, Net.resolve,
  * Timer and Resource. DNS, the TLS choice, the write margins and the errors.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type SocketSdk, type Stream, type StreamCallbacks, StreamSocket } from "../../src/device/stream-socket";
 import type { SocketOptions } from "../../src/ports";
-import { StreamSocket, type SocketSdk, type Stream, type StreamCallbacks } from "../../src/device/stream-socket";
 import { FakeClock } from "./fakes";
 
 type TcpOptions = StreamCallbacks & { address: string; port: number; nodelay?: boolean };
@@ -80,11 +81,13 @@ function setUp(options: Partial<SocketOptions> = {}, dns: Record<string, string 
   const made: { tcp: FakeTcp[]; tls: FakeTls[]; resolved: string[] } = { tcp: [], tls: [], resolved: [] };
   const pending: Array<() => void> = [];
   const sdk: SocketSdk = {
+    // biome-ignore lint/complexity/useArrowFunction: called with `new`, as the SDK's class is
     TCP: function (o: TcpOptions) {
       const tcp = new FakeTcp(o);
       made.tcp.push(tcp);
       return tcp;
     } as unknown as SocketSdk["TCP"],
+    // biome-ignore lint/complexity/useArrowFunction: called with `new`, as the SDK's class is
     TLSSocket: function (o: TlsOptions) {
       const tls = new FakeTls(o);
       made.tls.push(tls);
@@ -114,7 +117,9 @@ function setUp(options: Partial<SocketOptions> = {}, dns: Record<string, string 
     sdk,
   );
   /** Answers the DNS queries asked so far. */
-  const answerDns = () => pending.splice(0).forEach((f) => f());
+  const answerDns = () => {
+    for (const f of pending.splice(0)) f();
+  };
   return { socket, made, events, clock, answerDns };
 }
 
@@ -122,7 +127,10 @@ describe("device socket: DNS", () => {
   it("a dotted address opens TCP at once, with the port and nodelay, and asks no DNS", () => {
     const { made } = setUp();
     assert.equal(made.resolved.length, 0);
-    assert.deepEqual([made.tcp[0].options.address, made.tcp[0].options.port, made.tcp[0].options.nodelay], ["192.0.2.7", 1883, true]);
+    assert.deepEqual(
+      [made.tcp[0].options.address, made.tcp[0].options.port, made.tcp[0].options.nodelay],
+      ["192.0.2.7", 1883, true],
+    );
   });
 
   it("a host name is resolved first, and the socket opens at the address", () => {
@@ -159,7 +167,14 @@ describe("device socket: TCP", () => {
     assert.deepEqual(events, ["writable 10"]);
     socket.write(Uint8Array.of(1, 2, 3, 4));
     socket.write(Uint8Array.of(5, 6, 7, 8, 9, 10, 11, 12));
-    assert.deepEqual(tcp.written, [[1, 2, 3, 4], [5, 6, 7, 8, 9, 10]], "split at the room");
+    assert.deepEqual(
+      tcp.written,
+      [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8, 9, 10],
+      ],
+      "split at the room",
+    );
     tcp.room = 100;
     tcp.options.onWritable(100);
     assert.deepEqual(tcp.written.at(-1), [11, 12]);
@@ -216,7 +231,10 @@ describe("device socket: TLS", () => {
   it("mqtts:// opens the TLS socket with SNI, the CA resource and nodelay on its TCP socket", () => {
     const { made } = setUp({ tls: { ca: "ca.der" }, host: "192.0.2.9" });
     const tls = made.tls[0];
-    assert.deepEqual([tls.options.host, tls.options.secure], ["192.0.2.9", { serverName: "192.0.2.9", certificate: "resource:ca.der" }]);
+    assert.deepEqual(
+      [tls.options.host, tls.options.secure],
+      ["192.0.2.9", { serverName: "192.0.2.9", certificate: "resource:ca.der" }],
+    );
     assert.equal(made.tcp[0].options.nodelay, true);
     const named = setUp({ tls: { serverName: "broker.example" } }).made.tls[0];
     assert.deepEqual(named.options.secure, { serverName: "broker.example" });
@@ -236,10 +254,17 @@ describe("device socket: TLS", () => {
     // 1000 - (5 + 37) = 958 left in TCP; the TLS socket reports 926; the adapter counts 862.
     socket.write(new Uint8Array(900));
     clock.advance(0);
-    assert.deepEqual(tls.records.slice(1).map((r) => r.length), [862], "the rest waits for room");
+    assert.deepEqual(
+      tls.records.slice(1).map((r) => r.length),
+      [862],
+      "the rest waits for room",
+    );
     tls.tcp.room = 20000;
     tls.tcp.options.onWritable(20000);
-    assert.deepEqual(tls.records.slice(2).map((r) => r.length), [38]);
+    assert.deepEqual(
+      tls.records.slice(2).map((r) => r.length),
+      [38],
+    );
   });
 
   it("no record is larger than 16 KiB", () => {
@@ -249,7 +274,10 @@ describe("device socket: TLS", () => {
     tls.tcp.options.onWritable(100000);
     socket.write(new Uint8Array(20000));
     clock.advance(0);
-    assert.deepEqual(tls.records.map((r) => r.length), [16384, 3616]);
+    assert.deepEqual(
+      tls.records.map((r) => r.length),
+      [16384, 3616],
+    );
   });
 
   it("decrypted data reaches the reader from a fresh stack, and is read by the count the TLS socket copies", () => {
@@ -270,7 +298,9 @@ describe("device socket: TLS", () => {
     const { made, events } = setUp({ tls: {} });
     made.tls[0].failure = new Error("certificate not trusted");
     made.tls[0].tcp.options.onWritable(1000);
-    assert.deepEqual(events, ["error TLS handshake with 192.0.2.7:1883 failed (Error: certificate not trusted) (lasting)"]);
+    assert.deepEqual(events, [
+      "error TLS handshake with 192.0.2.7:1883 failed (Error: certificate not trusted) (lasting)",
+    ]);
     assert.ok(made.tcp[0].closed);
   });
 

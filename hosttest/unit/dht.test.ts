@@ -1,22 +1,22 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Clock, Sensor, SensorResult, TimerId } from "../../src/ports";
+import { describe, it } from "node:test";
+import { createDecoded, decode, decodeBytes } from "../../src/dht/decoder";
+import { cutShort, encodeBytes, encodeFrame, extraEdge, missingEdge } from "../../src/dht/encode";
 import {
   CAPTURE_ENTRIES,
+  type DhtModel,
+  durationOf,
   EDGE_TIMEOUT_US,
   FRAME_ENTRIES,
-  MAX_DURATION_US,
-  START_LOW_US,
-  durationOf,
   frameChecksum,
   levelOf,
+  MAX_DURATION_US,
   pulse,
-  type DhtModel,
+  START_LOW_US,
 } from "../../src/dht/frame";
-import { createDecoded, decode, decodeBytes, decodePulses } from "../../src/dht/decoder";
-import { cutShort, encodeBytes, encodeFrame, extraEdge, missingEdge } from "../../src/dht/encode";
-import { createDhtSensor, type PulseCapture } from "../../src/dht/sensor";
 import { Sampler } from "../../src/dht/sampler";
+import { createDhtSensor, type PulseCapture } from "../../src/dht/sensor";
+import type { Clock, Sensor, SensorResult, TimerId } from "../../src/ports";
 import { prng } from "./prng";
 
 // ---------------------------------------------------------------- helpers
@@ -108,8 +108,8 @@ function sampler(clock: FakeClock, sensor: Sensor, interval: number) {
     clock,
     sensor,
     interval,
-    onReading: (t, h) => readings.push(t + "/" + h),
-    onError: (code, detail) => errors.push(code + ": " + detail),
+    onReading: (t, h) => readings.push(`${t}/${h}`),
+    onError: (code, detail) => errors.push(`${code}: ${detail}`),
     onWarning: (text) => warnings.push(text),
   });
   return { s, readings, errors, warnings };
@@ -257,7 +257,7 @@ describe("dht pulse train → reading", () => {
       if (t === 0 && h === 0) continue;
       encodeBytes("dht22", t / 10, h / 10, bytes);
       const n = encodeFrame(bytes, buf, jitter);
-      assert.equal(decode(buf, n, "dht22", out), null, "dht22 " + t + " " + h + ": " + out.detail);
+      assert.equal(decode(buf, n, "dht22", out), null, `dht22 ${t} ${h}: ${out.detail}`);
       assert.equal(out.temp, t / 10);
       assert.equal(out.hum, h / 10);
       cases++;
@@ -268,7 +268,7 @@ describe("dht pulse train → reading", () => {
       if (t === 0 && h === 0) continue;
       encodeBytes("dht11", t / 10, h, bytes, true);
       const n = encodeFrame(bytes, buf, jitter);
-      assert.equal(decode(buf, n, "dht11", out), null, "dht11 " + t + " " + h + ": " + out.detail);
+      assert.equal(decode(buf, n, "dht11", out), null, `dht11 ${t} ${h}: ${out.detail}`);
       assert.equal(out.temp, t / 10);
       assert.equal(out.hum, h);
       cases++;
@@ -287,7 +287,7 @@ describe("dht pulse train → reading", () => {
       encodeBytes("dht22", t / 10, h / 10, bytes);
       const n = encodeFrame(bytes, buf, () => Math.round((rnd() * 2 - 1) * 2));
       for (let k = 0; k < n; k++) buf[k] = pulse(levelOf(buf[k]), durationOf(buf[k]) * scale);
-      assert.equal(decode(buf, n, "dht22", out), null, "scale " + scale + ": " + out.detail);
+      assert.equal(decode(buf, n, "dht22", out), null, `scale ${scale}: ${out.detail}`);
       assert.equal(out.temp, t / 10);
       assert.equal(out.hum, h / 10);
     }
@@ -305,7 +305,7 @@ describe("dht pulse train → reading", () => {
       for (let at = 0; at < FRAME_ENTRIES - 1; at++) {
         const t = train(bytes);
         const n = cutShort(t.buf, at, stuck);
-        assert.equal(decode(t.buf, n, "dht22", out), "timeout", "cut at " + at + " stuck " + stuck + ": " + out.detail);
+        assert.equal(decode(t.buf, n, "dht22", out), "timeout", `cut at ${at} stuck ${stuck}: ${out.detail}`);
       }
     }
   });
@@ -317,7 +317,7 @@ describe("dht pulse train → reading", () => {
       const t = train(bytes, () => Math.round((rnd() * 2 - 1) * 4));
       const n = missingEdge(t.buf, t.n, at);
       assert.equal(n, t.n - 2);
-      assert.equal(decode(t.buf, n, "dht22", out), "short-frame", "merged at " + at + ": " + out.detail);
+      assert.equal(decode(t.buf, n, "dht22", out), "short-frame", `merged at ${at}: ${out.detail}`);
     }
     // Two pulses of the same level in a row: an edge was not recorded.
     const t = train(bytes);
@@ -333,7 +333,7 @@ describe("dht pulse train → reading", () => {
         const t = train(bytes, () => Math.round((rnd() * 2 - 1) * 4));
         const n = extraEdge(t.buf, t.n, at, glitch);
         assert.equal(n, t.n + 2);
-        assert.equal(decode(t.buf, n, "dht22", out), "long-frame", "glitch at " + at + ": " + out.detail);
+        assert.equal(decode(t.buf, n, "dht22", out), "long-frame", `glitch at ${at}: ${out.detail}`);
       }
     }
     // A well-formed extra bit before the trailing low.
@@ -349,15 +349,19 @@ describe("dht pulse train → reading", () => {
       const bytes = withSum(0x02, 0x8c, 0x01, 0x5f);
       bytes[bit >> 3] ^= 0x80 >>> (bit & 7);
       const t = train(bytes);
-      assert.equal(decode(t.buf, t.n, "dht22", out), "checksum", "bit " + bit);
+      assert.equal(decode(t.buf, t.n, "dht22", out), "checksum", `bit ${bit}`);
     }
   });
 
   it("out-of-range: garbage frames with a valid checksum", () => {
     for (const model of ["dht11", "dht22"] as DhtModel[]) {
-      for (const [temp, hum] of [[0, 0], [95, 99], [24, 120]]) {
+      for (const [temp, hum] of [
+        [0, 0],
+        [95, 99],
+        [24, 120],
+      ]) {
         const t = train(encodeBytes(model, temp, hum, new Uint8Array(5)));
-        assert.equal(decode(t.buf, t.n, model, out), "out-of-range", model + " " + temp + "/" + hum);
+        assert.equal(decode(t.buf, t.n, model, out), "out-of-range", `${model} ${temp}/${hum}`);
       }
     }
   });
@@ -418,7 +422,7 @@ describe("dht sensor", () => {
     assert.equal(fail2, fail1);
     const fail3 = s.read();
     assert.ok(!fail3.ok && fail3.error === "capture");
-    assert.match(fail3.ok ? "" : fail3.detail ?? "", /capture busy/);
+    assert.match(fail3.ok ? "" : (fail3.detail ?? ""), /capture busy/);
     const again = s.read();
     assert.equal(again, first);
     assert.ok(again.ok && again.temp === 35.2);

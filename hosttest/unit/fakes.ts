@@ -3,7 +3,20 @@
  * decoder for the packets a client writes, shared by the unit tests. Runs on
  * Node and inside XS alike: no Node APIs, no timers, no console.
  */
-import type { Clock, DigitalOut, Flash, Sensor, SensorResult, Socket, SocketFactory, SocketOptions, Store, TimerId, WiFiEvent, WiFiPort } from "../../src/ports";
+import type {
+  Clock,
+  DigitalOut,
+  Flash,
+  Sensor,
+  SensorResult,
+  Socket,
+  SocketFactory,
+  SocketOptions,
+  Store,
+  TimerId,
+  WiFiEvent,
+  WiFiPort,
+} from "../../src/ports";
 
 // ---------------------------------------------------------------- hex and text
 
@@ -124,7 +137,9 @@ export class FakeClock implements Clock {
     const end = this.time + ms;
     for (;;) {
       let next: FakeTimer | undefined;
-      for (const t of this.timers) if (t.due <= end && (next === undefined || t.due < next.due || (t.due === next.due && t.id < next.id))) next = t;
+      for (const t of this.timers)
+        if (t.due <= end && (next === undefined || t.due < next.due || (t.due === next.due && t.id < next.id)))
+          next = t;
       if (!next) break;
       if (next.due > this.time) this.time = next.due;
       if (next.period > 0) {
@@ -139,7 +154,7 @@ export class FakeClock implements Clock {
 
   private add(callback: () => void, ms: number, period: number): TimerId {
     const id = this.nextId++;
-    this.timers.push({ id, due: this.time + (ms > 0 ? ms : 0), period, callback });
+    this.timers.push({ id, due: this.time + Math.max(ms, 0), period, callback });
     return id;
   }
 }
@@ -282,7 +297,24 @@ export class FakeNetwork {
 
 // ---------------------------------------------------------------- decoding what the client wrote
 
-export const TYPE_NAMES = ["?0", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "?15"];
+export const TYPE_NAMES = [
+  "?0",
+  "CONNECT",
+  "CONNACK",
+  "PUBLISH",
+  "PUBACK",
+  "PUBREC",
+  "PUBREL",
+  "PUBCOMP",
+  "SUBSCRIBE",
+  "SUBACK",
+  "UNSUBSCRIBE",
+  "UNSUBACK",
+  "PINGREQ",
+  "PINGRESP",
+  "DISCONNECT",
+  "?15",
+];
 
 export interface WrittenPacket {
   name: string;
@@ -357,7 +389,14 @@ export function decodeWritten(raw: Uint8Array): WrittenPacket {
       const cf = raw[at++];
       const keepalive = u16();
       const clientId = str();
-      const c: NonNullable<WrittenPacket["connect"]> = { protocol, level, flags: cf, keepalive, clientId, cleanSession: (cf & 0x02) !== 0 };
+      const c: NonNullable<WrittenPacket["connect"]> = {
+        protocol,
+        level,
+        flags: cf,
+        keepalive,
+        clientId,
+        cleanSession: (cf & 0x02) !== 0,
+      };
       if (cf & 0x04) {
         const topic = str();
         const payload = str();
@@ -413,8 +452,10 @@ export function payloadText(p: WrittenPacket): string {
 /** Short summary lines ("PUBLISH q1 topic payload"), for readable assertions. */
 export function summary(packets: WrittenPacket[]): string[] {
   return packets.map((p) => {
-    if (p.type === 3) return `PUBLISH q${p.qos}${p.retain ? " r" : ""}${p.dup ? " dup" : ""} ${p.topic} ${payloadText(p)}`;
-    if (p.filters) return `${p.name} ${p.filters.map((f) => (f.qos >= 0 ? `${f.filter}@${f.qos}` : f.filter)).join(",")}`;
+    if (p.type === 3)
+      return `PUBLISH q${p.qos}${p.retain ? " r" : ""}${p.dup ? " dup" : ""} ${p.topic} ${payloadText(p)}`;
+    if (p.filters)
+      return `${p.name} ${p.filters.map((f) => (f.qos >= 0 ? `${f.filter}@${f.qos}` : f.filter)).join(",")}`;
     if (p.packetId !== undefined) return `${p.name} ${p.packetId}`;
     return p.name;
   });

@@ -15,12 +15,25 @@
  *    session is still connected, or it closed with "protocol error: …" and a
  *    reconnect timer is pending.
  */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
-import { Parser } from "../../src/mqtt/parser";
-import type { Packet } from "../../src/mqtt/packet";
+import { test } from "node:test";
 import { MqttClient } from "../../src/mqtt/client";
-import { FakeClock, FakeNetwork, connack, pingresp, puback, pubcomp, publishPacket, pubrec, pubrel, suback, unsuback } from "./fakes";
+import type { Packet } from "../../src/mqtt/packet";
+import { Parser } from "../../src/mqtt/parser";
+import {
+  connack,
+  FakeClock,
+  FakeNetwork,
+  pingresp,
+  puback,
+  pubcomp,
+  publishPacket,
+  pubrec,
+  pubrel,
+  suback,
+  unsuback,
+} from "./fakes";
 
 // ---------------------------------------------------------------- seeded PRNG
 
@@ -62,10 +75,19 @@ const PAYLOADS = ["", "1", '{"data":{"temp":23.5,"hum":41}}', "on", "y".repeat(3
 /** Valid server → client packets (the parser must accept every one). */
 export function corpus(): Uint8Array[] {
   const out: Uint8Array[] = [connack(false, 0), connack(true, 0), connack(false, 5), pingresp()];
-  for (const id of [1, 2, 255, 256, 65535]) out.push(puback(id), pubrec(id), pubrel(id), pubcomp(id), unsuback(id), suback(id, 0, 1, 2, 0x80));
+  for (const id of [1, 2, 255, 256, 65535])
+    out.push(puback(id), pubrec(id), pubrel(id), pubcomp(id), unsuback(id), suback(id, 0, 1, 2, 0x80));
   for (const topic of TOPICS)
     for (const payload of PAYLOADS)
-      for (const qos of [0, 1, 2]) out.push(publishPacket(topic, payload, { qos, retain: topic.length & 1 ? true : false, dup: qos > 0 && payload.length === 1, id: 1 + topic.length }));
+      for (const qos of [0, 1, 2])
+        out.push(
+          publishPacket(topic, payload, {
+            qos,
+            retain: (topic.length & 1) === 1,
+            dup: qos > 0 && payload.length === 1,
+            id: 1 + topic.length,
+          }),
+        );
   return out;
 }
 
@@ -89,7 +111,17 @@ function join(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-export const MUTATIONS = ["none", "bitflip", "byte", "truncate", "length", "splice", "insert", "first", "random"] as const;
+export const MUTATIONS = [
+  "none",
+  "bitflip",
+  "byte",
+  "truncate",
+  "length",
+  "splice",
+  "insert",
+  "first",
+  "random",
+] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
 /** One mutated copy of `p`; `other` is a second packet for splicing. */
@@ -135,7 +167,11 @@ export function mutate(rng: Rng, p: Uint8Array, other: Uint8Array, kind: Mutatio
 }
 
 /** A stream of 1–4 packets, each mutated or not, with the mutation kinds used. */
-export function stream(rng: Rng, packets: readonly Uint8Array[], mutateChance = 0.5): { bytes: Uint8Array; kinds: Mutation[] } {
+export function stream(
+  rng: Rng,
+  packets: readonly Uint8Array[],
+  mutateChance = 0.5,
+): { bytes: Uint8Array; kinds: Mutation[] } {
   const n = 1 + rng.below(4);
   let bytes: Uint8Array = new Uint8Array(0);
   const kinds: Mutation[] = [];
@@ -151,7 +187,8 @@ export function stream(rng: Rng, packets: readonly Uint8Array[], mutateChance = 
 export function splits(rng: Rng, length: number): number[] {
   const cuts = [0];
   const style = rng.below(4);
-  if (style === 1) for (let i = 1; i < length; i++) cuts.push(i); // bytewise
+  if (style === 1)
+    for (let i = 1; i < length; i++) cuts.push(i); // bytewise
   else if (style >= 2) {
     let at = 0;
     while (at < length) {
@@ -203,11 +240,17 @@ export class ParserHarness {
     r.packets++;
     // The parser's kept buffer, or one made for a larger packet: never more than the limit, never a packet's bytes beyond it.
     if (p.buf.length > this.max) r.violation ||= `packet buffer of ${p.buf.length} bytes over the limit ${this.max}`;
-    if (p.buf !== this.parser.buffer && p.buf.length < p.size && !p.truncated) r.violation ||= `a larger packet's buffer (${p.buf.length}) does not hold it (${p.size})`;
-    if (this.parser.buffer.length > this.max) r.violation ||= `kept buffer of ${this.parser.buffer.length} bytes over the limit ${this.max}`;
+    if (p.buf !== this.parser.buffer && p.buf.length < p.size && !p.truncated)
+      r.violation ||= `a larger packet's buffer (${p.buf.length}) does not hold it (${p.size})`;
+    if (this.parser.buffer.length > this.max)
+      r.violation ||= `kept buffer of ${this.parser.buffer.length} bytes over the limit ${this.max}`;
     const n = p.buf.length;
     const inRange = (a: number, b: number): boolean => 0 <= a && a <= b && b <= n;
-    if (!inRange(p.topicStart, p.topicEnd) || !inRange(p.payloadStart, p.payloadEnd) || (p.type === 3 && p.topicEnd > p.payloadStart))
+    if (
+      !inRange(p.topicStart, p.topicEnd) ||
+      !inRange(p.payloadStart, p.payloadEnd) ||
+      (p.type === 3 && p.topicEnd > p.payloadStart)
+    )
       r.violation ||= `bad byte ranges on type ${p.type}: topic ${p.topicStart}-${p.topicEnd} payload ${p.payloadStart}-${p.payloadEnd}`;
   }
 
@@ -221,11 +264,16 @@ export class ParserHarness {
 }
 
 /** One parser case: returns the run; throws only if the parser threw. */
-export function parserCase(rng: Rng, h: ParserHarness, packets: readonly Uint8Array[]): { bytes: Uint8Array; cuts: number[]; run: ParserRun; kinds: Mutation[] } {
+export function parserCase(
+  rng: Rng,
+  h: ParserHarness,
+  packets: readonly Uint8Array[],
+): { bytes: Uint8Array; cuts: number[]; run: ParserRun; kinds: Mutation[] } {
   const { bytes, kinds } = stream(rng, packets);
   const cuts = splits(rng, bytes.length);
   const run = h.feed(bytes, cuts);
-  if (!run.violation && kinds.every((k) => k === "none") && run.errors > 0) run.violation = `valid stream rejected: ${run.error}`;
+  if (!run.violation && kinds.every((k) => k === "none") && run.errors > 0)
+    run.violation = `valid stream rejected: ${run.error}`;
   return { bytes, cuts, run, kinds };
 }
 
@@ -258,7 +306,8 @@ export function sessionCase(rng: Rng, packets: readonly Uint8Array[]): SessionRu
   const socket = net.last;
   socket.open();
   socket.receive(connack(false, 0));
-  if (client.state !== "connected") return { outcome: client.state, violation: `not connected after CONNACK: ${client.lastError}` };
+  if (client.state !== "connected")
+    return { outcome: client.state, violation: `not connected after CONNACK: ${client.lastError}` };
   // Something in flight, so that acks can match.
   client.publish("devices/esp32-01/state", '{"data":{"temp":23.5,"hum":41}}', 1);
   client.publish("devices/esp32-01/state", "x", 2);
@@ -268,15 +317,20 @@ export function sessionCase(rng: Rng, packets: readonly Uint8Array[]): SessionRu
   try {
     for (let i = 0; i + 1 < cuts.length && !socket.closed; i++) socket.receive(bytes.subarray(cuts[i], cuts[i + 1]));
   } catch (e) {
-    return { outcome: "threw", violation: `exception escaped into the socket callback: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      outcome: "threw",
+      violation: `exception escaped into the socket callback: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
   if (client.state === "connected") {
     if (socket.closed) return { outcome: "connected", violation: "connected but the socket is closed" };
     return { outcome: "connected", violation: received < 0 ? "unreachable" : "" };
   }
   const reason = client.lastError;
-  if (client.state !== "waiting") return { outcome: reason, violation: `state ${client.state} after bad input (${reason})` };
-  if (!reason.startsWith("protocol error: ")) return { outcome: reason, violation: `closed without a protocol error: "${reason}"` };
+  if (client.state !== "waiting")
+    return { outcome: reason, violation: `state ${client.state} after bad input (${reason})` };
+  if (!reason.startsWith("protocol error: "))
+    return { outcome: reason, violation: `closed without a protocol error: "${reason}"` };
   if (!socket.closed) return { outcome: reason, violation: "closed session left its socket open" };
   if (clock.pending === 0) return { outcome: reason, violation: "no reconnect scheduled" };
   // The reconnect must actually happen.
@@ -310,13 +364,16 @@ if (!SKIP) {
     const packets = corpus().filter((p) => p.length <= 512);
     let errors = 0;
     for (let i = 0; i < 3000; i++) {
-      let c;
+      let c: ReturnType<typeof parserCase>;
       try {
         c = parserCase(rng, h, packets);
       } catch (e) {
         assert.fail(`case ${i}: Parser.push threw: ${e instanceof Error ? e.message : String(e)}`);
       }
-      if (c.run.violation) assert.fail(`case ${i} (${c.kinds.join(",")}): ${c.run.violation}; bytes ${hex(c.bytes)} cuts ${c.cuts.join(",")}`);
+      if (c.run.violation)
+        assert.fail(
+          `case ${i} (${c.kinds.join(",")}): ${c.run.violation}; bytes ${hex(c.bytes)} cuts ${c.cuts.join(",")}`,
+        );
       errors += c.run.errors;
     }
     assert.ok(errors > 300, `mutations should hit errors often (got ${errors})`);

@@ -5,15 +5,16 @@
  * answers the regular expressions gave, on strings made of the characters
  * that matter. Runs under node:test and in XS.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { checkTopicFilter, checkTopicName } from "../../src/mqtt/topic";
+import { checkVersion, type Location, parseUrl } from "../../src/update/request";
 import { utf8Length } from "../../src/utf8";
-import { checkVersion, parseUrl, type Location } from "../../src/update/request";
 
 /** The expressions replaced, made here at run time. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const BAD_HASH = /[^/]#|#[^]/;
+const BAD_HASH = /[^/]#|#[\s\S]/;
 const BAD_PLUS = /[^/]\+|\+[^/]/;
 const URL = /^(https?):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-_]+)(?::(\d{1,5}))?(\/[^\s#]*)?(?:#\S*)?$/;
 const VERSION_TEXT = /^[\x21-\x7e]+$/;
@@ -27,7 +28,9 @@ function topicString(s: string, what: string): string | null {
 }
 
 function topicName(topic: string): string | null {
-  return topicString(topic, "topic") ?? (topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0 ? "wildcard in topic" : null);
+  return (
+    topicString(topic, "topic") ?? (topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0 ? "wildcard in topic" : null)
+  );
 }
 
 function topicFilter(filter: string): string | null {

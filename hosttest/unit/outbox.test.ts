@@ -1,7 +1,7 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Outbox, payloadOf } from "../../src/mqtt/outbox";
+import { describe, it } from "node:test";
 import { utf8 } from "../../src/mqtt/codec";
+import { Outbox, payloadOf } from "../../src/mqtt/outbox";
 import { decodeUtf8 } from "../../src/utf8";
 
 const topic = utf8("t");
@@ -46,7 +46,11 @@ describe("outbox", () => {
     outbox.add(utf8("led"), "ON", 1, true, "latest");
     assert.deepEqual(texts(), ["r1", "online", "ON", "r2"]);
     outbox.add(utf8("error"), "e1", 0, false, "event");
-    assert.equal(outbox.add(utf8("error"), "e2", 0, false, "event"), undefined, "the control lane is full: the event is refused");
+    assert.equal(
+      outbox.add(utf8("error"), "e2", 0, false, "event"),
+      undefined,
+      "the control lane is full: the event is refused",
+    );
     assert.deepEqual(texts(), ["r1", "online", "ON", "e1", "r2"]);
     assert.deepEqual(drops, []);
     assert.equal(outbox.dropped, 0);

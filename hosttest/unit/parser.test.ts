@@ -4,16 +4,14 @@
  * byte, split at every offset and coalesced; and every malformed input class.
  * Runs under node:test and in XS through a shim of node:test and node:assert/strict.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { Parser } from "../../src/mqtt/parser";
+import { describe, it } from "node:test";
 import type { Packet } from "../../src/mqtt/packet";
+import { Parser } from "../../src/mqtt/parser";
 import { asc, bytes, hex } from "./hex";
 
 // ---------------------------------------------------------------- helpers
-
-
-
 
 function concat(parts: Uint8Array[]): Uint8Array {
   let n = 0;
@@ -170,7 +168,7 @@ describe("Parser: valid packets", () => {
   it("CONNACK (3.2): accepted, session present, refused", () => {
     accepts("20020000", pkt({ type: CONNACK }));
     accepts("20020100", pkt({ type: CONNACK, sessionPresent: true }));
-    for (let rc = 1; rc <= 5; rc++) accepts("200200" + "0" + rc, pkt({ type: CONNACK, returnCode: rc }));
+    for (let rc = 1; rc <= 5; rc++) accepts(`2002000${rc}`, pkt({ type: CONNACK, returnCode: rc }));
   });
 
   it("PUBLISH (3.3): spec example topic a/b, packet id 10, QoS 1", () => {
@@ -180,22 +178,34 @@ describe("Parser: valid packets", () => {
   it("PUBLISH QoS 0, 1, 2 with retain and dup", () => {
     accepts("3007 0003612f62 0102", pkt({ type: PUBLISH, topic: "612f62", payload: "0102" }));
     accepts("3105 0003612f62", pkt({ type: PUBLISH, flags: 1, retain: true, topic: "612f62" }));
-    accepts("3b08 0003612f62 0001 ff", pkt({ type: PUBLISH, flags: 0xb, qos: 1, retain: true, dup: true, packetId: 1, topic: "612f62", payload: "ff" }));
-    accepts("3408 0003612f62 1234 ff", pkt({ type: PUBLISH, flags: 4, qos: 2, packetId: 0x1234, topic: "612f62", payload: "ff" }));
-    accepts("3c07 0003612f62 ffff", pkt({ type: PUBLISH, flags: 0xc, qos: 2, dup: true, packetId: 0xffff, topic: "612f62" }));
+    accepts(
+      "3b08 0003612f62 0001 ff",
+      pkt({ type: PUBLISH, flags: 0xb, qos: 1, retain: true, dup: true, packetId: 1, topic: "612f62", payload: "ff" }),
+    );
+    accepts(
+      "3408 0003612f62 1234 ff",
+      pkt({ type: PUBLISH, flags: 4, qos: 2, packetId: 0x1234, topic: "612f62", payload: "ff" }),
+    );
+    accepts(
+      "3c07 0003612f62 ffff",
+      pkt({ type: PUBLISH, flags: 0xc, qos: 2, dup: true, packetId: 0xffff, topic: "612f62" }),
+    );
   });
 
   it("PUBLISH with multi-byte UTF-8 topics (spec 1.5.3 example A U+2A6D4)", () => {
     accepts("3007 0005 41f0aa9b94", pkt({ type: PUBLISH, topic: "41f0aa9b94" }));
     for (const t of ["c3bc", "e282ac", "efbfbf", "f48fbfbf", "ed9fbf", "ee8080", "7f", "01", "2f"]) {
       const n = t.length / 2;
-      accepts("30" + (2 + n).toString(16).padStart(2, "0") + "00" + n.toString(16).padStart(2, "0") + t, pkt({ type: PUBLISH, topic: t }));
+      accepts(
+        `30${(2 + n).toString(16).padStart(2, "0")}00${n.toString(16).padStart(2, "0")}${t}`,
+        pkt({ type: PUBLISH, topic: t }),
+      );
     }
   });
 
   it("PUBLISH with a 2-byte remaining length", () => {
     const payload = "ab".repeat(300);
-    accepts("30af02 0001 74" + payload, pkt({ type: PUBLISH, topic: "74", payload }));
+    accepts(`30af02 0001 74${payload}`, pkt({ type: PUBLISH, topic: "74", payload }));
   });
 
   it("PUBACK, PUBREC, PUBREL (flags 0010), PUBCOMP, UNSUBACK", () => {
@@ -230,7 +240,11 @@ describe("Parser: valid packets", () => {
 
   it("what mosquitto sent to mosquitto_pub -q 1 and -q 2 (capture)", () => {
     accepts(CAP_TO_PUB_Q1.join(""), [pkt({ type: CONNACK }), pkt({ type: PUBACK, packetId: 1 })]);
-    accepts(CAP_TO_PUB_Q2.join(""), [pkt({ type: CONNACK }), pkt({ type: PUBREC, packetId: 1 }), pkt({ type: PUBCOMP, packetId: 1 })]);
+    accepts(CAP_TO_PUB_Q2.join(""), [
+      pkt({ type: CONNACK }),
+      pkt({ type: PUBREC, packetId: 1 }),
+      pkt({ type: PUBCOMP, packetId: 1 }),
+    ]);
   });
 
   it("every vector coalesced into one chunk", () => {
@@ -289,7 +303,10 @@ describe("Parser: valid packets", () => {
       const seen: string[] = [];
       const parser = new Parser(
         {
-          onPacket: (p) => seen.push(`${p.type} ${p.qos} ${p.packetId} ${hex(p.buf, p.topicStart, p.topicEnd)} ${p.size} ${p.truncated} ${p.payloadEnd - p.payloadStart}`),
+          onPacket: (p) =>
+            seen.push(
+              `${p.type} ${p.qos} ${p.packetId} ${hex(p.buf, p.topicStart, p.topicEnd)} ${p.size} ${p.truncated} ${p.payloadEnd - p.payloadStart}`,
+            ),
           onError: (fault) => seen.push(`error ${fault}`),
         },
         12,
@@ -302,7 +319,10 @@ describe("Parser: valid packets", () => {
 
   it("a huge PUBLISH (256 MiB announced) is skipped in bounded memory, chunk by chunk", () => {
     const seen: string[] = [];
-    const parser = new Parser({ onPacket: (p) => seen.push(`${p.type} ${p.size} ${p.truncated}`), onError: (f) => seen.push(f) }, 64);
+    const parser = new Parser(
+      { onPacket: (p) => seen.push(`${p.type} ${p.size} ${p.truncated}`), onError: (f) => seen.push(f) },
+      64,
+    );
     parser.push(bytes("30 ffffff7f 0001 74"));
     const chunk = new Uint8Array(65536);
     for (let left = 268435455 - 3; left > 0; left -= chunk.length) parser.push(chunk, 0, Math.min(left, chunk.length));
@@ -317,7 +337,8 @@ describe("Parser: valid packets", () => {
 
 describe("Parser: malformed input", () => {
   it("packet types a server never sends", () => {
-    for (const t of [0, 1, 8, 10, 12, 14, 15]) rejects((t << 4).toString(16).padStart(2, "0") + "00", `unexpected packet type ${t}`);
+    for (const t of [0, 1, 8, 10, 12, 14, 15])
+      rejects(`${(t << 4).toString(16).padStart(2, "0")}00`, `unexpected packet type ${t}`);
   });
 
   it("reserved flags", () => {
@@ -428,7 +449,10 @@ describe("Parser: malformed input", () => {
     ];
     for (const t of bad) {
       const n = t.length / 2;
-      rejects("30" + (2 + n).toString(16).padStart(2, "0") + "00" + n.toString(16).padStart(2, "0") + t, "invalid UTF-8 in topic");
+      rejects(
+        `30${(2 + n).toString(16).padStart(2, "0")}00${n.toString(16).padStart(2, "0")}${t}`,
+        "invalid UTF-8 in topic",
+      );
     }
     // Truncated at the end of the topic, with payload bytes after it that would complete it.
     rejects("3006 0002 61e2 82ac", "invalid UTF-8 in topic");

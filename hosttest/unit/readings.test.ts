@@ -2,9 +2,10 @@
  * The offline buffer (src/store/readings.ts) on a flash in RAM with NOR
  * semantics, including power cuts at every byte of every write and erase.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { ReadingLog, blocksFor, crc8, encodeRecord, type LoggedReading } from "../../src/store/readings";
+import { describe, it } from "node:test";
+import { blocksFor, crc8, encodeRecord, type LoggedReading, ReadingLog } from "../../src/store/readings";
 import { PowerCut, RamFlash } from "./fakes";
 
 /** What a log on `flash` would replay, oldest first (read from a copy: the flash is not changed). */
@@ -77,7 +78,10 @@ describe("offline buffer: the log", () => {
     assert.equal(kept.length + log.dropped, 100);
     // At least the capacity (one block spare); at most all four blocks.
     assert.ok(kept.length >= 21 && kept.length <= 28, `kept ${kept.length}`);
-    assert.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => 100 - kept.length + 1 + i));
+    assert.deepEqual(
+      kept,
+      Array.from({ length: kept.length }, (_, i) => 100 - kept.length + 1 + i),
+    );
     assert.equal(log.pending, kept.length);
   });
 
@@ -188,7 +192,10 @@ describe("offline buffer: power cut at every byte", () => {
       const after = states[done + 1] ?? before;
       const afterWithoutNew = after.filter((n) => n !== id);
       const ok = [before, after, afterWithoutNew].some((s) => JSON.stringify(s) === JSON.stringify(recovered));
-      assert.ok(ok, `cut at byte ${cut} during operation ${done + 1} (${ops[done]}): recovered ${recovered.join(",")}; expected ${before.join(",")} or ${after.join(",")}`);
+      assert.ok(
+        ok,
+        `cut at byte ${cut} during operation ${done + 1} (${ops[done]}): recovered ${recovered.join(",")}; expected ${before.join(",")} or ${after.join(",")}`,
+      );
       // And the log goes on working after the cut.
       const again = new ReadingLog(flash);
       again.append(0, 99.9, 50);

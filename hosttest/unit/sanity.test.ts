@@ -1,8 +1,9 @@
 /**
  * Checks the test environment itself; runs on Node and inside XS alike.
  */
-import { describe, it, test } from "node:test";
+
 import assert from "node:assert/strict";
+import { describe, it, test } from "node:test";
 
 test("TextEncoder/TextDecoder round trip", () => {
   const text = "temp 21.5°C, ünïcödé ✓";

@@ -3,17 +3,18 @@
  * subscriptions, topics, wire, reporter, outflow). The session as a whole is
  * tested in client.test.ts; these pin what each part decides by itself.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { utf8 } from "../../src/mqtt/codec";
 import { ExactlyOnce } from "../../src/mqtt/exactly-once";
 import { Inbound } from "../../src/mqtt/inbound";
 import { Keepalive } from "../../src/mqtt/keepalive";
-import { Lifecycle, RECONNECT_POLICY, type ClientState } from "../../src/mqtt/lifecycle";
+import { type ClientState, Lifecycle, RECONNECT_POLICY } from "../../src/mqtt/lifecycle";
 import { connectOptions } from "../../src/mqtt/options";
 import { CONTROL_BOUNDS, Outbox } from "../../src/mqtt/outbox";
 import { Outflow } from "../../src/mqtt/outflow";
-import { PUBLISH, SUBACK, type Packet, type QoS } from "../../src/mqtt/packet";
+import { type Packet, PUBLISH, type QoS, SUBACK } from "../../src/mqtt/packet";
 import { Reporter } from "../../src/mqtt/reporter";
 import { Subscriptions } from "../../src/mqtt/subscriptions";
 import { TopicCache } from "../../src/mqtt/topics";
@@ -43,13 +44,21 @@ function at(state: ClientState, random = fixedRandom(0.5)): Lifecycle {
 describe("lifecycle: one transition function", () => {
   it("follows the diagram and refuses every other edge", () => {
     const legal = new Set([
-      "idle>connecting", "idle>waiting",
-      "connecting>handshake", "connecting>waiting",
-      "handshake>connected", "handshake>waiting",
-      "connected>closing", "connected>waiting",
+      "idle>connecting",
+      "idle>waiting",
+      "connecting>handshake",
+      "connecting>waiting",
+      "handshake>connected",
+      "handshake>waiting",
+      "connected>closing",
+      "connected>waiting",
       "closing>waiting",
-      "waiting>connecting", "waiting>waiting", "waiting>paused", "waiting>closed",
-      "paused>connecting", "paused>waiting",
+      "waiting>connecting",
+      "waiting>waiting",
+      "waiting>paused",
+      "waiting>closed",
+      "paused>connecting",
+      "paused>waiting",
     ]);
     for (const from of ALL) {
       for (const to of ALL) {
@@ -86,7 +95,10 @@ describe("lifecycle: one transition function", () => {
 
   it("policy passed in: other constants, other refusals that wait the longest", () => {
     const life = new Lifecycle({ base: 100, cap: 400, provenMs: 10, lastingRefusals: [3] }, fixedRandom(0));
-    assert.deepEqual([1, 2, 3, 4].map(() => life.retryDelay(false)), [50, 100, 200, 200]);
+    assert.deepEqual(
+      [1, 2, 3, 4].map(() => life.retryDelay(false)),
+      [50, 100, 200, 200],
+    );
     assert.equal(life.retryDelay(true), 300, "lasting: from 3/4 of the cap");
     assert.equal(life.lasting(3), true);
     assert.equal(life.lasting(5), false);
@@ -155,7 +167,10 @@ describe("subscriptions and packet ids", () => {
     assert.equal(subs.add("", 1), undefined);
     assert.equal(subs.remove("a/+")?.filter, "a/+");
     assert.equal(subs.remove("a/+"), undefined);
-    assert.deepEqual(subs.list.map((s) => s.filter), ["b/#"]);
+    assert.deepEqual(
+      subs.list.map((s) => s.filter),
+      ["b/#"],
+    );
   });
 
   it("pending requests settle once, and are forgotten with the connection", () => {
@@ -223,7 +238,10 @@ describe("wire: the write path", () => {
     wire.publish(utf8("t"), utf8("hello"), 5, 1, false, false, 9);
     wire.ack(4, 9);
     assert.equal(socket.written.length, 2);
-    assert.deepEqual(socket.written.map((w) => w.length), [12, 4]);
+    assert.deepEqual(
+      socket.written.map((w) => w.length),
+      [12, 4],
+    );
     assert.equal(wire.writable, 100 - 12 - 4);
     assert.equal(wire.published, 1);
     assert.deepEqual(summary(socket.take()), ["PUBLISH q1 t hello", "PUBACK 9"]);
@@ -361,7 +379,15 @@ describe("outflow: the outbound flow", () => {
 describe("connect options", () => {
   it("carries the client's options, a string will encoded", () => {
     const c = connectOptions(
-      { host: "h", port: 1, clientId: "id", username: "u", will: { topic: "w", payload: "gone", qos: 1, retain: true }, socket: () => undefined as never, clock: new FakeClock() },
+      {
+        host: "h",
+        port: 1,
+        clientId: "id",
+        username: "u",
+        will: { topic: "w", payload: "gone", qos: 1, retain: true },
+        socket: () => undefined as never,
+        clock: new FakeClock(),
+      },
       30,
     );
     assert.equal(c.clientId, "id");
@@ -388,7 +414,20 @@ describe("inbound: the broker's messages by QoS", () => {
   function publish(buf: Uint8Array, qos: QoS, packetId: number, truncated = false): Packet {
     buf.set(utf8("t/a"), 0);
     buf.set(utf8("hi"), 3);
-    return { type: PUBLISH, qos, packetId, buf, topicStart: 0, topicEnd: 3, payloadStart: 3, payloadEnd: 5, retain: false, dup: false, truncated, size: 9 } as unknown as Packet;
+    return {
+      type: PUBLISH,
+      qos,
+      packetId,
+      buf,
+      topicStart: 0,
+      topicEnd: 3,
+      payloadStart: 3,
+      payloadEnd: 5,
+      retain: false,
+      dup: false,
+      truncated,
+      size: 9,
+    } as unknown as Packet;
   }
 
   it("QoS 0 delivered; QoS 1 delivered and PUBACKed; QoS 2 delivered once, PUBREC each time, PUBCOMP on PUBREL", () => {

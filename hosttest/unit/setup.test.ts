@@ -4,16 +4,17 @@
  * fake clock: the access point opens with no network configured or after 2
  * minutes without a link, and closes once the station has an address.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { Backoff } from "../../src/mqtt/backoff";
-import { SETUP_AFTER, WiFiSupervisor, type WiFiSupervisorOptions } from "../../src/wifi/supervisor";
-import { IndicatorLed, SETUP_PATTERN } from "../../src/wifi/indicator";
-import { applyKept, forget, keep, keptKeys } from "../../src/app/settings";
+import { describe, it } from "node:test";
 import { buildConfig } from "../../src/app/config";
+import { applyKept, forget, keep, keptKeys } from "../../src/app/settings";
 import { boot } from "../../src/boot";
+import { Backoff } from "../../src/mqtt/backoff";
 import { VirtualDht } from "../../src/virtual";
-import { FakeClock, FakeNetwork, FakeWiFi, MapStore, RecordingPin, fixedRandom } from "./fakes";
+import { IndicatorLed, SETUP_PATTERN } from "../../src/wifi/indicator";
+import { SETUP_AFTER, WiFiSupervisor, type WiFiSupervisorOptions } from "../../src/wifi/supervisor";
+import { FakeClock, FakeNetwork, FakeWiFi, fixedRandom, MapStore, RecordingPin } from "./fakes";
 
 function supervised(extra: Partial<WiFiSupervisorOptions> = {}) {
   const clock = new FakeClock(0);
@@ -43,7 +44,9 @@ describe("set-up mode", () => {
     assert.deepEqual(wifi.calls, ["accessPoint esp32-abcdef-setup "]);
     assert.deepEqual(setups, ["on 192.168.4.1"]);
     assert.ok(
-      lines.includes('wifi: set-up mode (no Wi-Fi network is configured): access point "esp32-abcdef-setup" (open) at 192.168.4.1'),
+      lines.includes(
+        'wifi: set-up mode (no Wi-Fi network is configured): access point "esp32-abcdef-setup" (open) at 192.168.4.1',
+      ),
       lines.join("\n"),
     );
     clock.advance(10 * SETUP_AFTER);
@@ -54,7 +57,9 @@ describe("set-up mode", () => {
   });
 
   it("a network that never answers: set-up mode after exactly 2 minutes, WPA2 with apPassword; the station keeps trying", () => {
-    const { clock, wifi, lines, setups, supervisor } = supervised({ setup: { name: "esp32-abcdef-setup", password: "letmein1" } });
+    const { clock, wifi, lines, setups, supervisor } = supervised({
+      setup: { name: "esp32-abcdef-setup", password: "letmein1" },
+    });
     supervisor.start();
     clock.advance(SETUP_AFTER - 1);
     assert.equal(supervisor.setup, false);
@@ -62,8 +67,16 @@ describe("set-up mode", () => {
     clock.advance(1);
     assert.equal(supervisor.setup, true);
     assert.ok(wifi.calls.includes("accessPoint esp32-abcdef-setup letmein1"));
-    assert.ok(lines.some((l) => l.startsWith('wifi: set-up mode (no Wi-Fi link for 120 s): access point "esp32-abcdef-setup" (WPA2)')), lines.join("\n"));
-    assert.ok(lines.every((l) => !l.includes("letmein1")), "the password is never traced");
+    assert.ok(
+      lines.some((l) =>
+        l.startsWith('wifi: set-up mode (no Wi-Fi link for 120 s): access point "esp32-abcdef-setup" (WPA2)'),
+      ),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.every((l) => !l.includes("letmein1")),
+      "the password is never traced",
+    );
     const tries = wifi.connects;
     clock.advance(60000);
     assert.ok(wifi.connects > tries, "the station keeps trying in set-up mode");
@@ -122,7 +135,10 @@ describe("set-up mode", () => {
     (wifi as { openAccessPoint?: unknown }).openAccessPoint = undefined;
     supervisor.start();
     assert.equal(supervisor.setup, false);
-    assert.ok(lines.some((l) => l.includes("has no access point for set-up mode")), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.includes("has no access point for set-up mode")),
+      lines.join("\n"),
+    );
     assert.equal(clock.pending, 0);
   });
 
@@ -133,7 +149,10 @@ describe("set-up mode", () => {
     };
     supervisor.start();
     assert.equal(supervisor.setup, false);
-    assert.ok(lines.some((l) => l.includes("cannot open the set-up access point (esp_wifi_start failed)")), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.includes("cannot open the set-up access point (esp_wifi_start failed)")),
+      lines.join("\n"),
+    );
   });
 
   it("a simulated link (requireSsid false) connects without an ssid", () => {
@@ -158,7 +177,7 @@ describe("the LED in set-up mode", () => {
       clock.advance(50);
     }
     // 100 on, 150 off, 100 on, 1650 off, at 50 ms steps
-    const period = "11" + "000" + "11" + "0".repeat(33);
+    const period = `1100011${"0".repeat(33)}`;
     assert.equal(seen.join(""), period + period);
     led.write(0); // the app switches the LED meanwhile: not shown
     led.write(1);
@@ -171,7 +190,13 @@ describe("the LED in set-up mode", () => {
 
 describe("kept settings", () => {
   it("win over build-time values, are said at start without secrets, and bad ones are skipped", () => {
-    const store = new MapStore({ interval: "5000", mqttPassword: "hunter2", broker: "mqtt://10.0.0.9", qos: "7", led: "ON" });
+    const store = new MapStore({
+      interval: "5000",
+      mqttPassword: "hunter2",
+      broker: "mqtt://10.0.0.9",
+      qos: "7",
+      led: "ON",
+    });
     const { config } = buildConfig({ interval: 2000, broker: "mqtt://build" });
     const lines: string[] = [];
     const applied = applyKept(config, store, (l) => lines.push(l));
@@ -180,8 +205,16 @@ describe("kept settings", () => {
     assert.equal(config.broker, "mqtt://10.0.0.9");
     assert.equal(config.mqttPassword, "hunter2");
     assert.equal(config.qos, 1);
-    assert.ok(lines.some((l) => l.startsWith('store: ignored bad value "7" for "qos"')), lines.join("\n"));
-    assert.ok(lines.includes("store: applied broker=mqtt://10.0.0.9, mqttPassword=(set), interval=5000 (kept settings win over build-time ones)"), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.startsWith('store: ignored bad value "7" for "qos"')),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.includes(
+        "store: applied broker=mqtt://10.0.0.9, mqttPassword=(set), interval=5000 (kept settings win over build-time ones)",
+      ),
+      lines.join("\n"),
+    );
     assert.ok(lines.every((l) => !l.includes("hunter2")));
   });
 
@@ -215,13 +248,26 @@ describe("kept settings", () => {
     const clock = new FakeClock(0);
     const wifi = new FakeWiFi();
     const net = new FakeNetwork();
-    const store = new MapStore({ ssid: "kept-net", password: "kept-pass", broker: "mqtt://10.0.0.9:1884", apPassword: "12345678" });
+    const store = new MapStore({
+      ssid: "kept-net",
+      password: "kept-pass",
+      broker: "mqtt://10.0.0.9:1884",
+      apPassword: "12345678",
+    });
     const { config } = buildConfig({ ssid: "build-net", broker: "mqtt://build" });
     const lines: string[] = [];
     const device = boot(
       config,
       [],
-      { clock, socket: net.factory, wifi, store, log: (l) => lines.push(l), led: () => new RecordingPin(), capture: (_pin, model) => new VirtualDht({ model, now: () => 0 }) },
+      {
+        clock,
+        socket: net.factory,
+        wifi,
+        store,
+        log: (l) => lines.push(l),
+        led: () => new RecordingPin(),
+        capture: (_pin, model) => new VirtualDht({ model, now: () => 0 }),
+      },
       { board: "test", defaultId: () => "esp32-abcdef", needsSsid: true },
     );
     assert.equal(config.ssid, "build-net", "the caller's config is not changed");
@@ -243,7 +289,14 @@ describe("kept settings", () => {
     const device = boot(
       config,
       [],
-      { clock, socket: new FakeNetwork().factory, wifi, log: () => {}, led: () => pin, capture: (_pin, model) => new VirtualDht({ model, now: () => 0 }) },
+      {
+        clock,
+        socket: new FakeNetwork().factory,
+        wifi,
+        log: () => {},
+        led: () => pin,
+        capture: (_pin, model) => new VirtualDht({ model, now: () => 0 }),
+      },
       { board: "test", defaultId: () => "x", needsSsid: true },
     );
     assert.equal(device.wifi.setup, true);

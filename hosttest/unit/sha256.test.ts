@@ -7,15 +7,19 @@
  * node:crypto's (recorded here, since XS has no node:crypto). Runs on Node
  * and inside XS.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { Sha256, SHA256_BYTES, parseDigest, toHex } from "../../src/update/sha256";
+import { describe, it } from "node:test";
+import { parseDigest, SHA256_BYTES, Sha256, toHex } from "../../src/update/sha256";
 import { bytes } from "./fakes";
 
 const VECTORS: [string, string][] = [
   ["", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
   ["abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
-  ["abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"],
+  [
+    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+  ],
   [
     "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
     "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1",
@@ -41,14 +45,20 @@ function pattern(length: number): Uint8Array {
 describe("SHA-256", () => {
   it("gives the FIPS 180-4 example digests", () => {
     const hash = new Sha256();
-    for (const [message, expected] of VECTORS) assert.equal(digestOf(hash, bytes(message)), expected, JSON.stringify(message));
+    for (const [message, expected] of VECTORS)
+      assert.equal(digestOf(hash, bytes(message)), expected, JSON.stringify(message));
   });
 
   it("gives the same digest for every split of a message into two chunks", () => {
     const hash = new Sha256();
     for (const [message, expected] of VECTORS) {
       const m = bytes(message);
-      for (let at = 0; at <= m.length; at++) assert.equal(digestOf(hash, m.subarray(0, at), m.subarray(at)), expected, `${JSON.stringify(message)} split at ${at}`);
+      for (let at = 0; at <= m.length; at++)
+        assert.equal(
+          digestOf(hash, m.subarray(0, at), m.subarray(at)),
+          expected,
+          `${JSON.stringify(message)} split at ${at}`,
+        );
     }
   });
 
@@ -93,7 +103,12 @@ describe("SHA-256", () => {
     all.digest(out);
     assert.equal(toHex(out), "e673d33f6940a6d3856d0d305fd88363ae0ba3b96e2411d8ddd5e0dd443f4525");
     const m = pattern(200);
-    for (let at = 0; at <= 200; at++) assert.equal(digestOf(one, m.subarray(0, at), m.subarray(at)), "8e3f3819b4f1b1f71c011c6b854c43601f132c3c88b8982b20733d2b1695c593", `split at ${at}`);
+    for (let at = 0; at <= 200; at++)
+      assert.equal(
+        digestOf(one, m.subarray(0, at), m.subarray(at)),
+        "8e3f3819b4f1b1f71c011c6b854c43601f132c3c88b8982b20733d2b1695c593",
+        `split at ${at}`,
+      );
   });
 
   it("starts over after reset(), whatever was written before", () => {
@@ -106,6 +121,14 @@ describe("SHA-256", () => {
     const out = new Uint8Array(SHA256_BYTES);
     assert.equal(parseDigest(VECTORS[1][1].toUpperCase(), out), true);
     assert.equal(toHex(out), VECTORS[1][1]);
-    for (const bad of ["", "abc", VECTORS[1][1].slice(1), VECTORS[1][1] + "0", "g" + VECTORS[1][1].slice(1), " " + VECTORS[1][1].slice(1)]) assert.equal(parseDigest(bad, out), false, JSON.stringify(bad));
+    for (const bad of [
+      "",
+      "abc",
+      VECTORS[1][1].slice(1),
+      `${VECTORS[1][1]}0`,
+      `g${VECTORS[1][1].slice(1)}`,
+      ` ${VECTORS[1][1].slice(1)}`,
+    ])
+      assert.equal(parseDigest(bad, out), false, JSON.stringify(bad));
   });
 });

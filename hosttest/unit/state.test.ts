@@ -1,6 +1,6 @@
-import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeState, STATE_MAX } from "../../src/app/state";
+import { test } from "node:test";
+import { STATE_MAX, writeState } from "../../src/app/state";
 import { round1 } from "../../src/app/topics";
 import { decodeUtf8 } from "../../src/utf8";
 
@@ -19,7 +19,7 @@ test("writes the state payload exactly as JSON.stringify does", () => {
 
 test("agrees with JSON.stringify of round1 over random readings", () => {
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
   for (let i = 0; i < 2000; i++) {
     const temp = -60 + random() * 160;
     const hum = random() * 100;
@@ -28,7 +28,7 @@ test("agrees with JSON.stringify of round1 over random readings", () => {
   }
 });
 
-test("a replayed reading carries its capture time first: {\"time\":<Unix ms>,\"data\":{…}}", () => {
+test('a replayed reading carries its capture time first: {"time":<Unix ms>,"data":{…}}', () => {
   const timed = (time: number) => decodeUtf8(out, 0, writeState(out, 23.5, 41, undefined, time));
   assert.equal(timed(1764547200000), '{"time":1764547200000,"data":{"temp":23.5,"hum":41}}');
   assert.deepEqual(JSON.parse(timed(1764547200000) ?? ""), { time: 1764547200000, data: { temp: 23.5, hum: 41 } });

@@ -4,8 +4,9 @@
  * the configuration (id, prefix and discovery prefix). Runs under node:test
  * and in XS.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { checkTopicFilter, checkTopicLevel, checkTopicName, checkTopicNameBytes } from "../../src/mqtt/topic";
 import { utf8 } from "../../src/utf8";
 
@@ -15,7 +16,8 @@ const bytes = (...b: number[]) => new Uint8Array(b);
 
 describe("checkTopicName [MQTT-1.5.3-1, -2], [MQTT-4.7.3-1], [MQTT-3.3.2-2]", () => {
   it("accepts valid names", () => {
-    for (const t of [STATE_TOPIC, "/", "a//b", " ", "$SYS/x", "\u00fc/\u{1f600}", "\u20ac".repeat(21845)]) assert.equal(checkTopicName(t), null, t);
+    for (const t of [STATE_TOPIC, "/", "a//b", " ", "$SYS/x", "\u00fc/\u{1f600}", "\u20ac".repeat(21845)])
+      assert.equal(checkTopicName(t), null, t);
   });
   it("names each fault", () => {
     assert.equal(checkTopicName(""), "empty topic");
@@ -80,7 +82,8 @@ describe("checkTopicNameBytes: the same rules on received bytes", () => {
       bytes(0xe2, 0x28, 0xac), // bad continuation
       bytes(0xff),
     ];
-    for (const b of bad) assert.equal(checkTopicNameBytes(b, 0, b.length), "invalid UTF-8 in topic", Array.from(b).join(","));
+    for (const b of bad)
+      assert.equal(checkTopicNameBytes(b, 0, b.length), "invalid UTF-8 in topic", Array.from(b).join(","));
   });
   it("a sequence cut by the end of the range is ill-formed", () => {
     const b = bytes(0x61, 0xe2, 0x82, 0xac);
@@ -91,7 +94,16 @@ describe("checkTopicNameBytes: the same rules on received bytes", () => {
 
 describe("checkTopicLevel: id, prefix and discovery prefix", () => {
   it("accepts a level every topic of the device can be made of", () => {
-    for (const l of ["esp32-a1b2c3", "devices", "homeassistant", "sim 1", "$x", "x".repeat(64), "\u00e9".repeat(32), "\u{1f600}".repeat(16)]) {
+    for (const l of [
+      "esp32-a1b2c3",
+      "devices",
+      "homeassistant",
+      "sim 1",
+      "$x",
+      "x".repeat(64),
+      "\u00e9".repeat(32),
+      "\u{1f600}".repeat(16),
+    ]) {
       assert.equal(checkTopicLevel(l), null, l);
     }
   });

@@ -115,7 +115,8 @@ export class RamUpdate implements UpdatePort {
     let complete = false;
     return {
       write: (bytes) => {
-        if (this.failAt !== undefined && this.length + bytes.length > this.failAt) throw new Error("flash write failed");
+        if (this.failAt !== undefined && this.length + bytes.length > this.failAt)
+          throw new Error("flash write failed");
         if (this.length + bytes.length > this.store.length) {
           const grown = new Uint8Array(Math.max(this.store.length * 2, this.length + bytes.length));
           grown.set(this.store.subarray(0, this.length));

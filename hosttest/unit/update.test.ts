@@ -8,16 +8,38 @@
  * in the middle of a download, the running version in diag and discovery.
  * Runs on Node and inside XS.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { Updater, CHUNK, PROGRESS_STEP, REBOOT_DELAY_MS, RECORD_KEY, STALL_MS, TRIAL_MS, TURN_BYTES, type UpdateAnswer } from "../../src/update/updater";
-import { Sha256, SHA256_BYTES, toHex } from "../../src/update/sha256";
-import { parseUrl, resolveLocation } from "../../src/update/request";
+import { describe, it } from "node:test";
 import { App } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
+import { parseUrl, resolveLocation } from "../../src/update/request";
+import { SHA256_BYTES, Sha256, toHex } from "../../src/update/sha256";
+import {
+  CHUNK,
+  PROGRESS_STEP,
+  REBOOT_DELAY_MS,
+  RECORD_KEY,
+  STALL_MS,
+  TRIAL_MS,
+  TURN_BYTES,
+  type UpdateAnswer,
+  Updater,
+} from "../../src/update/updater";
 import { VERSION } from "../../src/version";
-import { FakeClock, FakeNetwork, FakeSensor, MapStore, RecordingPin, fixedRandom, payloadText, publishPacket, serve, type WrittenPacket } from "./fakes";
-import { FakeHttp, RamUpdate, image } from "./update-fakes";
+import {
+  FakeClock,
+  FakeNetwork,
+  FakeSensor,
+  fixedRandom,
+  MapStore,
+  payloadText,
+  publishPacket,
+  RecordingPin,
+  serve,
+  type WrittenPacket,
+} from "./fakes";
+import { FakeHttp, image, RamUpdate } from "./update-fakes";
 
 const RUNNING = "1.0.0";
 const URL_TEXT = "http://files.local:8000/fw/1.1.0.bin";
@@ -89,7 +111,12 @@ function request(fields: Record<string, unknown>): string {
 }
 
 /** Serves `body` to the last request in chunks of `chunk` bytes, then ends it. */
-function serveAll(t: ReturnType<typeof setup>, body: Uint8Array, chunk = 1460, length: number | null = body.length): void {
+function serveAll(
+  t: ReturnType<typeof setup>,
+  body: Uint8Array,
+  chunk = 1460,
+  length: number | null = body.length,
+): void {
   const r = t.http.last;
   r.headers(200, length ?? undefined);
   for (let at = 0; at < body.length; at += chunk) {
@@ -118,7 +145,7 @@ describe("update: requests that are refused before anything is touched", () => {
     ["a number as url", request({ sha256: good, url: 7 }), /"url"/],
     ["no sha256", request({}), /"sha256"/],
     ["a digest of 63 digits", request({ sha256: good.slice(1) }), /"sha256"/],
-    ["a digest with a non-hex digit", request({ sha256: "z" + good.slice(1) }), /"sha256"/],
+    ["a digest with a non-hex digit", request({ sha256: `z${good.slice(1)}` }), /"sha256"/],
     ["an unknown field", request({ sha256: good, force: true }), /unknown field "force"/],
   ];
   for (const [name, text, detail] of cases) {
@@ -528,7 +555,11 @@ describe("update: pushed images (the web page's POST /update)", () => {
   it("begin, write in chunks, end: the same checks, answers and restart", () => {
     const t = setup();
     const img = image(10_000);
-    assert.deepEqual(t.updater.begin({ version: "1.1.0", sha256: sha256(img), byteLength: img.length }), { state: "downloading", version: "1.1.0", progress: 0 });
+    assert.deepEqual(t.updater.begin({ version: "1.1.0", sha256: sha256(img), byteLength: img.length }), {
+      state: "downloading",
+      version: "1.1.0",
+      progress: 0,
+    });
     for (let at = 0; at < img.length; at += 1024) assert.equal(t.updater.write(img.subarray(at, at + 1024)), undefined);
     assert.deepEqual(t.updater.end(), { state: "rebooting", version: "1.1.0" });
     assert.ok(t.update.holds(img));
@@ -597,14 +628,33 @@ describe("update: addresses", () => {
   it("parses http and https URLs with default ports, IPv6 hosts, paths and queries", () => {
     assert.deepEqual(parseUrl("http://10.0.0.2/fw.bin"), { tls: false, host: "10.0.0.2", port: 80, path: "/fw.bin" });
     assert.deepEqual(parseUrl("https://example.com"), { tls: true, host: "example.com", port: 443, path: "/" });
-    assert.deepEqual(parseUrl("http://[::1]:8080/a/b?c=d#frag"), { tls: false, host: "::1", port: 8080, path: "/a/b?c=d" });
-    for (const bad of ["", "example.com/fw.bin", "mqtt://x/y", "http://user@host/x", "http://host:0/x", "http://ho st/x", "http://host/a b"]) assert.equal(parseUrl(bad), undefined, bad);
+    assert.deepEqual(parseUrl("http://[::1]:8080/a/b?c=d#frag"), {
+      tls: false,
+      host: "::1",
+      port: 8080,
+      path: "/a/b?c=d",
+    });
+    for (const bad of [
+      "",
+      "example.com/fw.bin",
+      "mqtt://x/y",
+      "http://user@host/x",
+      "http://host:0/x",
+      "http://ho st/x",
+      "http://host/a b",
+    ])
+      assert.equal(parseUrl(bad), undefined, bad);
   });
 
   it("resolves redirects relative to the server", () => {
     const base = parseUrl("https://a.example:8443/x/y")!;
     assert.deepEqual(resolveLocation(base, "/z"), { tls: true, host: "a.example", port: 8443, path: "/z" });
-    assert.deepEqual(resolveLocation(base, "http://b.example/w"), { tls: false, host: "b.example", port: 80, path: "/w" });
+    assert.deepEqual(resolveLocation(base, "http://b.example/w"), {
+      tls: false,
+      host: "b.example",
+      port: 80,
+      path: "/w",
+    });
     assert.equal(resolveLocation(base, "//b.example/w"), undefined);
   });
 });
@@ -674,13 +724,20 @@ describe("update: through the app over MQTT", () => {
     r.headers(200, img.length).body(img.subarray(0, 5000));
     t.clock.advance(0);
     out = t.send(`${BASE}/led/set`, "ON");
-    assert.deepEqual(out.filter((p) => p.topic === `${BASE}/led`).map(payloadText), ["ON"], "the LED answers mid-download");
+    assert.deepEqual(
+      out.filter((p) => p.topic === `${BASE}/led`).map(payloadText),
+      ["ON"],
+      "the LED answers mid-download",
+    );
     assert.equal(t.led.value, 1);
     assert.equal(t.app.updater.state, "downloading");
     r.body(img.subarray(5000));
     t.clock.advance(0);
     r.done();
-    const answers = t.flush().filter((p) => p.topic === `${BASE}/ota`).map((p) => JSON.parse(payloadText(p)) as UpdateAnswer);
+    const answers = t
+      .flush()
+      .filter((p) => p.topic === `${BASE}/ota`)
+      .map((p) => JSON.parse(payloadText(p)) as UpdateAnswer);
     assert.deepEqual(answers.slice(-2), [
       { state: "verifying", version: "1.1.0" },
       { state: "rebooting", version: "1.1.0" },
@@ -697,26 +754,36 @@ describe("update: through the app over MQTT", () => {
     assert.equal(discovery.length, 3);
     for (const d of discovery) assert.equal(JSON.parse(payloadText(d)).device.sw_version, "2.3.4");
     const out = t.send(`${BASE}/ota/set`, request({ sha256: sha256(image(1)), version: "2.3.4" }));
-    assert.deepEqual(out.filter((p) => p.topic === `${BASE}/ota`).map(payloadText), ['{"state":"done","version":"2.3.4"}']);
+    assert.deepEqual(out.filter((p) => p.topic === `${BASE}/ota`).map(payloadText), [
+      '{"state":"done","version":"2.3.4"}',
+    ]);
     assert.equal(t.http.requests.length, 0);
   });
 
   it("by default the running version is package.json's", () => {
     const t = appSetup();
     assert.equal(t.app.version, VERSION);
-    assert.equal(JSON.parse(payloadText(t.seen.filter((p) => p.type === 3 && p.topic === `${BASE}/diag`)[0])).version, VERSION);
+    assert.equal(
+      JSON.parse(payloadText(t.seen.filter((p) => p.type === 3 && p.topic === `${BASE}/diag`)[0])).version,
+      VERSION,
+    );
   });
 
   it("garbage on ota/set is answered on ota, not as a bad LED command", () => {
     const t = appSetup();
     const out = t.send(`${BASE}/ota/set`, "flash it please");
-    assert.deepEqual(out.map((p) => p.topic), [`${BASE}/ota`]);
+    assert.deepEqual(
+      out.map((p) => p.topic),
+      [`${BASE}/ota`],
+    );
     assert.equal(JSON.parse(payloadText(out[0])).error, "bad-request");
   });
 
   it("a retained ota/set is refused on ota", () => {
     const t = appSetup();
-    t.net.last.receive(publishPacket(`${BASE}/ota/set`, request({ sha256: sha256(image(1)) }), { qos: 1, id: 99, retain: true }));
+    t.net.last.receive(
+      publishPacket(`${BASE}/ota/set`, request({ sha256: sha256(image(1)) }), { qos: 1, id: 99, retain: true }),
+    );
     const out = t.flush().filter((p) => p.topic === `${BASE}/ota`);
     assert.equal(JSON.parse(payloadText(out[0])).error, "bad-request");
     assert.equal(t.http.requests.length, 0);

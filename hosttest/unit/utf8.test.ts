@@ -1,5 +1,5 @@
-import { test } from "node:test";
 import assert from "node:assert/strict";
+import { test } from "node:test";
 import { decodeUtf8 } from "../../src/utf8";
 
 const bytes = (...b: number[]) => new Uint8Array(b);

@@ -2,11 +2,12 @@
  * The simulators' virtual DHT and LED (src/virtual.ts): what each fault does
  * to the decoder, the start pulse a part needs, pinned and counting readings.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import { VIRTUAL_DHT_FAULTS, VirtualDht, VirtualLed, sequenceNumber, sequenceReading } from "../../src/virtual";
-import { CAPTURE_ENTRIES, START_LOW_MIN_US, START_LOW_US, type DhtModel } from "../../src/dht/frame";
+import { describe, it } from "node:test";
 import { createDecoded, decode } from "../../src/dht/decoder";
+import { CAPTURE_ENTRIES, type DhtModel, START_LOW_MIN_US, START_LOW_US } from "../../src/dht/frame";
+import { sequenceNumber, sequenceReading, VIRTUAL_DHT_FAULTS, VirtualDht, VirtualLed } from "../../src/virtual";
 import { prng } from "./prng";
 
 function read(dht: VirtualDht, model: DhtModel, start = START_LOW_US[model]) {
@@ -27,7 +28,13 @@ describe("virtual DHT", () => {
     });
 
     it(`${model}: each fault gives the decoder error it stands for`, () => {
-      const expected = { "missing-edge": "short-frame", "extra-edge": "long-frame", "flipped-bit": "checksum", timeout: "timeout", garbage: "out-of-range" };
+      const expected = {
+        "missing-edge": "short-frame",
+        "extra-edge": "long-frame",
+        "flipped-bit": "checksum",
+        timeout: "timeout",
+        garbage: "out-of-range",
+      };
       const dht = new VirtualDht({ model, now: () => 0, random: prng(7) });
       for (let round = 0; round < 20; round++) {
         for (const fault of VIRTUAL_DHT_FAULTS) {

@@ -4,23 +4,37 @@
  * configuration's own messages, the bounds, and no password in any answer.
  * Runs on Node and inside XS.
  */
-import { describe, it } from "node:test";
+
 import assert from "node:assert/strict";
-import type { HttpExchange, HttpReply, HttpRequest, HttpServerOptions } from "../../src/ports";
-import { boot, type BootPorts, type Device } from "../../src/boot";
-import { buildConfig } from "../../src/app/config";
+import { describe, it } from "node:test";
 import { parseLedCommand } from "../../src/app/command";
-import { DISCARD_LIMIT, LIMITS, WebServer, authorized, decodeBase64, text } from "../../src/web/server";
-import { MAX_SETTINGS_BODY, RESTART_DELAY } from "../../src/web/routes";
-import { parseFields } from "../../src/web/form";
-import { VirtualDht } from "../../src/virtual";
-import { FakeClock, FakeNetwork, FakeWiFi, MapStore, RecordingPin, bytes, serve } from "./fakes";
-import { RamUpdate, image } from "./update-fakes";
-import { Sha256, SHA256_BYTES, toHex } from "../../src/update/sha256";
+import { buildConfig } from "../../src/app/config";
+import { type BootPorts, boot, type Device } from "../../src/boot";
+import type { HttpExchange, HttpReply, HttpRequest, HttpServerOptions } from "../../src/ports";
+import { SHA256_BYTES, Sha256, toHex } from "../../src/update/sha256";
 import { VERSION } from "../../src/version";
+import { VirtualDht } from "../../src/virtual";
+import { parseFields } from "../../src/web/form";
+import { MAX_SETTINGS_BODY, RESTART_DELAY } from "../../src/web/routes";
+import { authorized, DISCARD_LIMIT, decodeBase64, LIMITS, text, WebServer } from "../../src/web/server";
+import { bytes, FakeClock, FakeNetwork, FakeWiFi, MapStore, RecordingPin, serve } from "./fakes";
+import { image, RamUpdate } from "./update-fakes";
 
 const ID = "esp32-abcdef";
-const STATE_KEYS = ["id", "version", "temp", "hum", "readingAge", "led", "mqtt", "uptime", "rssi", "heap", "buffered", "dropped"];
+const STATE_KEYS = [
+  "id",
+  "version",
+  "temp",
+  "hum",
+  "readingAge",
+  "led",
+  "mqtt",
+  "uptime",
+  "rssi",
+  "heap",
+  "buffered",
+  "dropped",
+];
 const PAGE = { html: bytes("<!doctype html><title>page</title>"), gzip: new Uint8Array([0x1f, 0x8b, 8, 0]) };
 
 interface Answer {
@@ -41,7 +55,12 @@ interface Call {
 }
 
 /** A booted device with a fake HTTP server port: `call()` plays one request through it. */
-function device(layer: Record<string, unknown> = {}, storeInit: Record<string, string> = {}, platform: { needsSsid?: boolean } = {}, extra: Partial<BootPorts> = {}) {
+function device(
+  layer: Record<string, unknown> = {},
+  storeInit: Record<string, string> = {},
+  platform: { needsSsid?: boolean } = {},
+  extra: Partial<BootPorts> = {},
+) {
   const clock = new FakeClock(0);
   const wifi = new FakeWiFi();
   wifi.ip = "192.168.1.23";
@@ -69,13 +88,18 @@ function device(layer: Record<string, unknown> = {}, storeInit: Record<string, s
     ...extra,
   };
   const { config, errors } = buildConfig({ ssid: "home", broker: "mqtt://10.0.0.2", ...layer });
-  const booted: Device = boot(config, errors, ports, { board: "test", defaultId: () => ID, needsSsid: platform.needsSsid ?? true });
+  const booted: Device = boot(config, errors, ports, {
+    board: "test",
+    defaultId: () => ID,
+    needsSsid: platform.needsSsid ?? true,
+  });
   const call = (target: string, options: Call = {}): Answer => {
     if (!server) throw new Error("no web server was started");
     const headers: Record<string, string> = {};
     for (const name of Object.keys(options.headers ?? {})) headers[name.toLowerCase()] = options.headers![name];
     const body = typeof options.body === "string" ? bytes(options.body) : (options.body ?? new Uint8Array(0));
-    if (options.body !== undefined && headers["content-length"] === undefined && !options.chunk) headers["content-length"] = String(body.length);
+    if (options.body !== undefined && headers["content-length"] === undefined && !options.chunk)
+      headers["content-length"] = String(body.length);
     const request: HttpRequest = {
       method: options.method ?? (options.body === undefined ? "GET" : "POST"),
       target,
@@ -95,7 +119,13 @@ function device(layer: Record<string, unknown> = {}, storeInit: Record<string, s
     if (!reply) throw new Error("no answer");
     const answered = reply;
     const content = typeof answered.body === "string" ? answered.body : new TextDecoder().decode(answered.body);
-    return { status: answered.status, headers: answered.headers, text: content, raw: answered, json: () => JSON.parse(content) as Record<string, unknown> };
+    return {
+      status: answered.status,
+      headers: answered.headers,
+      text: content,
+      raw: answered,
+      json: () => JSON.parse(content) as Record<string, unknown>,
+    };
   };
   return {
     clock,
@@ -123,7 +153,9 @@ function device(layer: Record<string, unknown> = {}, storeInit: Record<string, s
   };
 }
 
-const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${base64(`${user}:${password}`)}` });
+const basic = (user: string, password: string): Record<string, string> => ({
+  authorization: `Basic ${base64(`${user}:${password}`)}`,
+});
 
 function base64(s: string): string {
   const b = bytes(s);
@@ -131,7 +163,11 @@ function base64(s: string): string {
   let out = "";
   for (let i = 0; i < b.length; i += 3) {
     const n = (b[i] << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
-    out += digits[(n >> 18) & 63] + digits[(n >> 12) & 63] + (i + 1 < b.length ? digits[(n >> 6) & 63] : "=") + (i + 2 < b.length ? digits[n & 63] : "=");
+    out +=
+      digits[(n >> 18) & 63] +
+      digits[(n >> 12) & 63] +
+      (i + 1 < b.length ? digits[(n >> 6) & 63] : "=") +
+      (i + 2 < b.length ? digits[n & 63] : "=");
   }
   return out;
 }
@@ -201,8 +237,16 @@ describe("web: GET routes", () => {
   });
 
   it("GET /settings.json: every key, secrets only as set or not, the kept ones listed", () => {
-    const t = device({ password: "wifi-secret", mqttPassword: "mqtt-secret", webPassword: "web-secret" }, { interval: "5000" });
-    const s = t.call("/settings.json").json() as { values: Record<string, unknown>; secrets: Record<string, boolean>; kept: string[]; setup: boolean };
+    const t = device(
+      { password: "wifi-secret", mqttPassword: "mqtt-secret", webPassword: "web-secret" },
+      { interval: "5000" },
+    );
+    const s = t.call("/settings.json").json() as {
+      values: Record<string, unknown>;
+      secrets: Record<string, boolean>;
+      kept: string[];
+      setup: boolean;
+    };
     assert.deepEqual(s.secrets, { password: true, mqttPassword: true, webPassword: true, apPassword: false });
     assert.equal(s.values.interval, 5000);
     assert.equal(s.values.id, ID);
@@ -216,8 +260,24 @@ describe("web: GET routes", () => {
   it("GET /diag.json: diag figures, the last errors with their age, set-up mode", () => {
     const t = device({ interval: "soon" });
     t.clock.advance(7000);
-    const d = t.call("/diag.json").json() as { diag: Record<string, unknown>; errors: { code: string; detail: string; age: number }[]; setup: boolean; mqtt: string };
-    for (const key of ["version", "uptime", "rssi", "heap", "reconnects", "sensorErrors", "dropped", "queued", "buffered"]) assert.ok(key in d.diag, key);
+    const d = t.call("/diag.json").json() as {
+      diag: Record<string, unknown>;
+      errors: { code: string; detail: string; age: number }[];
+      setup: boolean;
+      mqtt: string;
+    };
+    for (const key of [
+      "version",
+      "uptime",
+      "rssi",
+      "heap",
+      "reconnects",
+      "sensorErrors",
+      "dropped",
+      "queued",
+      "buffered",
+    ])
+      assert.ok(key in d.diag, key);
     assert.equal(d.errors.length, 1);
     assert.equal(d.errors[0].code, "config");
     assert.match(d.errors[0].detail, /bad value "soon" for "interval"/);
@@ -299,7 +359,10 @@ describe("web: POST /led", () => {
 describe("web: POST /settings", () => {
   it("form-encoded: validated, kept, answered, then the device restarts itself", () => {
     const t = device();
-    const a = t.call("/settings", { body: "interval=5000&prefix=home+lab&broker=mqtt%3A%2F%2F10.0.0.9%3A1884", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const a = t.call("/settings", {
+      body: "interval=5000&prefix=home+lab&broker=mqtt%3A%2F%2F10.0.0.9%3A1884",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     assert.equal(a.status, 200, a.text);
     assert.deepEqual(a.json(), { saved: ["interval", "prefix", "broker"], restart: true });
     assert.equal(t.store.get("interval"), "5000");
@@ -312,7 +375,10 @@ describe("web: POST /settings", () => {
 
   it("JSON: numbers and booleans as well as text", () => {
     const t = device();
-    const a = t.call("/settings", { body: '{"qos":0,"retain":false,"ssid":"other net"}', headers: { "content-type": "application/json" } });
+    const a = t.call("/settings", {
+      body: '{"qos":0,"retain":false,"ssid":"other net"}',
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(a.status, 200, a.text);
     assert.deepEqual(t.store.get("retain"), "false");
     assert.deepEqual(t.store.get("ssid"), "other net");
@@ -349,7 +415,10 @@ describe("web: POST /settings", () => {
       t.clock.advance(10 * RESTART_DELAY);
       assert.equal(t.restarts, 0);
     }
-    assert.equal(device().call("/settings", { body: '"interval"', headers: { "content-type": "application/json" } }).status, 400);
+    assert.equal(
+      device().call("/settings", { body: '"interval"', headers: { "content-type": "application/json" } }).status,
+      400,
+    );
   });
 
   it("reset=true forgets every kept setting (not the LED state) and restarts", () => {
@@ -395,7 +464,10 @@ describe("web: POST /settings", () => {
       apPassword: "12345678",
     };
     const settings = t.call("/settings.json").json() as { values: object; secrets: object };
-    assert.deepEqual(Object.keys(values).sort(), Object.keys(settings.values).concat(Object.keys(settings.secrets)).sort());
+    assert.deepEqual(
+      Object.keys(values).sort(),
+      Object.keys(settings.values).concat(Object.keys(settings.secrets)).sort(),
+    );
     const body = Object.keys(values)
       .map((k) => `${k}=${encodeURIComponent(values[k])}`)
       .join("&");
@@ -420,7 +492,8 @@ describe("web: HTTP Basic and the same-origin check", () => {
     assert.equal(t.call("/led", { body: "ON", headers: basic("admin", "s3cret") }).status, 200);
     assert.equal(t.device.app.led, true);
     assert.equal(t.call("/settings", { body: "interval=5000", headers: basic("admin", "s3cret") }).status, 200);
-    for (const path of ["/", "/state.json", "/diag.json", "/settings.json"]) assert.equal(t.call(path).status, 200, path);
+    for (const path of ["/", "/state.json", "/diag.json", "/settings.json"])
+      assert.equal(t.call(path).status, 200, path);
   });
 
   it("without webPassword, changes are open", () => {
@@ -433,8 +506,15 @@ describe("web: HTTP Basic and the same-origin check", () => {
     assert.equal(cross.status, 403);
     assert.equal(t.device.app.led, false);
     assert.equal(t.call("/led", { body: "ON", headers: { origin: "null", host: "192.168.1.23" } }).status, 403);
-    assert.equal(t.call("/led", { body: "ON", headers: { origin: "http://192.168.1.23:8080", host: "192.168.1.23:8080" } }).status, 200);
-    assert.equal(t.call("/led", { body: "OFF", headers: { origin: "http://ESP32-abcdef.local", host: "esp32-abcdef.local" } }).status, 200);
+    assert.equal(
+      t.call("/led", { body: "ON", headers: { origin: "http://192.168.1.23:8080", host: "192.168.1.23:8080" } }).status,
+      200,
+    );
+    assert.equal(
+      t.call("/led", { body: "OFF", headers: { origin: "http://ESP32-abcdef.local", host: "esp32-abcdef.local" } })
+        .status,
+      200,
+    );
   });
 
   it("authorized() and decodeBase64()", () => {
@@ -454,7 +534,12 @@ describe("web: HTTP Basic and the same-origin check", () => {
 
 describe("web: no password ever appears in an answer", () => {
   it("not in any GET, nor in a refused or accepted change", () => {
-    const secrets = { password: "wifi-SECRET-1", mqttPassword: "mqtt-SECRET-2", webPassword: "web-SECRET-3", apPassword: "ap-SECRET-4" };
+    const secrets = {
+      password: "wifi-SECRET-1",
+      mqttPassword: "mqtt-SECRET-2",
+      webPassword: "web-SECRET-3",
+      apPassword: "ap-SECRET-4",
+    };
     const t = device(secrets);
     t.online();
     const auth = basic("admin", secrets.webPassword);
@@ -469,8 +554,10 @@ describe("web: no password ever appears in an answer", () => {
       t.call("/settings", { body: `mqttPassword=${secrets.mqttPassword}-new`, headers: auth }),
       t.call("/settings", { body: `password=${secrets.password}&qos=9`, headers: auth }),
     ];
-    for (const a of answers) for (const secret of Object.values(secrets)) assert.equal(a.text.indexOf(secret), -1, `${secret} in ${a.text}`);
-    for (const line of t.logs) for (const secret of Object.values(secrets)) assert.equal(line.indexOf(secret), -1, `${secret} traced: ${line}`);
+    for (const a of answers)
+      for (const secret of Object.values(secrets)) assert.equal(a.text.indexOf(secret), -1, `${secret} in ${a.text}`);
+    for (const line of t.logs)
+      for (const secret of Object.values(secrets)) assert.equal(line.indexOf(secret), -1, `${secret} traced: ${line}`);
     assert.match(answers[6].text, /^bad value for "apPassword"/);
   });
 });
@@ -485,7 +572,7 @@ describe("web: bounds", () => {
 
   it("a body over the route's limit is read through and answered 413, declared or not; nothing changes", () => {
     const t = device();
-    const big = "interval=5000&prefix=" + "p".repeat(MAX_SETTINGS_BODY);
+    const big = `interval=5000&prefix=${"p".repeat(MAX_SETTINGS_BODY)}`;
     assert.equal(t.call("/settings", { body: big }).status, 413);
     assert.equal(t.call("/settings", { body: big, chunk: 512 }).status, 413, "chunked, no content-length");
     assert.equal(t.store.sets, 0);
@@ -500,7 +587,12 @@ describe("web: bounds", () => {
 
   it("past DISCARD_LIMIT the exchange asks the adapter to close the connection", () => {
     const t = device();
-    const exchange = t.server!.onRequest({ method: "POST", target: "/settings", headerCount: 1, header: (n) => (n === "content-length" ? "100000000" : undefined) });
+    const exchange = t.server!.onRequest({
+      method: "POST",
+      target: "/settings",
+      headerCount: 1,
+      header: (n) => (n === "content-length" ? "100000000" : undefined),
+    });
     const chunk = new Uint8Array(8192);
     let open = true;
     let sent = 0;
@@ -568,7 +660,9 @@ describe("web: the route table", () => {
 
 describe("web: form and JSON bodies", () => {
   it("parses forms, JSON objects, and refuses the rest", () => {
-    assert.deepEqual(parseFields("a=1&b=two+words&c=%C3%A9&d=&e", undefined), { fields: { a: "1", b: "two words", c: "é", d: "", e: "" } });
+    assert.deepEqual(parseFields("a=1&b=two+words&c=%C3%A9&d=&e", undefined), {
+      fields: { a: "1", b: "two words", c: "é", d: "", e: "" },
+    });
     assert.deepEqual(parseFields("a=1&a=2", "application/x-www-form-urlencoded"), { fields: { a: "2" } });
     assert.deepEqual(parseFields(' {"qos":0} ', undefined), { fields: { qos: 0 } });
     assert.ok("error" in parseFields("[1]", "application/json"));

@@ -1,11 +1,11 @@
-import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Backoff } from "../../src/mqtt/backoff";
-import { WiFiSupervisor, type WiFiSupervisorOptions } from "../../src/wifi/supervisor";
-import { FakeClock, FakeNetwork, FakeWiFi, MapStore, RecordingPin, fixedRandom, serve, summary } from "./fakes";
-import { boot } from "../../src/boot";
+import { describe, it } from "node:test";
 import { buildConfig } from "../../src/app/config";
+import { boot } from "../../src/boot";
+import { Backoff } from "../../src/mqtt/backoff";
 import { VirtualDht } from "../../src/virtual";
+import { WiFiSupervisor, type WiFiSupervisorOptions } from "../../src/wifi/supervisor";
+import { FakeClock, FakeNetwork, FakeWiFi, fixedRandom, MapStore, RecordingPin, serve, summary } from "./fakes";
 
 function setup(extra: Partial<WiFiSupervisorOptions> = {}) {
   const clock = new FakeClock(1000);
@@ -86,7 +86,10 @@ describe("Wi-Fi supervisor", () => {
     wifi.failConnect = "esp_wifi_connect failed";
     supervisor.start();
     assert.equal(supervisor.state, "waiting");
-    assert.ok(lines.some((l) => l.includes("esp_wifi_connect failed")), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.includes("esp_wifi_connect failed")),
+      lines.join("\n"),
+    );
     clock.advance(500);
     assert.equal(wifi.connects, 2);
   });
@@ -184,7 +187,12 @@ describe("the boot path (src/boot.ts) with Wi-Fi", () => {
         capture: (_pin, model) => new VirtualDht({ model, now: () => clock.now() }),
         random: fixedRandom(0.5),
       },
-      { board: "test", defaultId: () => "esp32-abcdef", needsSsid: true, defaultBroker: { tls: false, host: "127.0.0.1", port: 1883 } },
+      {
+        board: "test",
+        defaultId: () => "esp32-abcdef",
+        needsSsid: true,
+        defaultBroker: { tls: false, host: "127.0.0.1", port: 1883 },
+      },
     );
     return { clock, wifi, net, led, store, logs, device };
   }
@@ -199,7 +207,7 @@ describe("the boot path (src/boot.ts) with Wi-Fi", () => {
     const seen = summary(serve(net.last));
     assert.ok(seen.includes("PUBLISH q1 r devices/esp32-abcdef/status online"), seen.join("\n"));
     const diag = seen.find((l) => l.startsWith("PUBLISH q0 devices/esp32-abcdef/diag "));
-    assert.ok(diag && diag.includes('"rssi":-61'), diag);
+    assert.ok(diag?.includes('"rssi":-61'), diag);
 
     wifi.emit("disconnected");
     assert.equal(net.last.closed, true, "the socket is closed while Wi-Fi is down");
@@ -228,7 +236,10 @@ describe("the boot path (src/boot.ts) with Wi-Fi", () => {
     const { config, errors } = buildConfig({ interval: "soon" });
     assert.equal(errors.length, 1);
     const { wifi, net, logs } = booted({ interval: "soon" });
-    assert.ok(logs.some((l) => l.startsWith('config: bad value "soon" for "interval"')), logs.join("\n"));
+    assert.ok(
+      logs.some((l) => l.startsWith('config: bad value "soon" for "interval"')),
+      logs.join("\n"),
+    );
     wifi.emit("gotIP");
     net.last.open();
     const seen = summary(serve(net.last)).filter((l) => l.includes("/error "));
@@ -252,20 +263,29 @@ describe("the boot path (src/boot.ts) with Wi-Fi", () => {
     };
     const { config } = buildConfig({});
     const device = boot(config, [], ports, { board: "test", defaultId: () => "x", needsSsid: false });
-    assert.ok(logs.some((l) => l.startsWith("config: no broker: MQTT stays off")), logs.join("\n"));
+    assert.ok(
+      logs.some((l) => l.startsWith("config: no broker: MQTT stays off")),
+      logs.join("\n"),
+    );
     wifi.emit("connected", "gotIP");
     clock.advance(60000);
     assert.equal(net.count, 0, "no MQTT connection without a broker");
     assert.equal(device.app.client.state, "idle");
     device.stop();
 
-    const unprovisioned = boot({ ...config, broker: "mqtt://h" }, [], ports, { board: "test", defaultId: () => "x", needsSsid: true });
-    assert.ok(logs.some((l) => l.startsWith("config: no Wi-Fi network")), logs.join("\n"));
+    const unprovisioned = boot({ ...config, broker: "mqtt://h" }, [], ports, {
+      board: "test",
+      defaultId: () => "x",
+      needsSsid: true,
+    });
+    assert.ok(
+      logs.some((l) => l.startsWith("config: no Wi-Fi network")),
+      logs.join("\n"),
+    );
     assert.equal(unprovisioned.wifi.setup, true);
     assert.equal(unprovisioned.wifi.state, "unconfigured");
     assert.deepEqual(wifi.calls.slice(-1), ["accessPoint x-setup "]);
     unprovisioned.stop();
     assert.equal(clock.pending, 0, "stop() leaves no timer behind");
   });
-
 });

@@ -6,10 +6,11 @@
  * cannot finish, `globalThis.__xsTestState()` returns the partial report as
  * an ArrayBuffer (evaluate it as a second command).
  */
-import * as esbuild from "esbuild";
-import { LEAST_UPPER_BOUND, TraceMap, originalPositionFor } from "@jridgewell/trace-mapping";
+
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { LEAST_UPPER_BOUND, originalPositionFor, TraceMap } from "@jridgewell/trace-mapping";
+import * as esbuild from "esbuild";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SHIMS: Record<string, string> = {
@@ -23,7 +24,13 @@ const shimPlugin: esbuild.Plugin = {
   name: "xs-node-shims",
   setup(build) {
     build.onResolve({ filter: /^node:/ }, (args) =>
-      SHIMS[args.path] ? { path: SHIMS[args.path] } : { errors: [{ text: `"${args.path}" is not available in XS (only node:test and node:assert/strict are shimmed)` }] },
+      SHIMS[args.path]
+        ? { path: SHIMS[args.path] }
+        : {
+            errors: [
+              { text: `"${args.path}" is not available in XS (only node:test and node:assert/strict are shimmed)` },
+            ],
+          },
     );
   },
 };

@@ -37,14 +37,18 @@ export function inspect(v: unknown, depth = 0): string {
   const r = (x: unknown) => inspect(x, depth + 1);
   if (v instanceof Error) return `[${v.name}: ${v.message}]`;
   if (v instanceof Date || v instanceof RegExp) return String(v);
-  if (v instanceof TYPED_ARRAY) return `${v.constructor.name}(${(v as Uint8Array).length}) [${Array.from(v as Uint8Array, String).join(", ")}]`;
-  if (v instanceof ArrayBuffer) return `ArrayBuffer <${Array.from(new Uint8Array(v), (b) => b.toString(16).padStart(2, "0")).join(" ")}>`;
+  if (v instanceof TYPED_ARRAY)
+    return `${v.constructor.name}(${(v as Uint8Array).length}) [${Array.from(v as Uint8Array, String).join(", ")}]`;
+  if (v instanceof ArrayBuffer)
+    return `ArrayBuffer <${Array.from(new Uint8Array(v), (b) => b.toString(16).padStart(2, "0")).join(" ")}>`;
   if (v instanceof Map) return `Map(${v.size}) {${[...v].map(([k, x]) => ` ${r(k)} => ${r(x)}`).join(",")} }`;
   if (v instanceof Set) return `Set(${v.size}) {${[...v].map((x) => ` ${r(x)}`).join(",")} }`;
-  const props = keysOf(v).map((k) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${r((v as Record<string, unknown>)[k])}`);
+  const props = keysOf(v).map(
+    (k) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${r((v as Record<string, unknown>)[k])}`,
+  );
   if (Array.isArray(v)) return `[${[...v.map(r), ...props].join(", ")}]`;
   const name = Object.getPrototypeOf(v)?.constructor?.name;
-  return `${name && name !== "Object" ? name + " " : ""}{${props.length ? ` ${props.join(", ")} ` : ""}}`;
+  return `${name && name !== "Object" ? `${name} ` : ""}{${props.length ? ` ${props.join(", ")} ` : ""}}`;
 }
 
 function deepEq(a: unknown, b: unknown): boolean {
@@ -75,7 +79,7 @@ function deepEq(a: unknown, b: unknown): boolean {
   }
   const ka = keysOf(a);
   const kb = keysOf(b);
-  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEq((a as never)[k], (b as never)[k]));
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && deepEq((a as never)[k], (b as never)[k]));
 }
 
 /** "+ actual / - expected", cut to the neighbourhood of their first difference when long. */
@@ -105,15 +109,18 @@ export function notEqual(actual: unknown, expected: unknown, message?: Message):
 }
 
 export function deepEqual<T>(actual: unknown, expected: T, message?: Message): asserts actual is T {
-  if (!deepEq(actual, expected)) fail_(compared("Expected values to be strictly deep-equal:", actual, expected), message);
+  if (!deepEq(actual, expected))
+    fail_(compared("Expected values to be strictly deep-equal:", actual, expected), message);
 }
 
 export function notDeepEqual(actual: unknown, expected: unknown, message?: Message): void {
-  if (deepEq(actual, expected)) fail_(`Expected "actual" not to be strictly deep-equal to: ${inspect(expected)}`, message);
+  if (deepEq(actual, expected))
+    fail_(`Expected "actual" not to be strictly deep-equal to: ${inspect(expected)}`, message);
 }
 
 export function match(value: string, regexp: RegExp, message?: Message): void {
-  if (typeof value !== "string" || !regexp.test(value)) fail_(`The input did not match the regular expression ${regexp}. Input: ${inspect(value)}`, message);
+  if (typeof value !== "string" || !regexp.test(value))
+    fail_(`The input did not match the regular expression ${regexp}. Input: ${inspect(value)}`, message);
 }
 
 export function fail(message: Message = "Failed"): never {
@@ -126,14 +133,17 @@ type Expected = (new (...args: never[]) => unknown) | RegExp | Record<string, un
 function check(error: unknown, expected: Expected | undefined, message: Message, operator: string): void {
   if (expected === undefined) return;
   if (typeof expected === "function") {
-    if (!(error instanceof expected)) fail_(`The error is expected to be an instance of "${expected.name}". Received ${inspect(error)}`, message);
+    if (!(error instanceof expected))
+      fail_(`The error is expected to be an instance of "${expected.name}". Received ${inspect(error)}`, message);
   } else if (expected instanceof RegExp) {
-    if (!expected.test(String(error))) fail_(`The error did not match ${expected} in assert.${operator}. Received ${inspect(error)}`, message);
+    if (!expected.test(String(error)))
+      fail_(`The error did not match ${expected} in assert.${operator}. Received ${inspect(error)}`, message);
   } else {
     for (const k of Object.keys(expected)) {
       const want = expected[k];
       const got = (error as Record<string, unknown>)?.[k];
-      if (want instanceof RegExp ? !want.test(String(got)) : !deepEq(got, want)) fail_(compared(`The error's "${k}" differs in assert.${operator}:`, got, want), message);
+      if (want instanceof RegExp ? !want.test(String(got)) : !deepEq(got, want))
+        fail_(compared(`The error's "${k}" differs in assert.${operator}:`, got, want), message);
     }
   }
 }
@@ -148,7 +158,11 @@ export function throws(fn: () => unknown, expected?: Expected, message?: Message
   fail_("Missing expected exception.", message);
 }
 
-export async function rejects(promise: Promise<unknown> | (() => Promise<unknown>), expected?: Expected, message?: Message): Promise<void> {
+export async function rejects(
+  promise: Promise<unknown> | (() => Promise<unknown>),
+  expected?: Expected,
+  message?: Message,
+): Promise<void> {
   try {
     await (typeof promise === "function" ? promise() : promise);
   } catch (e) {

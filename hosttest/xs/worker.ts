@@ -47,7 +47,7 @@ export interface XSSessionOptions {
   /** Per-crank computation limit (`-l`); beyond it the worker exits (17). Default 2e9. */
   meteringLimit?: number;
   /** Answers the script's `issueCommand(ArrayBuffer)`; the result is what issueCommand returns inside XS. */
-  onCommand?: (message: Uint8Array) => Uint8Array | string | void;
+  onCommand?: (message: Uint8Array) => Uint8Array | string | undefined;
 }
 
 export interface XSSession {
@@ -75,7 +75,16 @@ const decoder = new TextDecoder();
 
 function workerPath(): string {
   const dir = path.dirname(createRequire(import.meta.url).resolve("@agoric/xsnap/package.json"));
-  return path.join(dir, "xsnap-native", "xsnap", "build", "bin", process.platform === "darwin" ? "mac" : "lin", "release", "xsnap-worker");
+  return path.join(
+    dir,
+    "xsnap-native",
+    "xsnap",
+    "build",
+    "bin",
+    process.platform === "darwin" ? "mac" : "lin",
+    "release",
+    "xsnap-worker",
+  );
 }
 
 function netstring(kind: string, payload: Uint8Array = new Uint8Array(0)): Buffer {
@@ -85,7 +94,9 @@ function netstring(kind: string, payload: Uint8Array = new Uint8Array(0)): Buffe
 /** Spawns one xsnap-worker process with a fresh XS machine. */
 export async function startXS(options: XSSessionOptions = {}): Promise<XSSession> {
   const limit = Math.min(Math.floor(options.meteringLimit ?? 2e9), 2_147_483_647);
-  const child = spawn(workerPath(), ["xs-test", ...(limit ? ["-l", String(limit)] : [])], { stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"] });
+  const child = spawn(workerPath(), ["xs-test", ...(limit ? ["-l", String(limit)] : [])], {
+    stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
+  });
   await new Promise<void>((resolve, reject) => {
     child.once("spawn", resolve);
     child.once("error", reject);
@@ -97,11 +108,14 @@ export async function startXS(options: XSSessionOptions = {}): Promise<XSSession
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (s: string) => (stdout += s));
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code, signal) => resolve(signal ? null : code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code, signal) => resolve(signal ? null : code)),
+  );
 
   const death = async (): Promise<Error> => {
     const code = await exited;
-    const reason = code === null ? "killed" : `exit code ${code}${EXIT_REASONS[code] ? ` (${EXIT_REASONS[code]})` : ""}`;
+    const reason =
+      code === null ? "killed" : `exit code ${code}${EXIT_REASONS[code] ? ` (${EXIT_REASONS[code]})` : ""}`;
     return new Error(`xsnap-worker died: ${reason}${stderr.trim() ? `\nstderr: ${stderr.trim()}` : ""}`);
   };
 
@@ -113,13 +127,17 @@ export async function startXS(options: XSSessionOptions = {}): Promise<XSSession
       const kind = String.fromCharCode(message[0]);
       if (kind === ".") {
         const sep = message.indexOf(1);
-        const meter = (sep > 1 ? JSON.parse(decoder.decode(message.subarray(1, sep))) : { currentHeapCount: 0, compute: 0 }) as XSMeter;
+        const meter = (
+          sep > 1 ? JSON.parse(decoder.decode(message.subarray(1, sep))) : { currentHeapCount: 0, compute: 0 }
+        ) as XSMeter;
         return { reply: message.slice(sep < 0 ? 1 : sep + 1), meter };
       }
       if (kind === "!") throw new Error(decoder.decode(message.subarray(1)) || "uncaught exception in XS");
       if (kind !== "?") {
         child.kill();
-        throw new Error(`xsnap protocol error: unknown reply ${JSON.stringify(decoder.decode(message.subarray(0, 80)))}`);
+        throw new Error(
+          `xsnap protocol error: unknown reply ${JSON.stringify(decoder.decode(message.subarray(0, 80)))}`,
+        );
       }
       const answer = options.onCommand?.(message.slice(1));
       toWorker.write(netstring("/", typeof answer === "string" ? encoder.encode(answer) : (answer ?? undefined)));

@@ -4,8 +4,9 @@
  * sensor fault rate, its Wi-Fi, a reboot; the embedded broker stopped and
  * started. Values are checked here; a bad one is refused with a sentence.
  */
-import type { VirtualDevice } from "../device";
+
 import type { RunningBroker } from "../broker";
+import type { VirtualDevice } from "../device";
 import type { SimDeviceState } from "./api";
 
 export interface SimChange {
@@ -28,7 +29,8 @@ export interface SimControls {
 
 function inRange(name: string, value: unknown, min: number, max: number): number {
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max}`);
+  if (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max)
+    throw new Error(`${name} must be a number from ${min} to ${max}`);
   return n;
 }
 
@@ -56,10 +58,13 @@ export function simControls(devices: readonly VirtualDevice[], broker: RunningBr
       const temp = change.temp === undefined ? undefined : inRange("temp", change.temp, -40, 80);
       const hum = change.hum === undefined ? undefined : inRange("hum", change.hum, 0, 100);
       const faultRate = change.faultRate === undefined ? undefined : inRange("faultRate", change.faultRate, 0, 1);
-      if (change.drift !== undefined && change.drift !== true) throw new Error("drift must be true (set temp and hum to stop it)");
-      if (change.wifi !== undefined && change.wifi !== "drop" && change.wifi !== "restore") throw new Error('wifi must be "drop" or "restore"');
+      if (change.drift !== undefined && change.drift !== true)
+        throw new Error("drift must be true (set temp and hum to stop it)");
+      if (change.wifi !== undefined && change.wifi !== "drop" && change.wifi !== "restore")
+        throw new Error('wifi must be "drop" or "restore"');
       if (change.reboot !== undefined && change.reboot !== true) throw new Error("reboot must be true");
-      if (temp !== undefined || hum !== undefined) d.dht.pinned = { temp: temp ?? d.dht.pinned?.temp ?? d.dht.temp, hum: hum ?? d.dht.pinned?.hum ?? d.dht.hum };
+      if (temp !== undefined || hum !== undefined)
+        d.dht.pinned = { temp: temp ?? d.dht.pinned?.temp ?? d.dht.temp, hum: hum ?? d.dht.pinned?.hum ?? d.dht.hum };
       if (change.drift === true) d.dht.pinned = null;
       if (faultRate !== undefined) d.dht.faultRate = faultRate;
       if (change.wifi === "drop") d.wifi.drop();

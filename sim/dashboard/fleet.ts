@@ -45,7 +45,8 @@ export class Fleet {
   /** Loads what the store kept: every device's record and newest reading. */
   async load(): Promise<void> {
     const latest = await this.store.latest();
-    for (const info of await this.store.devices()) this.devices.set(info.id, { ...info, last: latest.get(info.id) ?? null });
+    for (const info of await this.store.devices())
+      this.devices.set(info.id, { ...info, last: latest.get(info.id) ?? null });
     for (const [id, row] of latest) if (!this.devices.has(id)) this.devices.set(id, { ...blank(id, ""), last: row });
   }
 
@@ -76,7 +77,8 @@ export class Fleet {
       case "state": {
         const reading = parseState(text, at);
         if (!reading) return;
-        if (!device.last || reading.t >= device.last.t) device.last = { t: reading.t, temp: reading.temp, hum: reading.hum };
+        if (!device.last || reading.t >= device.last.t)
+          device.last = { t: reading.t, temp: reading.temp, hum: reading.hum };
         const changed = !device.online || (reading.led !== undefined && reading.led !== device.led);
         if (reading.led) device.led = reading.led;
         device.online = true;
@@ -109,7 +111,11 @@ export class Fleet {
       }
       case "error": {
         const value = parseObject(text);
-        device.errors.push({ t: at, error: typeof value?.error === "string" ? value.error : "unknown", detail: typeof value?.detail === "string" ? value.detail : text.slice(0, 200) });
+        device.errors.push({
+          t: at,
+          error: typeof value?.error === "string" ? value.error : "unknown",
+          detail: typeof value?.detail === "string" ? value.detail : text.slice(0, 200),
+        });
         if (device.errors.length > ERRORS_KEPT) device.errors.splice(0, device.errors.length - ERRORS_KEPT);
         break;
       }
@@ -171,7 +177,8 @@ export function parseState(text: string, arrival: number): (Row & { led?: "ON" |
   const data = value?.data as Record<string, unknown> | undefined;
   if (!data || typeof data !== "object") return undefined;
   const { temp, hum } = data;
-  if (typeof temp !== "number" || typeof hum !== "number" || !Number.isFinite(temp) || !Number.isFinite(hum)) return undefined;
+  if (typeof temp !== "number" || typeof hum !== "number" || !Number.isFinite(temp) || !Number.isFinite(hum))
+    return undefined;
   const time = value!.time;
   const t = typeof time === "number" && Number.isFinite(time) && time > 0 ? Math.round(time) : arrival;
   const led = data.led === "ON" || data.led === "OFF" ? data.led : undefined;

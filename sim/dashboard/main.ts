@@ -2,10 +2,11 @@
  * `npm run dashboard -- --broker URL`: the dashboard alone, for devices on any
  * broker (real ESP32s included), without the simulator.
  */
+
+import { fail, readFlags } from "../flags";
 import { openStore } from "../history/store";
 import { isLoopback, urlHost } from "../listen";
 import { startDashboard } from "./server";
-import { fail, readFlags } from "../flags";
 
 const USAGE = `Usage: npm run dashboard -- --broker URL [flags]
 
@@ -29,16 +30,24 @@ function integer(name: string, value: string | undefined, fallback: number, min:
 }
 
 async function main(): Promise<void> {
-  const values = readFlags(process.argv.slice(2), ["broker", "http", "host", "brokerUser", "brokerPassword", "db", "retention"], USAGE);
+  const values = readFlags(
+    process.argv.slice(2),
+    ["broker", "http", "host", "brokerUser", "brokerPassword", "db", "retention"],
+    USAGE,
+  );
   if (!values) return;
   let broker = values.broker ?? "mqtt://127.0.0.1:1883";
   if (!/^[a-z]+:\/\//.test(broker)) broker = `mqtt://${broker}`;
-  if (!/^(mqtts?|wss?):\/\/[^/]+/.test(broker)) fail(`bad value "${values.broker}" for --broker: expected mqtt://host[:port], mqtts://… or ws(s)://…`);
+  if (!/^(mqtts?|wss?):\/\/[^/]+/.test(broker))
+    fail(`bad value "${values.broker}" for --broker: expected mqtt://host[:port], mqtts://… or ws(s)://…`);
   const host = values.host ?? "127.0.0.1";
   const secured = values.brokerUser !== undefined || values.brokerPassword !== undefined;
-  if (!isLoopback(host) && !secured) process.stdout.write(`warning: the dashboard listens on ${host} without credentials: anyone on the network can see the devices and switch their LEDs (set --brokerUser and --brokerPassword)\n`);
+  if (!isLoopback(host) && !secured)
+    process.stdout.write(
+      `warning: the dashboard listens on ${host} without credentials: anyone on the network can see the devices and switch their LEDs (set --brokerUser and --brokerPassword)\n`,
+    );
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  let dashboard;
+  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
   try {
     const store = await openStore(values.db ?? "data/telemetry.db");
     dashboard = await startDashboard({

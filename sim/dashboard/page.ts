@@ -27,7 +27,10 @@ export async function buildPage(): Promise<PageFiles> {
   const files: PageFiles = {};
   for (const file of result.outputFiles) {
     const name = path.basename(file.path);
-    files[`/${name}`] = { body: Buffer.from(file.contents), type: name.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8" };
+    files[`/${name}`] = {
+      body: Buffer.from(file.contents),
+      type: name.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8",
+    };
   }
   files["/"] = { body: Buffer.from(HTML), type: "text/html; charset=utf-8" };
   return files;

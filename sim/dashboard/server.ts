@@ -18,9 +18,9 @@ import mqtt from "mqtt";
 import type { HistoryStore, Row } from "../history/store";
 import { DAY_MS } from "../history/store";
 import { listen } from "../listen";
-import { Fleet, KINDS, type DeviceView } from "./fleet";
-import { buildPage } from "./page";
 import type { SimControls } from "./controls";
+import { type DeviceView, Fleet, KINDS } from "./fleet";
+import { buildPage } from "./page";
 
 export interface DashboardOptions {
   host: string;
@@ -74,7 +74,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     for (const res of feeds) res.write(text);
   };
   const view = (d: DeviceView) => ({ ...d, sim: sim?.state(d.id) ?? null });
-  const fleet = new Fleet(store, { reading: (id, row) => send("reading", { id, ...row }), device: (d) => send("device", view(d)) }, log);
+  const fleet = new Fleet(
+    store,
+    { reading: (id, row) => send("reading", { id, ...row }), device: (d) => send("device", view(d)) },
+    log,
+  );
   await fleet.load();
 
   const prune = async () => {
@@ -123,7 +127,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   });
   client.on("message", (topic, payload) => fleet.message(topic, payload));
 
-  const expected = options.user !== undefined || options.password !== undefined ? `Basic ${Buffer.from(`${options.user ?? ""}:${options.password ?? ""}`).toString("base64")}` : undefined;
+  const expected =
+    options.user !== undefined || options.password !== undefined
+      ? `Basic ${Buffer.from(`${options.user ?? ""}:${options.password ?? ""}`).toString("base64")}`
+      : undefined;
   const authorized = (req: http.IncomingMessage) => {
     if (!expected) return true;
     const given = Buffer.from(req.headers.authorization ?? "");
@@ -133,7 +140,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
   const server = http.createServer((req, res) => {
     if (!authorized(req)) {
-      res.writeHead(401, { "www-authenticate": 'Basic realm="dashboard", charset="UTF-8"', "content-type": "text/plain" }).end("user name and password required\n");
+      res
+        .writeHead(401, {
+          "www-authenticate": 'Basic realm="dashboard", charset="UTF-8"',
+          "content-type": "text/plain",
+        })
+        .end("user name and password required\n");
       return;
     }
     route(req, res).catch((error: Error) => {
@@ -167,12 +179,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         return feed(req, res);
       case "GET /api/sim":
         if (!sim) throw new HttpError(404, "no simulator here");
-        return json(res, { broker: sim.broker ? { running: sim.broker.running() } : null, devices: Object.fromEntries(sim.ids().map((id) => [id, sim.state(id)])) });
+        return json(res, {
+          broker: sim.broker ? { running: sim.broker.running() } : null,
+          devices: Object.fromEntries(sim.ids().map((id) => [id, sim.state(id)])),
+        });
       case "POST /api/sim/device": {
         if (!sim) throw new HttpError(404, "no simulator here");
         const change = await body(req);
         const id = String(change.id ?? "");
-        let state;
+        let state: unknown;
         try {
           state = await sim.change(id, change);
         } catch (error) {
@@ -193,12 +208,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         return json(res, { running: sim.broker.running() });
       }
     }
-    throw new HttpError(url.pathname.startsWith("/api/") && ["GET", "POST"].indexOf(req.method ?? "") < 0 ? 405 : 404, `no ${req.method} ${url.pathname}`);
+    throw new HttpError(
+      url.pathname.startsWith("/api/") && ["GET", "POST"].indexOf(req.method ?? "") < 0 ? 405 : 404,
+      `no ${req.method} ${url.pathname}`,
+    );
   };
 
   const history = async (url: URL, res: http.ServerResponse) => {
     const id = url.searchParams.get("id");
-    if (!id) throw new HttpError(400, "id is required, e.g. /api/history?id=sim-1&from=0&to=" + Date.now());
+    if (!id) throw new HttpError(400, `id is required, e.g. /api/history?id=sim-1&from=0&to=${Date.now()}`);
     const to = time(url.searchParams.get("to"), "to") ?? Date.now();
     const from = time(url.searchParams.get("from"), "from") ?? to - 3_600_000;
     if (from > to) throw new HttpError(400, "from must not be after to");
@@ -208,7 +226,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (url.searchParams.get("format") === "csv") {
       let text = "t,temp,hum\n";
       for (const r of rows) text += `${r.t},${r.temp},${r.hum}\n`;
-      res.writeHead(200, { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${id}.csv"` }).end(text);
+      res
+        .writeHead(200, {
+          "content-type": "text/csv; charset=utf-8",
+          "content-disposition": `attachment; filename="${id}.csv"`,
+        })
+        .end(text);
       return;
     }
     json(res, rows);
@@ -223,14 +246,18 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (!client.connected) throw new HttpError(503, "the dashboard is not connected to the broker");
     const losant = device.prefix === "losant";
     const topic = losant ? `losant/${id}/command` : `${device.prefix}/${id}/led/set`;
-    const payload = losant ? JSON.stringify(state === "TOGGLE" ? { name: "toggle" } : { name: "led", payload: { state } }) : state;
+    const payload = losant
+      ? JSON.stringify(state === "TOGGLE" ? { name: "toggle" } : { name: "led", payload: { state } })
+      : state;
     await client.publishAsync(topic, payload, { qos: 1 });
     json(res, { topic, payload }, 202);
   };
 
   const feed = (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-    res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ devices: fleet.list().map(view), broker: { connected: client.connected, running: sim?.broker?.running() ?? client.connected } })}\n\n`);
+    res.write(
+      `retry: 1000\nevent: hello\ndata: ${JSON.stringify({ devices: fleet.list().map(view), broker: { connected: client.connected, running: sim?.broker?.running() ?? client.connected } })}\n\n`,
+    );
     feeds.add(res);
     req.once("close", () => feeds.delete(res));
   };
@@ -270,12 +297,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
 function time(value: string | null, name: string): number | undefined {
   if (value === null || value === "") return undefined;
-  if (!/^-?\d+$/.test(value)) throw new HttpError(400, `${name} must be a time in Unix milliseconds, e.g. ${Date.now()}`);
+  if (!/^-?\d+$/.test(value))
+    throw new HttpError(400, `${name} must be a time in Unix milliseconds, e.g. ${Date.now()}`);
   return Number(value);
 }
 
 function json(res: http.ServerResponse, value: unknown, status = 200): void {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }).end(JSON.stringify(value));
+  res
+    .writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" })
+    .end(JSON.stringify(value));
 }
 
 async function body(req: http.IncomingMessage): Promise<Record<string, unknown>> {

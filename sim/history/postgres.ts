@@ -52,20 +52,37 @@ export async function openPostgres(url: string): Promise<HistoryStore> {
         `INSERT INTO readings (device, t, temp, hum)
          SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::real[], $4::real[])
          ON CONFLICT DO NOTHING`,
-        [readings.map((r) => r.id), readings.map((r) => new Date(r.t)), readings.map((r) => r.temp), readings.map((r) => r.hum)],
+        [
+          readings.map((r) => r.id),
+          readings.map((r) => new Date(r.t)),
+          readings.map((r) => r.temp),
+          readings.map((r) => r.hum),
+        ],
       );
     },
     async range(id, from, to) {
-      return rows(await pool.query("SELECT t, temp, hum FROM readings WHERE device = $1 AND t BETWEEN $2 AND $3 ORDER BY t", [id, new Date(from), new Date(to)]));
+      return rows(
+        await pool.query("SELECT t, temp, hum FROM readings WHERE device = $1 AND t BETWEEN $2 AND $3 ORDER BY t", [
+          id,
+          new Date(from),
+          new Date(to),
+        ]),
+      );
     },
     async latest() {
-      const result = await pool.query("SELECT DISTINCT ON (device) device, t, temp, hum FROM readings ORDER BY device, t DESC");
+      const result = await pool.query(
+        "SELECT DISTINCT ON (device) device, t, temp, hum FROM readings ORDER BY device, t DESC",
+      );
       const out = new Map<string, Row>();
-      for (const r of result.rows) out.set(r.device as string, { t: (r.t as Date).getTime(), temp: r.temp as number, hum: r.hum as number });
+      for (const r of result.rows)
+        out.set(r.device as string, { t: (r.t as Date).getTime(), temp: r.temp as number, hum: r.hum as number });
       return out;
     },
     async saveDevice(info: DeviceInfo) {
-      await pool.query("INSERT INTO devices (id, info) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET info = excluded.info", [info.id, JSON.stringify(info)]);
+      await pool.query(
+        "INSERT INTO devices (id, info) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET info = excluded.info",
+        [info.id, JSON.stringify(info)],
+      );
     },
     async devices() {
       return (await pool.query("SELECT info FROM devices ORDER BY id")).rows.map((r) => r.info as DeviceInfo);

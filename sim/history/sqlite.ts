@@ -39,7 +39,9 @@ export function openSqlite(file: string): HistoryStore {
   // SQLite takes the bare columns of a max() aggregate from the row holding the maximum.
   const newest = db.prepare("SELECT device, max(t) AS t, temp, hum FROM readings GROUP BY device");
   const ids = db.prepare("SELECT DISTINCT device FROM readings").pluck();
-  const saveDevice = db.prepare("INSERT INTO devices (id, info) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET info = excluded.info");
+  const saveDevice = db.prepare(
+    "INSERT INTO devices (id, info) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET info = excluded.info",
+  );
   const devices = db.prepare("SELECT info FROM devices ORDER BY id").pluck();
   const prune = db.prepare("DELETE FROM readings WHERE device = ? AND t < ?");
   return {
@@ -52,7 +54,8 @@ export function openSqlite(file: string): HistoryStore {
     },
     async latest() {
       const out = new Map<string, Row>();
-      for (const r of newest.all() as (Row & { device: string })[]) out.set(r.device, { t: r.t, temp: r.temp, hum: r.hum });
+      for (const r of newest.all() as (Row & { device: string })[])
+        out.set(r.device, { t: r.t, temp: r.temp, hum: r.hum });
       return out;
     },
     async saveDevice(info: DeviceInfo) {

@@ -7,25 +7,39 @@
  * `config/set`. The same code runs on the ESP32, in the Moddable simulator
  * and in the Node simulator; only the ports differ.
  */
-import type { Clock, DigitalOut, Flash, Hash, HttpClient, Log, Sensor, SocketFactory, Store, TimerId, UpdatePort } from "../ports";
-import { ReadingLog, type LoggedReading } from "../store/readings";
-import { MqttClient, type ClientHandler } from "../mqtt/client";
-import { decodeUtf8 } from "../utf8";
-import { checkTopicFilter, checkTopicName } from "../mqtt/topic";
-import type { MessageKind } from "../mqtt/outbox";
-import { Views } from "../mqtt/views";
-import { STATE_MAX, writeState } from "./state";
-import type { QoS } from "../mqtt/packet";
+
 import { Sampler, type SamplerOptions } from "../dht/sampler";
-import { parseLedCommand, parseLosantCommand, MAX_COMMAND, type LedCommand } from "./command";
-import { parseValue, type BrokerAddress, type Config } from "./config";
-import { keep as keepSettings } from "./settings";
-import { discoveryMessages, round1, topicsFor, type Topics } from "./topics";
-import { Updater } from "../update/updater";
+import { type ClientHandler, MqttClient } from "../mqtt/client";
+import type { MessageKind } from "../mqtt/outbox";
+import type { QoS } from "../mqtt/packet";
+import { checkTopicFilter, checkTopicName } from "../mqtt/topic";
+import { Views } from "../mqtt/views";
+import type {
+  Clock,
+  DigitalOut,
+  Flash,
+  Hash,
+  HttpClient,
+  Log,
+  Sensor,
+  SocketFactory,
+  Store,
+  TimerId,
+  UpdatePort,
+} from "../ports";
+import { type LoggedReading, ReadingLog } from "../store/readings";
 import { Sha256 } from "../update/sha256";
+import { Updater } from "../update/updater";
+import { decodeUtf8 } from "../utf8";
 import { VERSION } from "../version";
+import { type LedCommand, MAX_COMMAND, parseLedCommand, parseLosantCommand } from "./command";
+import { type BrokerAddress, type Config, parseValue } from "./config";
+import { keep as keepSettings } from "./settings";
+import { STATE_MAX, writeState } from "./state";
+import { discoveryMessages, round1, type Topics, topicsFor } from "./topics";
 
 export { VERSION };
+
 const DIAG_MS = 60000;
 /** Keys `config/set` may change. */
 const SETTABLE = ["interval", "qos"];
@@ -85,6 +99,10 @@ export interface AppOptions {
   updateWindow?: number;
 }
 
+/**
+ * The application. Methods named like events (`reading`, `delivered`, `message`, …)
+ * are called by the small handler classes at the end of this file, not by users.
+ */
 export class App {
   readonly config: Config;
   readonly id: string;
@@ -109,7 +127,7 @@ export class App {
   /** Called after anything a status display shows has changed. */
   onChange: (() => void) | undefined;
 
-  private readonly ports: AppPorts;
+  readonly ports: AppPorts;
   private readonly model: string;
   private readonly startedAt: number;
   private diagTimer: TimerId | undefined;
@@ -134,7 +152,8 @@ export class App {
     this.startedAt = ports.clock.now();
     this.led = this.restoreLed();
     this.log = ports.flash && this.config.buffer > 0 ? new ReadingLog(ports.flash) : undefined;
-    if (this.log?.pending) ports.log(`buffer: ${this.log.pending} readings kept from before the restart, to be sent first`);
+    if (this.log?.pending)
+      ports.log(`buffer: ${this.log.pending} readings kept from before the restart, to be sent first`);
     const broker = options.broker;
     const retain = this.config.retain;
     this.client = new MqttClient(
@@ -168,7 +187,8 @@ export class App {
         report: (answer) => {
           // Called deep in the download's callbacks: no extra frame (send()) on the simulator's 512-slot stack.
           const topic = this.topics.ota;
-          if (topic && !this.client.publish(topic, JSON.stringify(answer), 1, false, "event")) this.refusedMessage(topic);
+          if (topic && !this.client.publish(topic, JSON.stringify(answer), 1, false, "event"))
+            this.refusedMessage(topic);
         },
       },
       { version: this.version, window: options.updateWindow },
@@ -200,7 +220,8 @@ export class App {
     this.updater.stop();
     this.ports.clock.clear(this.diagTimer);
     this.diagTimer = undefined;
-    if (this.client.connected && this.topics.status) this.send(this.topics.status, "offline", 1, this.config.retain, "latest");
+    if (this.client.connected && this.topics.status)
+      this.send(this.topics.status, "offline", 1, this.config.retain, "latest");
     this.client.end(() => {
       this.changed();
       done?.();
@@ -259,7 +280,7 @@ export class App {
 
   // ---- events ---------------------------------------------------------------
 
-  private connected(): void {
+  connected(): void {
     const { topics, config } = this;
     this.ports.log(`mqtt: connected as ${this.id}`);
     if (topics.status) this.send(topics.status, "online", 1, config.retain, "latest");
@@ -278,7 +299,9 @@ export class App {
   private publishConfigErrors(): void {
     const errors = this.configErrors;
     this.configErrors = [];
-    for (const detail of errors) if (this.topics.error) this.send(this.topics.error, JSON.stringify({ error: "config", detail }), 0, false, "event");
+    for (const detail of errors)
+      if (this.topics.error)
+        this.send(this.topics.error, JSON.stringify({ error: "config", detail }), 0, false, "event");
   }
 
   /**
@@ -286,11 +309,11 @@ export class App {
    * as one `queue-full` error; errors have their own lane, so the report never
    * displaces a reading.
    */
-  private dropped(): void {
+  dropped(): void {
     this.dropsUnreported++;
   }
 
-  private reportDrops(): void {
+  reportDrops(): void {
     const n = this.dropsUnreported;
     if (n === 0 || !this.topics.error || !this.client.connected) return;
     const detail = `outbound queue full: dropped ${n} reading${n === 1 ? "" : "s"}`;
@@ -307,7 +330,7 @@ export class App {
    * it in capture order; it is live (`{"data":…}`) when it was taken while
    * connected with nothing waiting, else it carries its capture time.
    */
-  private reading(temp: number, hum: number): void {
+  reading(temp: number, hum: number): void {
     const last = (this.lastReading ??= { temp: 0, hum: 0 });
     last.temp = round1(temp);
     last.hum = round1(hum);
@@ -350,7 +373,7 @@ export class App {
   }
 
   /** The broker has the oldest reading sent: it leaves the buffer. */
-  private delivered(): void {
+  delivered(): void {
     if (!this.log) return;
     this.log.acknowledge();
     this.pump();
@@ -362,7 +385,7 @@ export class App {
     return ms > CLOCK_SET_MS ? Math.floor(ms / 1000) : 0;
   }
 
-  private message(topic: string, payload: Uint8Array, retain: boolean): void {
+  message(topic: string, payload: Uint8Array, retain: boolean): void {
     if (payload.length > MAX_COMMAND * 4) {
       this.badCommand(`command too long (${payload.length} bytes)`);
       return;
@@ -374,7 +397,10 @@ export class App {
       const parsed = this.losant ? parseLosantCommand(text) : parseLedCommand(text);
       if ("error" in parsed) this.badCommand(parsed.error);
       // Retained commands come again at every connect: only idempotent ones apply.
-      else if (retain && parsed.command === "TOGGLE") this.badCommand("a retained TOGGLE is ignored (it would flip the LED at every connect): send it without retain, or retain ON or OFF");
+      else if (retain && parsed.command === "TOGGLE")
+        this.badCommand(
+          "a retained TOGGLE is ignored (it would flip the LED at every connect): send it without retain, or retain ON or OFF",
+        );
       else this.command(parsed.command);
     } else if (topic === this.topics.configSet) {
       this.configure(text);
@@ -418,7 +444,13 @@ export class App {
     this.apply(values);
     const refused = keepSettings(this.ports.store, values);
     if (refused && this.ports.store) this.ports.log(`store: ${refused}`);
-    this.send(this.topics.config, JSON.stringify({ interval: this.config.interval, qos: this.config.qos }), 1, this.config.retain, "latest");
+    this.send(
+      this.topics.config,
+      JSON.stringify({ interval: this.config.interval, qos: this.config.qos }),
+      1,
+      this.config.retain,
+      "latest",
+    );
     this.changed();
   }
 
@@ -470,7 +502,13 @@ export class App {
    * other refused message is counted (`refused` in diag) and logged: an
    * error cannot be sent about it on the lane that is full.
    */
-  private send(topic: string, payload: string | Uint8Array, qos: QoS, retain = false, kind: MessageKind = "data"): boolean {
+  private send(
+    topic: string,
+    payload: string | Uint8Array,
+    qos: QoS,
+    retain = false,
+    kind: MessageKind = "data",
+  ): boolean {
     if (this.client.publish(topic, payload, qos, retain, kind)) return true;
     if (kind !== "data") this.refusedMessage(topic);
     return false;
@@ -505,16 +543,17 @@ export class App {
 
   /** Subscribes (again after every reconnect without a session); a filter the client refuses is a configuration error. */
   private subscribe(filter: string): void {
-    if (!this.client.subscribe(filter, 1)) this.configError(`cannot subscribe to ${JSON.stringify(filter)}: ${checkTopicFilter(filter)}`);
+    if (!this.client.subscribe(filter, 1))
+      this.configError(`cannot subscribe to ${JSON.stringify(filter)}: ${checkTopicFilter(filter)}`);
   }
 
-  private badCommand(detail: string): void {
+  badCommand(detail: string): void {
     this.badCommands++;
     this.error("bad-command", detail);
     this.changed();
   }
 
-  private error(code: string, detail: string): void {
+  error(code: string, detail: string): void {
     this.ports.log(`error: ${code}: ${detail}`);
     this.remember(code, detail);
     if (this.topics.error) this.send(this.topics.error, JSON.stringify({ error: code, detail }), 0, false, "event");
@@ -528,10 +567,11 @@ export class App {
   }
 
   private diag(): void {
-    if (this.topics.diag && this.client.connected) this.send(this.topics.diag, JSON.stringify(this.diagnostics()), 0, false, "latest");
+    if (this.topics.diag && this.client.connected)
+      this.send(this.topics.diag, JSON.stringify(this.diagnostics()), 0, false, "latest");
   }
 
-  private changed(): void {
+  changed(): void {
     const onChange = this.onChange;
     if (!onChange) return;
     try {
@@ -544,38 +584,39 @@ export class App {
 
 // The session's and the sampler's events as prototype methods of small
 // objects, not closures made per app: the simulator runs thousands of apps,
-// and on XS every closure costs heap slots. They reach the app's private
-// methods by name.
+// and on XS every closure costs heap slots. They call the app's event methods.
 
 class ClientEvents implements ClientHandler {
   constructor(private readonly app: App) {}
   onConnect(): void {
-    this.app["connected"]();
+    this.app.connected();
   }
   onDisconnect(reason: string): void {
-    this.app["ports"].log(`mqtt: disconnected (${reason}); retrying`);
-    this.app["changed"]();
+    this.app.ports.log(`mqtt: disconnected (${reason}); retrying`);
+    this.app.changed();
   }
   onMessage(topic: string, payload: Uint8Array, _qos: QoS, retain: boolean): void {
-    this.app["message"](topic, payload, retain);
+    this.app.message(topic, payload, retain);
   }
   onTooLarge(topic: string, size: number): void {
-    this.app["badCommand"](`message of ${size} bytes on ${topic} is over the device's limit of ${PACKET_LIMIT} bytes; ignored`);
+    this.app.badCommand(
+      `message of ${size} bytes on ${topic} is over the device's limit of ${PACKET_LIMIT} bytes; ignored`,
+    );
   }
   onDrop(): void {
-    this.app["dropped"]();
+    this.app.dropped();
   }
   onDelivered(): void {
-    this.app["delivered"]();
+    this.app.delivered();
   }
   onDrain(): void {
-    this.app["reportDrops"]();
+    this.app.reportDrops();
   }
   onSubscribeFailed(filter: string): void {
-    this.app["error"]("subscribe", `broker refused subscription to ${filter}`);
+    this.app.error("subscribe", `broker refused subscription to ${filter}`);
   }
   onHandlerError(error: unknown): void {
-    this.app["ports"].log(`app: ${error instanceof Error ? error.message : String(error)}`);
+    this.app.ports.log(`app: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -611,12 +652,12 @@ class Sampling implements SamplerOptions {
     this.sensor = ports.sensor;
   }
   onReading(temp: number, hum: number): void {
-    this.app["reading"](temp, hum);
+    this.app.reading(temp, hum);
   }
   onError(code: string, detail: string): void {
-    this.app["error"](code, detail);
+    this.app.error(code, detail);
   }
   onWarning(text: string): void {
-    this.app["ports"].log(`sensor: ${text}`);
+    this.app.ports.log(`sensor: ${text}`);
   }
 }

@@ -40,10 +40,12 @@ export function parseLedCommand(text: string): Parsed {
     const key = Object.keys(object).find((k) => k.toLowerCase() === "state");
     if (key === undefined) return { error: `expected {"state":"ON"|"OFF"|"TOGGLE"}, got ${quote(trimmed)}` };
     const command = word(object[key]);
-    return command ? { command } : { error: `bad state ${quote(JSON.stringify(object[key]))}: expected ON, OFF or TOGGLE` };
+    return command
+      ? { command }
+      : { error: `bad state ${quote(JSON.stringify(object[key]))}: expected ON, OFF or TOGGLE` };
   }
   const key = trimmed.toUpperCase();
-  if (Object.prototype.hasOwnProperty.call(WORDS, key)) return { command: WORDS[key] };
+  if (Object.hasOwn(WORDS, key)) return { command: WORDS[key] };
   return { error: `unknown command ${quote(trimmed)}: expected ON, OFF, TOGGLE, 1, 0, true, false or {"state":…}` };
 }
 
@@ -67,7 +69,9 @@ export function parseLosantCommand(text: string): Parsed {
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -75,6 +79,6 @@ function parseObject(text: string): Record<string, unknown> | undefined {
 
 /** Quotes user input for an error detail, shortened. */
 function quote(text: string): string {
-  const short = text.length > 40 ? text.slice(0, 40) + "…" : text;
+  const short = text.length > 40 ? `${text.slice(0, 40)}…` : text;
   return JSON.stringify(short);
 }

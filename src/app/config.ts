@@ -106,7 +106,10 @@ const shortText: Parse = (v) => (typeof v === "string" && v.length <= 64 ? v : u
 const KEYS: { [K in keyof Config]: [Parse, string] } = {
   ssid: [text, "a Wi-Fi network name"],
   password: [text, "a Wi-Fi password"],
-  broker: [(v) => (typeof v === "string" && (v === "" || parseBroker(v)) ? v : undefined), "mqtt://host[:port], mqtts://host[:port] or a host name"],
+  broker: [
+    (v) => (typeof v === "string" && (v === "" || parseBroker(v)) ? v : undefined),
+    "mqtt://host[:port], mqtts://host[:port] or a host name",
+  ],
   mqttUser: [text, "a user name"],
   mqttPassword: [text, "a password"],
   ca: [text, "a CA certificate (PEM file or resource name)"],
@@ -124,7 +127,10 @@ const KEYS: { [K in keyof Config]: [Parse, string] } = {
   session: [oneOf("persistent", "clean"), "persistent or clean"],
   ledRestore: [oneOf("last", "on", "off"), "last, on or off"],
   buffer: [integer(0, 100000), "an integer number of readings from 0 to 100000 (0: off)"],
-  ntp: [(v) => (typeof v === "string" && (v === "off" || /^[A-Za-z0-9.\-]{1,253}$/.test(v)) ? v : undefined), "a time server host name, or off"],
+  ntp: [
+    (v) => (typeof v === "string" && (v === "off" || /^[A-Za-z0-9.-]{1,253}$/.test(v)) ? v : undefined),
+    "a time server host name, or off",
+  ],
   web: [port, "a TCP port from 1 to 65535, or off"],
   webPassword: [shortText, "a password of up to 64 characters (empty: changes over the web are open)"],
   apPassword: [passphrase, "8 to 63 printable ASCII characters (WPA2), or empty for an open access point"],
@@ -180,7 +186,7 @@ function editDistance(a: string, b: string, limit: number): number {
 }
 
 export function isConfigKey(key: string): key is keyof Config {
-  return Object.prototype.hasOwnProperty.call(KEYS, key);
+  return Object.hasOwn(KEYS, key);
 }
 
 /**
@@ -190,7 +196,9 @@ export function isConfigKey(key: string): key is keyof Config {
 export function parseValue(key: string, value: unknown): { value: unknown } | { error: string } {
   if (!isConfigKey(key)) {
     const meant = likelyKey(key);
-    return { error: `unknown key "${key}" (${meant ? `did you mean "${meant}"? ` : ""}known keys: ${CONFIG_KEYS.join(", ")})` };
+    return {
+      error: `unknown key "${key}" (${meant ? `did you mean "${meant}"? ` : ""}known keys: ${CONFIG_KEYS.join(", ")})`,
+    };
   }
   const [parse, allowed] = KEYS[key];
   const parsed = parse(value);
@@ -198,7 +206,9 @@ export function parseValue(key: string, value: unknown): { value: unknown } | { 
   // Why a string cannot be a topic level, for the keys that make topics.
   const fault = TOPIC_KEYS.indexOf(key) >= 0 && typeof value === "string" ? checkTopicLevel(value) : null;
   // A refused secret is never echoed: the message may reach a log, the broker or a web page.
-  return { error: `bad value ${SECRET_KEYS.indexOf(key) >= 0 ? "" : `${JSON.stringify(value)} `}for "${key}": ${fault ? `it would make a bad topic (${fault}); ` : ""}expected ${allowed}` };
+  return {
+    error: `bad value ${SECRET_KEYS.indexOf(key) >= 0 ? "" : `${JSON.stringify(value)} `}for "${key}": ${fault ? `it would make a bad topic (${fault}); ` : ""}expected ${allowed}`,
+  };
 }
 
 /**

@@ -6,7 +6,7 @@
  * build-time values until the store is cleared.
  */
 import type { Log, Store } from "../ports";
-import { CONFIG_KEYS, SECRET_KEYS, normalize, parseValue, type Config } from "./config";
+import { CONFIG_KEYS, type Config, normalize, parseValue, SECRET_KEYS } from "./config";
 
 /** How a kept value appears in a trace line: secrets never do. */
 function shown(key: string, value: string): string {

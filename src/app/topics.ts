@@ -22,7 +22,18 @@ export interface Topics {
 export function topicsFor(config: Config, id: string): Topics {
   if (config.profile === "losant") {
     const base = `losant/${id}`;
-    return { state: `${base}/state`, command: `${base}/command`, led: "", status: "", error: "", diag: "", configSet: "", config: "", otaSet: "", ota: "" };
+    return {
+      state: `${base}/state`,
+      command: `${base}/command`,
+      led: "",
+      status: "",
+      error: "",
+      diag: "",
+      configSet: "",
+      config: "",
+      otaSet: "",
+      ota: "",
+    };
   }
   const base = `${config.prefix}/${id}`;
   return {
@@ -55,11 +66,26 @@ export interface DiscoveryInfo {
  * Home Assistant MQTT discovery: three retained configs that make one device
  * with a temperature sensor, a humidity sensor and a light.
  */
-export function discoveryMessages(config: Config, topics: Topics, info: DiscoveryInfo): { topic: string; payload: string }[] {
+export function discoveryMessages(
+  config: Config,
+  topics: Topics,
+  info: DiscoveryInfo,
+): { topic: string; payload: string }[] {
   if (config.discovery === "off" || config.profile !== "default") return [];
   const { id } = info;
-  const device = { identifiers: [id], name: id, model: info.model, manufacturer: "Espressif", sw_version: info.version };
-  const common = { availability_topic: topics.status, payload_available: "online", payload_not_available: "offline", device };
+  const device = {
+    identifiers: [id],
+    name: id,
+    model: info.model,
+    manufacturer: "Espressif",
+    sw_version: info.version,
+  };
+  const common = {
+    availability_topic: topics.status,
+    payload_available: "online",
+    payload_not_available: "offline",
+    device,
+  };
   const sensor = (kind: "temperature" | "humidity", unit: string, field: string) => ({
     topic: `${config.discovery}/sensor/${id}/${kind}/config`,
     payload: JSON.stringify({

@@ -3,19 +3,19 @@
  * main.ts imports this as "device/board"; the simulator maps that name to
  * board-sim.ts, which has the same exports.
  */
-import Net from "net";
-import Instrumentation from "instrumentation";
+
 import DhtCapture from "device/dht/capture";
-import type { DigitalOut, Log } from "../ports";
-import type { PulseCapture } from "../dht/sensor";
+import Instrumentation from "instrumentation";
+import Net from "net";
 import type { DhtModel } from "../dht/frame";
-import { digitalLed } from "./led";
+import type { PulseCapture } from "../dht/sensor";
+import type { DigitalOut, Flash, Log, UpdatePort } from "../ports";
 import { partitionFlash } from "./flash";
+import { digitalLed } from "./led";
+import { announce as announceMdns } from "./mdns";
+import { captivePortal } from "./portal";
 import { keepTime } from "./time-sync";
 import { espUpdate, restartChip } from "./update";
-import type { Flash, UpdatePort } from "../ports";
-import { captivePortal } from "./portal";
-import { announce as announceMdns } from "./mdns";
 import type { Closable } from "./wifi";
 
 /** A real radio: the network name is required. */
@@ -50,7 +50,7 @@ export function makeCapture(pin: number, _model: DhtModel, _now: () => number): 
 /** "esp32-" + the last 6 hex digits of the station MAC, lowercase. */
 export function defaultId(): string {
   const mac = String(Net.get("MAC", "station") ?? "").replace(/[^0-9A-Fa-f]/g, "");
-  return "esp32-" + (mac.length >= 6 ? mac.slice(-6).toLowerCase() : "000000");
+  return `esp32-${mac.length >= 6 ? mac.slice(-6).toLowerCase() : "000000"}`;
 }
 
 const FREE = Instrumentation.map("System Free Memory");

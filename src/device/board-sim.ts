@@ -4,9 +4,9 @@
  * exports as board-esp32.ts.
  */
 import Instrumentation from "instrumentation";
-import type { DigitalOut, Flash, Log, UpdatePort } from "../ports";
-import type { PulseCapture } from "../dht/sensor";
 import type { DhtModel } from "../dht/frame";
+import type { PulseCapture } from "../dht/sensor";
+import type { DigitalOut, Flash, Log, UpdatePort } from "../ports";
 import { VirtualDht, VirtualLed } from "../virtual";
 import type { Closable } from "./wifi";
 

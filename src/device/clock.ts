@@ -1,8 +1,9 @@
 /**
  * ports.ts `Clock` over Moddable's `Timer` and `Time.ticks`.
  */
-import Timer from "timer";
+
 import Time from "time";
+import Timer from "timer";
 import type { Clock, TimerId } from "../ports";
 
 let last = Time.ticks;
@@ -18,7 +19,7 @@ function now(): number {
 
 export const clock: Clock = {
   now,
-  set: (callback, ms) => Timer.set(() => callback(), ms > 0 ? ms : 0),
+  set: (callback, ms) => Timer.set(() => callback(), Math.max(ms, 0)),
   repeat: (callback, ms) => Timer.repeat(() => callback(), ms > 0 ? ms : 1),
   clear: (id: TimerId | undefined) => {
     if (id !== undefined) Timer.clear(id as Timer);

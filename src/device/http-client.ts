@@ -16,9 +16,10 @@
  * - A TLS failure (an untrusted certificate) thrown inside a TCP callback is
  *   caught and reported as the request's error, never left to abort XS.
  */
-import HTTPClient from "embedded:network/http/client";
+
 import TCP from "embedded:io/socket/tcp";
 import TLSSocket from "embedded:io/socket/tcp/tls";
+import HTTPClient from "embedded:network/http/client";
 import Net from "net";
 import Timer from "timer";
 import type { HttpClient, HttpGet, HttpGetOptions } from "../ports";
@@ -108,14 +109,19 @@ export const deviceHttpClient: HttpClient = (options: HttpGetOptions): HttpGet =
     onDone(error: Error | null) {
       if (!error) end(undefined);
       else if (length === undefined && received > 0) end(undefined);
-      else end(received > 0 ? `the connection closed after ${received} bytes of the body` : `no connection to ${options.host}:${options.port}, or it closed before the answer`);
+      else
+        end(
+          received > 0
+            ? `the connection closed after ${received} bytes of the body`
+            : `no connection to ${options.host}:${options.port}, or it closed before the answer`,
+        );
     },
   }) as unknown as SdkRequest;
 
   return {
     read(into: Uint8Array): number {
       if (closed || readable <= 0) return 0;
-      const n = into.length <= readable ? into.length : readable;
+      const n = Math.min(into.length, readable);
       if (n === into.length) request.read(into);
       else into.set(new Uint8Array(request.read(n)!));
       readable -= n;

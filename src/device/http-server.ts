@@ -11,9 +11,10 @@
  * `maxConnections` are closed as they arrive. The server answers one request
  * per connection, then closes it.
  */
-import HTTPServer from "embedded:network/http/server";
+
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
+import HTTPServer from "embedded:network/http/server";
 import Timer from "timer";
 import type { HttpExchange, HttpReply, HttpServerFactory, HttpServerOptions } from "../ports";
 
@@ -94,7 +95,8 @@ class Bounded {
     if (this.closed) return;
     this.touch();
     this.callbacks.onReadable(count);
-    if (!this.closed && !this.headDone && this.headBytes > this.limits.maxHead) this.fail(`request head over ${this.limits.maxHead} bytes`);
+    if (!this.closed && !this.headDone && this.headBytes > this.limits.maxHead)
+      this.fail(`request head over ${this.limits.maxHead} bytes`);
   }
 
   private onWritable(count: number): void {
@@ -131,6 +133,7 @@ export const deviceHttpServer: HttpServerFactory = (options) => {
       const raw = super.read();
       if (!raw) return raw;
       // The server opens the socket with `new from.constructor(…)`: a plain function (not an arrow) returning the socket.
+      // biome-ignore lint/complexity/useArrowFunction: called with `new`
       const open = function (callbacks: SocketCallbacks): Bounded {
         return (accepted.socket = new Bounded(raw, callbacks, options));
       };

@@ -6,21 +6,37 @@
  * simulator cannot reboot itself, so there the app is stopped cleanly and
  * booted again in place, with what Preference kept.
  */
-import mcConfig from "mc/config";
+
 import Resource from "Resource";
-import { boot, type BootPorts, type Device } from "../boot";
+import {
+  announce,
+  BOARD,
+  BOARD_DEFAULTS,
+  defaultId,
+  FALLBACK_RSSI,
+  freeHeap,
+  makeCapture,
+  makeLed,
+  makeUpdate,
+  NEEDS_SSID,
+  openFlash,
+  portal,
+  RESTART,
+  startClock,
+} from "device/board";
+import mcConfig from "mc/config";
 import { buildConfig, CONFIG_KEYS, isConfigKey, likelyKey } from "../app/config";
+import { type BootPorts, boot, type Device } from "../boot";
 import type { WebPage } from "../web/routes";
-import { BOARD, BOARD_DEFAULTS, FALLBACK_RSSI, NEEDS_SSID, RESTART, announce, defaultId, freeHeap, makeCapture, makeLed, makeUpdate, openFlash, portal, startClock } from "device/board";
+import { clock } from "./clock";
+import { cryptSha256 } from "./digest";
 import { deviceHttpClient } from "./http-client";
 import { deviceHttpServer } from "./http-server";
-import { cryptSha256 } from "./digest";
-import { clock } from "./clock";
 import { deviceSocket } from "./socket";
 import { preferenceStore } from "./store";
 import { moddableWiFi } from "./wifi";
 
-const log = (line: string): void => trace(line + "\n");
+const log = (line: string): void => trace(`${line}\n`);
 
 // mc/config also carries the SDK's own settings: take ours, and refuse
 // what looks like a misspelling of ours (`intervall=`, `Broker=`).

@@ -11,7 +11,13 @@ let current: MDNS | undefined;
 
 /** A host name from a device id: lower case, letters, digits and "-" only. */
 export function hostName(id: string): string {
-  return id.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || "device";
+  return (
+    id
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 63) || "device"
+  );
 }
 
 export function announce(id: string, port: number, log: Log): void {

@@ -91,7 +91,11 @@ declare module "embedded:network/http/server" {
     close(): void;
   }
   export default class HTTPServer {
-    constructor(options: { io: typeof Listener; port?: number; onConnect(this: HTTPServer, connection: HTTPConnection): void });
+    constructor(options: {
+      io: typeof Listener;
+      port?: number;
+      onConnect(this: HTTPServer, connection: HTTPConnection): void;
+    });
     close(): void;
     readonly port: number;
   }
@@ -116,7 +120,13 @@ declare module "embedded:network/http/client" {
   }
   /** The ECMA-419 HTTP client (examples/io/tcp/httpclient). */
   export default class HTTPClient {
-    constructor(options: { host: string; port?: number; socket?: unknown; dns?: unknown; onError?: (error: unknown) => void });
+    constructor(options: {
+      host: string;
+      port?: number;
+      socket?: unknown;
+      dns?: unknown;
+      onError?: (error: unknown) => void;
+    });
     request(options: RequestOptions): HTTPRequest;
     close(): void;
   }

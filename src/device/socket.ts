@@ -3,13 +3,14 @@
  * ECMA-419 TCP socket (`embedded:io/socket/tcp`), Moddable's TLS socket
  * (`embedded:io/socket/tcp/tls`), `Net.resolve`, `Timer` and `Resource`.
  */
+
+import Resource from "Resource";
 import TCP from "embedded:io/socket/tcp";
 import TLSSocket from "embedded:io/socket/tcp/tls";
 import Net from "net";
 import Timer from "timer";
-import Resource from "Resource";
 import type { SocketFactory } from "../ports";
-import { StreamSocket, type SocketSdk } from "./stream-socket";
+import { type SocketSdk, StreamSocket } from "./stream-socket";
 
 const sdk: SocketSdk = {
   TCP,

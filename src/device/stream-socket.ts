@@ -32,10 +32,18 @@ export interface StreamCallbacks {
 /** The SDK parts the adapter uses. */
 export interface SocketSdk {
   /** `embedded:io/socket/tcp`. */
-  TCP: new (options: StreamCallbacks & { address: string; port: number; nodelay?: boolean }) => Stream;
+  TCP: new (
+    options: StreamCallbacks & { address: string; port: number; nodelay?: boolean },
+  ) => Stream;
   /** `embedded:io/socket/tcp/tls`: it opens its TCP socket with `new options.TCP.io({...options, ...its own callbacks})`. */
   TLSSocket: new (
-    options: StreamCallbacks & { address: string; host: string; port: number; secure: Record<string, unknown>; TCP: { io: unknown } },
+    options: StreamCallbacks & {
+      address: string;
+      host: string;
+      port: number;
+      secure: Record<string, unknown>;
+      TCP: { io: unknown };
+    },
   ) => Stream;
   /** `Net.resolve`: the address, or undefined when the name cannot be resolved. */
   resolve(host: string, callback: (name: string, address?: string) => void): void;
@@ -62,7 +70,11 @@ export const DOTTED = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
  * socket callback, where XS would abort. The TLS socket passes its own
  * options on, not `TCP.nodelay`: `nodelay` is set here.
  */
-export function guardedTCP(TCP: SocketSdk["TCP"], onThrow: (error: unknown, callbacks: StreamCallbacks) => void, nodelay?: boolean): unknown {
+export function guardedTCP(
+  TCP: SocketSdk["TCP"],
+  onThrow: (error: unknown, callbacks: StreamCallbacks) => void,
+  nodelay?: boolean,
+): unknown {
   // A plain function: the TLS socket calls it with `new`, and the TCP socket it returns is the result.
   return function GuardedTCP(options: StreamCallbacks & { address: string; port: number }) {
     const guard = (callback: (count: number) => void) => (count: number) => {
@@ -115,11 +127,11 @@ export class StreamSocket implements Socket {
   read(into: Uint8Array): number {
     const stream = this.stream;
     if (!stream || this.closed || this.readable <= 0) return 0;
-    const n = into.length < this.readable ? into.length : this.readable;
+    const n = Math.min(into.length, this.readable);
     const view = n === into.length ? into : into.subarray(0, n);
     const got = stream.read(view);
     // TCP fills the view exactly; the TLS socket returns how many bytes it copied.
-    const count = typeof got === "number" ? (got < n ? got : n) : this.options.tls ? 0 : n;
+    const count = typeof got === "number" ? Math.min(got, n) : this.options.tls ? 0 : n;
     this.readable -= count;
     return count;
   }
@@ -168,7 +180,8 @@ export class StreamSocket implements Socket {
     const callbacks = {
       onReadable: (count: number) => this.onReadable(count),
       onWritable: (count: number) => this.onWritable(count),
-      onError: () => this.fail(this.connected ? "connection closed" : `cannot connect to ${options.host}:${options.port}`),
+      onError: () =>
+        this.fail(this.connected ? "connection closed" : `cannot connect to ${options.host}:${options.port}`),
     };
     try {
       if (options.tls) {
@@ -253,13 +266,13 @@ export class StreamSocket implements Socket {
   /** TLS: the queued bytes as few records as the room allows (each costs header, IV, MAC and padding). */
   private flushRecords(): void {
     while (this.queued > 0 && this.space > 0 && !this.closed) {
-      let size = this.queued < this.space ? this.queued : this.space;
+      let size = Math.min(this.queued, this.space);
       if (size > MAX_RECORD) size = MAX_RECORD;
       const record = new Uint8Array(size);
       let filled = 0;
       while (filled < size) {
         const head = this.queue[0];
-        const take = head.length <= size - filled ? head.length : size - filled;
+        const take = Math.min(head.length, size - filled);
         record.set(take === head.length ? head : head.subarray(0, take), filled);
         if (take === head.length) this.queue.shift();
         else this.queue[0] = head.subarray(take);

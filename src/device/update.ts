@@ -7,8 +7,9 @@
  * partition at once; `complete()` fails if ESP-IDF finds the image invalid
  * (its checksum and appended SHA-256 are checked by `esp_ota_end`).
  */
-import Update from "embedded:update";
+
 import FlashStorage from "embedded:storage/flash";
+import Update from "embedded:update";
 import OtaBoot from "device/ota/boot";
 import type { Log, UpdatePort, UpdateTarget } from "../ports";
 

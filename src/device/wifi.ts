@@ -8,8 +8,9 @@
  * DNS server that answers every name with the access point's own address
  * (`portal`), so that a phone's captive-portal check opens the device's page.
  */
-import WiFi from "wifi";
+
 import Net from "net";
+import WiFi from "wifi";
 import type { WiFiEvent, WiFiPort } from "../ports";
 
 /** Something to close: the captive portal's DNS server. */

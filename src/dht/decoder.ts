@@ -3,15 +3,7 @@
  * 5 bytes → checksum → reading, or a named failure. Allocation-free on success:
  * the caller owns and reuses the `DhtDecoded` record.
  */
-import {
-  type DhtModel,
-  EDGE_TIMEOUT_US,
-  FRAME_BITS,
-  FRAME_BYTES,
-  durationOf,
-  frameChecksum,
-  levelOf,
-} from "./frame";
+import { type DhtModel, durationOf, EDGE_TIMEOUT_US, FRAME_BITS, FRAME_BYTES, frameChecksum, levelOf } from "./frame";
 
 /**
  * Why a capture was rejected.
@@ -111,29 +103,29 @@ export function decodePulses(train: Uint16Array, count: number, out: DhtDecoded)
       return fail(out, "timeout", level ? "response high stuck" : "response low stuck");
     }
     if (d < RESPONSE_MIN_US || d > RESPONSE_MAX_US) {
-      return fail(out, "short-frame", "bad response " + (level ? "high " : "low ") + d + " us");
+      return fail(out, "short-frame", `bad response ${level ? "high " : "low "}${d} us`);
     }
   }
 
   // 40 × (low, high).
   for (let bit = 0; bit < FRAME_BITS; bit++, p += 2) {
-    if (p >= n) return fail(out, "timeout", "train stopped after " + bit + " bits");
+    if (p >= n) return fail(out, "timeout", `train stopped after ${bit} bits`);
     const low = train[p];
     const dl = durationOf(low);
-    if (levelOf(low) !== 0) return fail(out, "short-frame", "edge missing before bit " + bit);
-    if (dl >= EDGE_TIMEOUT_US) return fail(out, "timeout", "line stuck low at bit " + bit);
-    if (dl < MIN_LOW_US) return fail(out, "long-frame", "extra edge at bit " + bit + " (low " + dl + " us)");
-    if (dl > MAX_LOW_US) return fail(out, "short-frame", "edge missing at bit " + bit + " (low " + dl + " us)");
+    if (levelOf(low) !== 0) return fail(out, "short-frame", `edge missing before bit ${bit}`);
+    if (dl >= EDGE_TIMEOUT_US) return fail(out, "timeout", `line stuck low at bit ${bit}`);
+    if (dl < MIN_LOW_US) return fail(out, "long-frame", `extra edge at bit ${bit} (low ${dl} us)`);
+    if (dl > MAX_LOW_US) return fail(out, "short-frame", `edge missing at bit ${bit} (low ${dl} us)`);
 
-    if (p + 1 >= n) return fail(out, "timeout", "train stopped after " + bit + " bits");
+    if (p + 1 >= n) return fail(out, "timeout", `train stopped after ${bit} bits`);
     const high = train[p + 1];
     const dh = durationOf(high);
-    if (levelOf(high) !== 1) return fail(out, "short-frame", "edge missing at bit " + bit);
-    if (dh >= EDGE_TIMEOUT_US) return fail(out, "timeout", "line stuck high at bit " + bit);
-    if (dh < MIN_HIGH_US) return fail(out, "long-frame", "extra edge at bit " + bit + " (high " + dh + " us)");
-    if (dh > MAX_HIGH_US) return fail(out, "short-frame", "edge missing at bit " + bit + " (high " + dh + " us)");
+    if (levelOf(high) !== 1) return fail(out, "short-frame", `edge missing at bit ${bit}`);
+    if (dh >= EDGE_TIMEOUT_US) return fail(out, "timeout", `line stuck high at bit ${bit}`);
+    if (dh < MIN_HIGH_US) return fail(out, "long-frame", `extra edge at bit ${bit} (high ${dh} us)`);
+    if (dh > MAX_HIGH_US) return fail(out, "short-frame", `edge missing at bit ${bit} (high ${dh} us)`);
 
-    const threshold = dl < THRESHOLD_MIN_US ? THRESHOLD_MIN_US : dl > THRESHOLD_MAX_US ? THRESHOLD_MAX_US : dl;
+    const threshold = dl < THRESHOLD_MIN_US ? THRESHOLD_MIN_US : Math.min(dl, THRESHOLD_MAX_US);
     if (dh > threshold) bytes[bit >> 3] |= 0x80 >>> (bit & 7);
     out.bits = bit + 1;
   }
@@ -152,10 +144,13 @@ export function decodePulses(train: Uint16Array, count: number, out: DhtDecoded)
 export function decodeBytes(bytes: Uint8Array, model: DhtModel, out: DhtDecoded): DhtError | null {
   out.error = null;
   out.detail = "";
-  const b0 = bytes[0], b1 = bytes[1], b2 = bytes[2], b3 = bytes[3];
+  const b0 = bytes[0],
+    b1 = bytes[1],
+    b2 = bytes[2],
+    b3 = bytes[3];
   if (frameChecksum(bytes) !== bytes[4]) {
     const allOnes = (b0 & b1 & b2 & b3 & bytes[4]) === 0xff;
-    return fail(out, "checksum", allOnes ? "all ones" : "sum " + frameChecksum(bytes) + " != " + bytes[4]);
+    return fail(out, "checksum", allOnes ? "all ones" : `sum ${frameChecksum(bytes)} != ${bytes[4]}`);
   }
   if ((b0 | b1 | b2 | b3) === 0) return fail(out, "out-of-range", "all zeros");
 
@@ -176,8 +171,8 @@ export function decodeBytes(bytes: Uint8Array, model: DhtModel, out: DhtDecoded)
   if (hum === 0 && temp === 0) return fail(out, "out-of-range", "0 %RH and 0 C");
 
   const r = DHT_RANGES[model];
-  if (!(temp >= r.tempMin && temp <= r.tempMax)) return fail(out, "out-of-range", "temperature " + temp + " C");
-  if (!(hum >= r.humMin && hum <= r.humMax)) return fail(out, "out-of-range", "humidity " + hum + " %RH");
+  if (!(temp >= r.tempMin && temp <= r.tempMax)) return fail(out, "out-of-range", `temperature ${temp} C`);
+  if (!(hum >= r.humMin && hum <= r.humMax)) return fail(out, "out-of-range", `humidity ${hum} %RH`);
   out.temp = temp;
   out.hum = hum;
   return null;

@@ -3,20 +3,20 @@
  * capture layout of ./frame. Used by the simulator's virtual sensor and by tests.
  */
 import {
-  type DhtModel,
   BIT_LOW_US,
+  type DhtModel,
+  durationOf,
+  EDGE_TIMEOUT_US,
   FRAME_BITS,
+  frameChecksum,
+  levelOf,
   ONE_HIGH_US,
+  pulse,
   RELEASE_HIGH_US,
   RESPONSE_HIGH_US,
   RESPONSE_LOW_US,
   TRAILING_LOW_US,
-  EDGE_TIMEOUT_US,
   ZERO_HIGH_US,
-  durationOf,
-  frameChecksum,
-  levelOf,
-  pulse,
 } from "./frame";
 
 /**
@@ -70,7 +70,7 @@ export function encodeFrame(bytes: Uint8Array, out: Uint16Array, jitter: () => n
   const put = (level: number, us: number): void => {
     if (n < cap) {
       const d = us + jitter();
-      out[n++] = pulse(level, d < 1 ? 1 : d);
+      out[n++] = pulse(level, Math.max(d, 1));
     }
   };
   put(1, RELEASE_HIGH_US);

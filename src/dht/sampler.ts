@@ -81,7 +81,7 @@ export class Sampler {
       this.effective = ms;
     } else {
       this.effective = min;
-      this.options.onWarning?.("interval " + ms + " ms raised to " + min + " ms, the sensor's minimum");
+      this.options.onWarning?.(`interval ${ms} ms raised to ${min} ms, the sensor's minimum`);
     }
     if (this.active) this.schedule();
   }
@@ -104,7 +104,7 @@ export class Sampler {
     let due = this.lastReadAt < 0 ? this.earliest : this.lastReadAt + gap;
     if (due < this.earliest) due = this.earliest;
     const wait = due - this.clock.now();
-    this.timer = this.clock.set(this.tick, wait > 0 ? wait : 0);
+    this.timer = this.clock.set(this.tick, Math.max(wait, 0));
   }
 
   private sample(): void {
@@ -126,7 +126,10 @@ export class Sampler {
     const detail = result.detail;
     this.schedule();
     if (this.streak === this.limit) {
-      this.options.onError?.("sensor", this.limit + " reads failed in a row, last: " + error + (detail ? " (" + detail + ")" : ""));
+      this.options.onError?.(
+        "sensor",
+        `${this.limit} reads failed in a row, last: ${error}${detail ? ` (${detail})` : ""}`,
+      );
     }
   }
 }

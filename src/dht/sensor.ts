@@ -5,7 +5,7 @@
  * one result object per sensor: reads allocate nothing once warm.
  */
 import type { Sensor, SensorResult } from "../ports";
-import { type DhtDecoded, createDecoded, decode } from "./decoder";
+import { createDecoded, type DhtDecoded, decode } from "./decoder";
 import { CAPTURE_ENTRIES, type DhtModel, START_LOW_US } from "./frame";
 
 /** Drives the start pulse and records the answer (contract in ./frame). */
@@ -37,7 +37,7 @@ export interface DhtSensor extends Sensor {
  * `out-of-range` (see ./decoder), or `capture` when the capture itself threw.
  */
 export function createDhtSensor(capture: PulseCapture, model: DhtModel): DhtSensor {
-  if (model !== "dht11" && model !== "dht22") throw new RangeError("unknown DHT model " + String(model));
+  if (model !== "dht11" && model !== "dht22") throw new RangeError(`unknown DHT model ${String(model)}`);
   const buffer = new Uint16Array(CAPTURE_ENTRIES);
   const decoded = createDecoded();
   const startLow = START_LOW_US[model];

@@ -27,22 +27,39 @@
 import type { Clock, TimerId } from "../ports";
 import { connectLength, writeConnect, writeDisconnect, writePingreq } from "./codec";
 import { Inbound } from "./inbound";
-import { Keepalive, KEEPALIVE_DEAD, KEEPALIVE_PING } from "./keepalive";
-import { Lifecycle, type ClientState } from "./lifecycle";
-import { connectOptions, type ClientHandler, type ClientOptions } from "./options";
-import { CONTROL_BOUNDS, Outbox, type MessageKind } from "./outbox";
-import { Outflow } from "./outflow";
-import { CONNACK, CONNACK_REASONS, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK, type Packet, type QoS } from "./packet";
+import { KEEPALIVE_DEAD, KEEPALIVE_PING, Keepalive } from "./keepalive";
+import { type ClientState, Lifecycle } from "./lifecycle";
 import { Events, Link } from "./links";
+import { type ClientHandler, type ClientOptions, connectOptions } from "./options";
+import { CONTROL_BOUNDS, type MessageKind, Outbox } from "./outbox";
+import { Outflow } from "./outflow";
+import {
+  CONNACK,
+  CONNACK_REASONS,
+  type Packet,
+  PINGRESP,
+  PUBACK,
+  PUBCOMP,
+  PUBLISH,
+  PUBREC,
+  PUBREL,
+  type QoS,
+  SUBACK,
+  UNSUBACK,
+} from "./packet";
 import { Parser } from "./parser";
 import { Reporter } from "./reporter";
-import { Subscriptions, type Subscription } from "./subscriptions";
+import { type Subscription, Subscriptions } from "./subscriptions";
 import { TopicCache } from "./topics";
 import { errorText, RX_BYTES, Wire } from "./wire";
 
 export type { ClientState } from "./lifecycle";
 export type { ClientHandler, ClientOptions } from "./options";
 
+/**
+ * An MQTT 3.1.1 session. `receive`, `readable`, `writableNow`, `fail` and
+ * `protocolError` are called by the socket and parser links (links.ts), not by users.
+ */
 export class MqttClient {
   /** Successful connections after the first one. */
   reconnects = 0;
@@ -75,7 +92,11 @@ export class MqttClient {
     const events = new Events(this);
     this.wire = new Wire(this.clock, this.keepalive, events);
     const report = this.report;
-    this.outbox = new Outbox({ count: options.queueCount ?? 16, bytes: options.queueBytes ?? 4096 }, CONTROL_BOUNDS, (topic, qos) => report.dropped(topic, qos));
+    this.outbox = new Outbox(
+      { count: options.queueCount ?? 16, bytes: options.queueBytes ?? 4096 },
+      CONTROL_BOUNDS,
+      (topic, qos) => report.dropped(topic, qos),
+    );
     this.parser = new Parser(events, options.maxPacketSize ?? 4096);
     this.outflow = new Outflow(this.outbox, this.wire, report, this.subscriptions);
     this.inbound = new Inbound(this.wire, report, this.subscriptions, this.parser.buffer, options.maxInboundQos2 ?? 64);
@@ -132,7 +153,13 @@ export class MqttClient {
    * announcements of state `latest`, errors `event`). Returns false if the
    * message was refused (bad topic, or no room).
    */
-  publish(topic: string | Uint8Array, payload: string | Uint8Array, qos: QoS = 0, retain = false, kind: MessageKind = "data"): boolean {
+  publish(
+    topic: string | Uint8Array,
+    payload: string | Uint8Array,
+    qos: QoS = 0,
+    retain = false,
+    kind: MessageKind = "data",
+  ): boolean {
     if (this.state === "closed") return false;
     const name = typeof topic === "string" ? this.topics.bytes(topic, kind === "data") : topic;
     if (!name) return false;
@@ -194,7 +221,7 @@ export class MqttClient {
     }
   }
 
-  private writableNow(count: number): void {
+  writableNow(count: number): void {
     this.wire.writable = count;
     if (this.state === "connecting") {
       this.life.to("handshake");
@@ -256,7 +283,7 @@ export class MqttClient {
    * Lifecycle.brokerFault), so a broker that accepts and then sends garbage,
    * or nothing, is retried ever more slowly.
    */
-  private fail(reason: string, lasting = false, brokers = false): void {
+  fail(reason: string, lasting = false, brokers = false): void {
     if (this.state === "closing") {
       this.life.to("waiting"); // the connection is gone: finish without writing DISCONNECT to it
       this.finish();
@@ -268,7 +295,7 @@ export class MqttClient {
     this.schedule(this.life.retryDelay(lasting));
   }
 
-  private protocolError(fault: string): void {
+  protocolError(fault: string): void {
     this.fail(`protocol error: ${fault}`, false, true);
   }
 
@@ -324,7 +351,7 @@ export class MqttClient {
 
   // ---- receiving -----------------------------------------------------------
 
-  private readable(count: number): void {
+  readable(count: number): void {
     const socket = this.wire.socket;
     const common = this.wire.shared;
     const own = common.receiving; // nested inside another client's handler: see Shared in ./wire
@@ -343,7 +370,7 @@ export class MqttClient {
     }
   }
 
-  private receive(packet: Packet): void {
+  receive(packet: Packet): void {
     if (packet.type === CONNACK) {
       if (this.state !== "handshake") this.protocolError("unexpected CONNACK");
       else this.connack(packet);

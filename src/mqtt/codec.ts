@@ -7,18 +7,19 @@
  * `utf8()`, nothing is allocated. Encoders assume validated input; they throw
  * RangeError only for lengths MQTT cannot encode.
  */
+
+import { utf8Length, writeUtf8 } from "../utf8";
 import {
   CONNECT,
+  type ConnectOptions,
   DISCONNECT,
   PINGREQ,
   PUBLISH,
   PUBREL,
+  type QoS,
   SUBSCRIBE,
   UNSUBSCRIBE,
-  type ConnectOptions,
-  type QoS,
 } from "./packet";
-import { utf8Length, writeUtf8 } from "../utf8";
 
 /** Largest value of the Remaining Length field (2.2.3). */
 const MAX_REMAINING = 268435455;
@@ -155,7 +156,10 @@ export function writePublishHeader(
 
 /** Size of a whole PUBLISH whose topic is `topic` (bytes, or a string encoded as UTF-8). */
 export function publishLength(topic: Uint8Array | string, payloadLength: number, qos: QoS): number {
-  return publishHeaderLength(typeof topic === "string" ? utf8Length(topic) : topic.length, payloadLength, qos) + payloadLength;
+  return (
+    publishHeaderLength(typeof topic === "string" ? utf8Length(topic) : topic.length, payloadLength, qos) +
+    payloadLength
+  );
 }
 
 /**
@@ -212,7 +216,14 @@ function filtersSize(topics: Uint8Array[], perTopic: number): number {
   return n;
 }
 
-function writeFilters(out: Uint8Array, at: number, first: number, packetId: number, topics: Uint8Array[], qos?: QoS[]): number {
+function writeFilters(
+  out: Uint8Array,
+  at: number,
+  first: number,
+  packetId: number,
+  topics: Uint8Array[],
+  qos?: QoS[],
+): number {
   out[at++] = first;
   at = writeVarLength(out, at, filtersSize(topics, qos ? 1 : 0));
   at = writeU16(out, at, packetId);
@@ -228,7 +239,13 @@ export function subscribeLength(topics: Uint8Array[]): number {
 }
 
 /** `qos[i]` is the maximum QoS requested for `topics[i]`. */
-export function writeSubscribe(out: Uint8Array, at: number, packetId: number, topics: Uint8Array[], qos: QoS[]): number {
+export function writeSubscribe(
+  out: Uint8Array,
+  at: number,
+  packetId: number,
+  topics: Uint8Array[],
+  qos: QoS[],
+): number {
   return writeFilters(out, at, (SUBSCRIBE << 4) | 0x02, packetId, topics, qos);
 }
 
@@ -239,4 +256,3 @@ export function unsubscribeLength(topics: Uint8Array[]): number {
 export function writeUnsubscribe(out: Uint8Array, at: number, packetId: number, topics: Uint8Array[]): number {
   return writeFilters(out, at, (UNSUBSCRIBE << 4) | 0x02, packetId, topics);
 }
-

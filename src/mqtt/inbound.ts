@@ -7,7 +7,7 @@
  */
 import { decodeUtf8 } from "../utf8";
 import { ExactlyOnce } from "./exactly-once";
-import { PUBACK, PUBCOMP, PUBREC, SUBACK, type Packet } from "./packet";
+import { type Packet, PUBACK, PUBCOMP, PUBREC, SUBACK } from "./packet";
 import type { Reporter } from "./reporter";
 import type { Subscriptions } from "./subscriptions";
 import { Views } from "./views";
@@ -67,7 +67,8 @@ export class Inbound {
     const topic = decodeUtf8(packet.buf, packet.topicStart, packet.topicEnd) ?? "";
     // The parser's own buffer, or one it made for a packet larger than that (rare: a plain view).
     let payload: Uint8Array;
-    if (packet.buf === this.buffer) payload = (this.views ??= new Views(packet.buf)).get(packet.payloadStart, packet.payloadEnd);
+    if (packet.buf === this.buffer)
+      payload = (this.views ??= new Views(packet.buf)).get(packet.payloadStart, packet.payloadEnd);
     else payload = packet.buf.subarray(packet.payloadStart, packet.payloadEnd);
     // The handler called here, not through the reporter: one frame less on the device's small stack.
     try {

@@ -15,7 +15,15 @@
  */
 import { Backoff } from "./backoff";
 
-export type ClientState = "idle" | "connecting" | "handshake" | "connected" | "waiting" | "paused" | "closing" | "closed";
+export type ClientState =
+  | "idle"
+  | "connecting"
+  | "handshake"
+  | "connected"
+  | "waiting"
+  | "paused"
+  | "closing"
+  | "closed";
 
 /** The states each state may move to. */
 const NEXT: { readonly [S in ClientState]: readonly ClientState[] } = {
@@ -45,7 +53,12 @@ export interface ReconnectPolicy {
 }
 
 /** Wrong protocol, identifier rejected, bad credentials and not authorised are lasting. */
-export const RECONNECT_POLICY: ReconnectPolicy = { base: 1000, cap: 60000, provenMs: 60000, lastingRefusals: [1, 2, 4, 5] };
+export const RECONNECT_POLICY: ReconnectPolicy = {
+  base: 1000,
+  cap: 60000,
+  provenMs: 60000,
+  lastingRefusals: [1, 2, 4, 5],
+};
 
 export class Lifecycle {
   private current: ClientState = "idle";
@@ -66,7 +79,8 @@ export class Lifecycle {
 
   /** The one transition function: moves to `next`, or throws if the diagram has no such edge (a defect of the client). */
   to(next: ClientState): void {
-    if (NEXT[this.current].indexOf(next) < 0) throw new RangeError(`MQTT session: no transition ${this.current} → ${next}`);
+    if (NEXT[this.current].indexOf(next) < 0)
+      throw new RangeError(`MQTT session: no transition ${this.current} → ${next}`);
     this.current = next;
   }
 
@@ -79,7 +93,8 @@ export class Lifecycle {
 
   /** The broker's fault ended the connection at `now`: one accepted too recently does not reset the backoff. */
   brokerFault(now: number): void {
-    if (this.current === "connected" && now - this.acceptedAt < this.policy.provenMs) this.backoff.attempt = this.attemptsBefore;
+    if (this.current === "connected" && now - this.acceptedAt < this.policy.provenMs)
+      this.backoff.attempt = this.attemptsBefore;
   }
 
   /** The delay before the next attempt, ms: the longest when retrying soon cannot help. */

@@ -3,7 +3,7 @@
  * client: prototype methods of small objects rather than closures made per
  * client and per connection, since the simulator runs thousands of clients
  * and on XS a closure costs heap slots of its own. They reach the client's
- * private methods by name.
+ * internal methods (marked @internal).
  */
 import type { SocketOptions } from "../ports";
 import type { MqttClient } from "./client";
@@ -16,14 +16,14 @@ import type { WriteFailure } from "./wire";
 export class Events implements ParserHandler, WriteFailure {
   constructor(private readonly client: MqttClient) {}
   onPacket(packet: Packet): void {
-    this.client["receive"](packet);
+    this.client.receive(packet);
   }
   onError(fault: string): void {
-    this.client["protocolError"](fault);
+    this.client.protocolError(fault);
   }
   /** A write threw: the connection is lost. */
   writeFailed(reason: string): void {
-    this.client["fail"](reason);
+    this.client.fail(reason);
   }
 }
 
@@ -42,12 +42,12 @@ export class Link implements SocketOptions {
     this.tls = options.tls;
   }
   onReadable(count: number): void {
-    this.client["readable"](count);
+    this.client.readable(count);
   }
   onWritable(count: number): void {
-    this.client["writableNow"](count);
+    this.client.writableNow(count);
   }
   onError(message: string, lasting?: boolean): void {
-    this.client["fail"](message || "connection closed", lasting);
+    this.client.fail(message || "connection closed", lasting);
   }
 }

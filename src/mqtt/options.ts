@@ -1,7 +1,7 @@
 /** What an MQTT client is given: its options, and the handler it reports to. */
 import type { Clock, SocketFactory } from "../ports";
-import type { ReconnectPolicy } from "./lifecycle";
 import { utf8 } from "./codec";
+import type { ReconnectPolicy } from "./lifecycle";
 import type { ConnectOptions, QoS } from "./packet";
 
 export interface ClientOptions {

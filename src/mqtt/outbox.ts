@@ -105,7 +105,13 @@ export class Outbox {
   }
 
   /** Stores a copy of the payload, making room as its kind allows. Returns the message, or undefined if it was refused. */
-  add(topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean, kind: MessageKind = "data"): Message | undefined {
+  add(
+    topic: Uint8Array,
+    payload: Uint8Array | string,
+    qos: QoS,
+    retain: boolean,
+    kind: MessageKind = "data",
+  ): Message | undefined {
     const message = this.fill(this.take(), topic, payload, qos, retain, kind);
     const size = topic.length + message.length;
     if (kind === "data") {
@@ -221,7 +227,8 @@ export class Outbox {
   private oldest(kind: MessageKind): number {
     const items = this.items;
     for (let qos = 0; qos <= 1; qos++) {
-      for (let i = 0; i < items.length; i++) if (items[i].kind === kind && items[i].qos === qos && !items[i].sent) return i;
+      for (let i = 0; i < items.length; i++)
+        if (items[i].kind === kind && items[i].qos === qos && !items[i].sent) return i;
     }
     return -1;
   }
@@ -262,11 +269,18 @@ export class Outbox {
   }
 
   /** Copies the payload into the record's buffer, growing it if needed. */
-  private fill(message: Message, topic: Uint8Array, payload: Uint8Array | string, qos: QoS, retain: boolean, kind: MessageKind): Message {
+  private fill(
+    message: Message,
+    topic: Uint8Array,
+    payload: Uint8Array | string,
+    qos: QoS,
+    retain: boolean,
+    kind: MessageKind,
+  ): Message {
     // A string is encoded straight into the buffer (allocation-free: see codec).
     const text = typeof payload === "string" ? payload : undefined;
     const room = text !== undefined ? utf8Length(text) : (payload as Uint8Array).length;
-    if (room > message.bytes.length) message.bytes = new Uint8Array(room > RECORD_BYTES ? room : RECORD_BYTES);
+    if (room > message.bytes.length) message.bytes = new Uint8Array(Math.max(room, RECORD_BYTES));
     if (text !== undefined) message.length = writeUtf8(message.bytes, 0, text);
     else {
       message.bytes.set(payload as Uint8Array);

@@ -41,7 +41,14 @@ export class Outflow {
    * flushes: the device's XS stack is 512 slots, and an update's progress is
    * published from deep inside a message handler.)
    */
-  direct(topic: Uint8Array, payload: string | Uint8Array, qos: QoS, retain: boolean, kind: MessageKind, connected: boolean): boolean {
+  direct(
+    topic: Uint8Array,
+    payload: string | Uint8Array,
+    qos: QoS,
+    retain: boolean,
+    kind: MessageKind,
+    connected: boolean,
+  ): boolean {
     if (qos !== 0 || typeof payload === "string" || !connected || this.outbox.length !== 0) return false;
     if (!this.wire.fits(topic.length, payload.length, 0)) return false;
     this.wire.publish(topic, payload, payload.length, 0, retain, false, 0);
@@ -94,7 +101,16 @@ export class Outflow {
 
   private writeOne(message: Message): void {
     if (message.released) this.wire.ack(PUBREL, message.packetId);
-    else this.wire.publish(message.topic, message.bytes, message.length, message.qos, message.retain, message.sent && message.qos > 0, message.packetId);
+    else
+      this.wire.publish(
+        message.topic,
+        message.bytes,
+        message.length,
+        message.qos,
+        message.retain,
+        message.sent && message.qos > 0,
+        message.packetId,
+      );
     message.sent = true;
     message.inflight = true;
   }

@@ -16,16 +16,16 @@
  */
 import {
   CONNACK,
+  type Packet,
   PINGRESP,
   PUBACK,
   PUBCOMP,
   PUBLISH,
   PUBREC,
   PUBREL,
+  type QoS,
   SUBACK,
   UNSUBACK,
-  type Packet,
-  type QoS,
 } from "./packet";
 import { checkTopicNameBytes } from "./topic";
 
@@ -35,7 +35,24 @@ export interface ParserHandler {
 }
 
 /** Names of the packet types a server may send, by type; "" for the others. */
-const NAMES = ["", "", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "", "SUBACK", "", "UNSUBACK", "", "PINGRESP", "", ""];
+const NAMES = [
+  "",
+  "",
+  "CONNACK",
+  "PUBLISH",
+  "PUBACK",
+  "PUBREC",
+  "PUBREL",
+  "PUBCOMP",
+  "",
+  "SUBACK",
+  "",
+  "UNSUBACK",
+  "",
+  "PINGRESP",
+  "",
+  "",
+];
 
 const HEADER = 0; // expecting the first byte
 const LENGTH = 1; // reading the Remaining Length field
@@ -65,7 +82,8 @@ export class Parser {
   #epoch = 0;
 
   constructor(handler: ParserHandler, maxPacketSize = 4096, initialSize = 128) {
-    if (!(Number.isInteger(maxPacketSize) && maxPacketSize >= 2)) throw new RangeError("maxPacketSize must be an integer >= 2");
+    if (!(Number.isInteger(maxPacketSize) && maxPacketSize >= 2))
+      throw new RangeError("maxPacketSize must be an integer >= 2");
     this.#handler = handler;
     this.#max = maxPacketSize;
     // At least 5 bytes: the fixed header (type and a 4-byte length) always fits.
@@ -233,7 +251,9 @@ export class Parser {
         p.retain = (p.flags & 0x01) !== 0;
         p.dup = (p.flags & 0x08) !== 0;
         if (payloadStart > end) {
-          fault = truncated ? `PUBLISH topic of ${topicLength} bytes exceeds the packet limit ${this.#max}` : `topic length ${topicLength} exceeds remaining length`;
+          fault = truncated
+            ? `PUBLISH topic of ${topicLength} bytes exceeds the packet limit ${this.#max}`
+            : `topic length ${topicLength} exceeds remaining length`;
           break;
         }
         p.topicStart = h + 2;

@@ -50,7 +50,13 @@ export class Subscriptions {
     const topics = subscriptions.map((s) => s.bytes);
     const size = subscribeLength(topics);
     const out = wire.packet(size);
-    writeSubscribe(out, 0, packetId, topics, subscriptions.map((s) => s.qos));
+    writeSubscribe(
+      out,
+      0,
+      packetId,
+      topics,
+      subscriptions.map((s) => s.qos),
+    );
     this.pending.push({ packetId, subscriptions });
     wire.send(out, size);
   }

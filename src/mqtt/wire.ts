@@ -9,8 +9,8 @@
  * packet allocates nothing.
  */
 import type { Clock, Socket } from "../ports";
-import type { Keepalive } from "./keepalive";
 import { publishHeaderLength, writeAck, writePublishHeader } from "./codec";
+import type { Keepalive } from "./keepalive";
 import type { QoS } from "./packet";
 import { Views } from "./views";
 
@@ -73,7 +73,15 @@ export class Wire {
    * exactly sized, or, for the rare packet larger than that, in a buffer of
    * its own.
    */
-  publish(topic: Uint8Array, payload: Uint8Array, length: number, qos: QoS, retain: boolean, dup: boolean, packetId: number): void {
+  publish(
+    topic: Uint8Array,
+    payload: Uint8Array,
+    length: number,
+    qos: QoS,
+    retain: boolean,
+    dup: boolean,
+    packetId: number,
+  ): void {
     const size = publishHeaderLength(topic.length, length, qos) + length;
     const out = this.packet(size);
     let at = writePublishHeader(out, 0, topic, length, qos, retain, dup, packetId);

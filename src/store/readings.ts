@@ -127,7 +127,8 @@ export class ReadingLog {
     this.flash = flash;
     this.blocks = Math.floor(flash.byteLength / flash.blockLength);
     this.slots = flash.blockLength / RECORD_BYTES;
-    if (this.blocks < 2 || !Number.isInteger(this.slots)) throw new RangeError("the offline buffer needs at least 2 flash blocks of a multiple of 8 bytes");
+    if (this.blocks < 2 || !Number.isInteger(this.slots))
+      throw new RangeError("the offline buffer needs at least 2 flash blocks of a multiple of 8 bytes");
     this.recover();
   }
 

@@ -88,7 +88,17 @@ function isIpv6Char(c: number): boolean {
 function isSpace(c: number): boolean {
   if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
   if (c < 0xa0) return false;
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 /** Printable ASCII without space (U+0021 to U+007E), at least one character. */
@@ -103,14 +113,17 @@ function isVersionText(text: string): boolean {
 
 /** A redirect's `Location`: absolute, or a path on the same server. */
 export function resolveLocation(base: Location, location: string): Location | undefined {
-  if (location.charAt(0) === "/" && location.charAt(1) !== "/") return { tls: base.tls, host: base.host, port: base.port, path: location };
+  if (location.charAt(0) === "/" && location.charAt(1) !== "/")
+    return { tls: base.tls, host: base.host, port: base.port, path: location };
   return parseUrl(location);
 }
 
 /** Undefined when `version` is acceptable, else why not. */
 export function checkVersion(version: unknown): string | undefined {
-  if (typeof version !== "string" || version.length === 0) return `"version" must be the firmware's version text, e.g. "0.2.0"`;
-  if (version.length > MAX_VERSION || !isVersionText(version)) return `"version" must be 1-${MAX_VERSION} printable characters without spaces`;
+  if (typeof version !== "string" || version.length === 0)
+    return `"version" must be the firmware's version text, e.g. "0.2.0"`;
+  if (version.length > MAX_VERSION || !isVersionText(version))
+    return `"version" must be 1-${MAX_VERSION} printable characters without spaces`;
   return undefined;
 }
 
@@ -123,17 +136,24 @@ export function parseRequest(text: string): UpdateRequest | { error: string; ver
     value = undefined;
   }
   const usage = `expects JSON {"url":"http(s)://…","sha256":"<64 hex digits>","version":"<text>"}`;
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return { error: `ota/set ${usage}`, version: "" };
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    return { error: `ota/set ${usage}`, version: "" };
   const input = value as Record<string, unknown>;
   const version = typeof input.version === "string" && checkVersion(input.version) === undefined ? input.version : "";
   for (const key of Object.keys(input)) {
-    if (key !== "url" && key !== "sha256" && key !== "version") return { error: `ota/set: unknown field "${key}" (${usage})`, version };
+    if (key !== "url" && key !== "sha256" && key !== "version")
+      return { error: `ota/set: unknown field "${key}" (${usage})`, version };
   }
   const bad = checkVersion(input.version);
   if (bad) return { error: `ota/set: ${bad}`, version };
   const location = typeof input.url === "string" ? parseUrl(input.url.trim()) : undefined;
-  if (!location) return { error: `ota/set: "url" must be an http:// or https:// address of at most ${MAX_URL} characters, e.g. "http://192.168.1.10:8000/firmware.bin"`, version };
+  if (!location)
+    return {
+      error: `ota/set: "url" must be an http:// or https:// address of at most ${MAX_URL} characters, e.g. "http://192.168.1.10:8000/firmware.bin"`,
+      version,
+    };
   const sha256 = new Uint8Array(32);
-  if (typeof input.sha256 !== "string" || !parseDigest(input.sha256.trim(), sha256)) return { error: `ota/set: "sha256" must be the image's SHA-256 as 64 hex digits`, version };
+  if (typeof input.sha256 !== "string" || !parseDigest(input.sha256.trim(), sha256))
+    return { error: `ota/set: "sha256" must be the image's SHA-256 as 64 hex digits`, version };
   return { location, sha256, version: input.version as string };
 }

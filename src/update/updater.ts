@@ -27,9 +27,10 @@
  * Images also arrive pushed (the web page's `POST /update`): `begin()`,
  * `write()` in bounded chunks, `end()`, with the same checks and answers.
  */
-import type { Clock, Hash, HttpClient, HttpGet, Log, Store, TimerId, UpdatePort, UpdateTarget } from "../ports";
+
 import { Views } from "../mqtt/views";
-import { checkVersion, parseRequest, resolveLocation, type Location } from "./request";
+import type { Clock, Hash, HttpClient, HttpGet, Log, Store, TimerId, UpdatePort, UpdateTarget } from "../ports";
+import { checkVersion, type Location, parseRequest, resolveLocation } from "./request";
 import { parseDigest, SHA256_BYTES, toHex } from "./sha256";
 
 export type UpdateState = "idle" | "downloading" | "verifying" | "rebooting" | "trial";
@@ -130,7 +131,9 @@ export class Updater {
     this.running = options.version;
     this.window = options.window ?? TRIAL_MS;
     if (ports.update?.trial) {
-      ports.log(`update: version ${this.running} is on trial: it must reach the broker within ${Math.round(this.window / 1000)} s`);
+      ports.log(
+        `update: version ${this.running} is on trial: it must reach the broker within ${Math.round(this.window / 1000)} s`,
+      );
       this.go("trial");
     }
   }
@@ -149,7 +152,11 @@ export class Updater {
       return;
     }
     if (retained) {
-      this.refuse(parsed.version, "bad-request", "a retained ota/set is ignored (it would install again at every connect): publish it without retain, and clear the retained one with an empty retained message");
+      this.refuse(
+        parsed.version,
+        "bad-request",
+        "a retained ota/set is ignored (it would install again at every connect): publish it without retain, and clear the retained one with an empty retained message",
+      );
       return;
     }
     if (this.state !== "idle") {
@@ -201,8 +208,14 @@ export class Updater {
     const update = this.ports.update;
     if (!update) return this.refuse(version, "unsupported", "this device cannot install firmware updates");
     const length = options.byteLength;
-    if (length !== undefined && !(Number.isInteger(length) && length > 0)) return this.refuse(version, "bad-request", `the image's length must be a positive number of bytes, not ${length}`);
-    if (length !== undefined && length > update.capacity) return this.refuse(version, "too-large", this.tooLargeText(length));
+    if (length !== undefined && !(Number.isInteger(length) && length > 0))
+      return this.refuse(
+        version,
+        "bad-request",
+        `the image's length must be a positive number of bytes, not ${length}`,
+      );
+    if (length !== undefined && length > update.capacity)
+      return this.refuse(version, "too-large", this.tooLargeText(length));
     this.expected.set(digest);
     this.checkDigest = options.sha256 !== undefined;
     this.pushed = true;
@@ -213,20 +226,25 @@ export class Updater {
 
   /** The next bytes of a pushed image (any size; the caller bounds its reads). Undefined, or the failure that ended the update. */
   write(bytes: Uint8Array): UpdateAnswer | undefined {
-    if (this.state !== "downloading" || !this.pushed) return { state: "failed", version: this.target, error: "bad-request", detail: "no pushed update in progress" };
+    if (this.state !== "downloading" || !this.pushed)
+      return { state: "failed", version: this.target, error: "bad-request", detail: "no pushed update in progress" };
     return this.consume(bytes) ? undefined : this.lastFailure;
   }
 
   /** The pushed image is complete: verify and install. Answers `rebooting` (the device restarts in REBOOT_DELAY_MS) or `failed`. */
   end(): UpdateAnswer {
-    if (this.state !== "downloading" || !this.pushed) return { state: "failed", version: this.target, error: "bad-request", detail: "no pushed update in progress" };
+    if (this.state !== "downloading" || !this.pushed)
+      return { state: "failed", version: this.target, error: "bad-request", detail: "no pushed update in progress" };
     this.finish();
-    return (this.state as UpdateState) === "rebooting" ? { state: "rebooting", version: this.target } : this.lastFailure!;
+    return (this.state as UpdateState) === "rebooting"
+      ? { state: "rebooting", version: this.target }
+      : this.lastFailure!;
   }
 
   /** The push broke off (the connection closed early). */
   abort(reason: string): void {
-    if (this.state === "downloading" && this.pushed) this.fail("truncated", `upload ended after ${this.received} bytes (${reason})`);
+    if (this.state === "downloading" && this.pushed)
+      this.fail("truncated", `upload ended after ${this.received} bytes (${reason})`);
   }
 
   // ---- events from the app --------------------------------------------------
@@ -257,7 +275,8 @@ export class Updater {
 
   /** The device stops: a transfer in progress is cancelled, timers cleared. */
   stop(): void {
-    if (this.state === "downloading" || this.state === "verifying") this.ports.log(`update: ${this.target} cancelled: the device is stopping`);
+    if (this.state === "downloading" || this.state === "verifying")
+      this.ports.log(`update: ${this.target} cancelled: the device is stopping`);
     this.release();
     this.ports.clock.clear(this.timer);
     this.timer = undefined;
@@ -327,8 +346,13 @@ export class Updater {
     this.lastActivity = this.ports.clock.now();
     if (status >= 300 && status < 400 && location !== undefined) {
       const next = resolveLocation(this.at!, location);
-      if (!next) this.fail("http-error", `HTTP ${status} from ${this.where()} redirects to an address the device cannot fetch: ${location.slice(0, 100)}`);
-      else if (++this.redirects > MAX_REDIRECTS) this.fail("http-error", `more than ${MAX_REDIRECTS} redirects, the last from ${this.where()}`);
+      if (!next)
+        this.fail(
+          "http-error",
+          `HTTP ${status} from ${this.where()} redirects to an address the device cannot fetch: ${location.slice(0, 100)}`,
+        );
+      else if (++this.redirects > MAX_REDIRECTS)
+        this.fail("http-error", `more than ${MAX_REDIRECTS} redirects, the last from ${this.where()}`);
       else {
         this.closeRequest();
         this.get(next);
@@ -418,7 +442,11 @@ export class Updater {
   private onDone(error: string | undefined): void {
     if (error !== undefined) {
       if (!this.headers) this.fail("unreachable", `cannot download from ${this.where()} (${error})`);
-      else this.fail("truncated", `download from ${this.where()} ended after ${this.received}${this.length === undefined ? "" : ` of ${this.length}`} bytes (${error})`);
+      else
+        this.fail(
+          "truncated",
+          `download from ${this.where()} ended after ${this.received}${this.length === undefined ? "" : ` of ${this.length}`} bytes (${error})`,
+        );
       return;
     }
     if (!this.headers) {
@@ -444,12 +472,18 @@ export class Updater {
     this.ports.report({ state: "verifying", version: this.target });
     this.ports.hash.digest(this.actual);
     if (this.checkDigest && !same(this.actual, this.expected)) {
-      this.fail("digest-mismatch", `the image's SHA-256 is ${toHex(this.actual)}, not the requested ${toHex(this.expected)}`);
+      this.fail(
+        "digest-mismatch",
+        `the image's SHA-256 is ${toHex(this.actual)}, not the requested ${toHex(this.expected)}`,
+      );
       return;
     }
     const update = this.ports.update!;
     if (!update.installable) {
-      this.fail("unsupported", `${this.received} bytes received and verified (SHA-256 ${toHex(this.actual)}), but this platform cannot install firmware`);
+      this.fail(
+        "unsupported",
+        `${this.received} bytes received and verified (SHA-256 ${toHex(this.actual)}), but this platform cannot install firmware`,
+      );
       return;
     }
     let version: string | undefined;
@@ -479,7 +513,9 @@ export class Updater {
 
   /** The trial window is over without reaching the broker. */
   private expire(): void {
-    this.ports.log(`update: version ${this.running} did not reach the broker within ${Math.round(this.window / 1000)} s: returning to the previous firmware`);
+    this.ports.log(
+      `update: version ${this.running} did not reach the broker within ${Math.round(this.window / 1000)} s: returning to the previous firmware`,
+    );
     this.go("idle");
     try {
       this.ports.update?.rollback();
@@ -543,7 +579,10 @@ export class Updater {
   }
 
   private busyText(): string {
-    const what = this.state === "trial" ? `version ${this.running} is on trial until it reaches the broker` : `an update to ${this.target || "a pushed image"} is ${this.state === "downloading" ? `downloading (${this.progress} %)` : this.state}`;
+    const what =
+      this.state === "trial"
+        ? `version ${this.running} is on trial until it reaches the broker`
+        : `an update to ${this.target || "a pushed image"} is ${this.state === "downloading" ? `downloading (${this.progress} %)` : this.state}`;
     return `${what}; try again later`;
   }
 

@@ -12,7 +12,8 @@ export type Fields = { fields: Record<string, unknown> } | { error: string };
  */
 export function parseFields(body: string, contentType: string | undefined): Fields {
   const trimmed = body.trim();
-  const isJson = (contentType !== undefined && contentType.toLowerCase().indexOf("json") >= 0) || trimmed.charAt(0) === "{";
+  const isJson =
+    (contentType !== undefined && contentType.toLowerCase().indexOf("json") >= 0) || trimmed.charAt(0) === "{";
   if (isJson) {
     let value: unknown;
     try {
@@ -20,7 +21,8 @@ export function parseFields(body: string, contentType: string | undefined): Fiel
     } catch {
       return { error: "body is not valid JSON: expected an object of settings" };
     }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return { error: "expected a JSON object of settings" };
+    if (value === null || typeof value !== "object" || Array.isArray(value))
+      return { error: "expected a JSON object of settings" };
     return { fields: value as Record<string, unknown> };
   }
   const fields: Record<string, unknown> = {};
@@ -30,7 +32,8 @@ export function parseFields(body: string, contentType: string | undefined): Fiel
     const eq = pair.indexOf("=");
     const name = decodeField(eq < 0 ? pair : pair.slice(0, eq));
     const value = decodeField(eq < 0 ? "" : pair.slice(eq + 1));
-    if (name === undefined || value === undefined) return { error: `bad percent-encoding in form field ${JSON.stringify(pair.slice(0, 40))}` };
+    if (name === undefined || value === undefined)
+      return { error: `bad percent-encoding in form field ${JSON.stringify(pair.slice(0, 40))}` };
     if (name === "") continue;
     fields[name] = value;
   }

@@ -12,11 +12,12 @@
  * Changes need HTTP Basic admin:<webPassword> when one is set. Passwords are
  * never part of any answer.
  */
-import type { Clock, HttpReply, Log, Store } from "../ports";
+
 import type { App } from "../app/app";
-import { parseLedCommand, MAX_COMMAND } from "../app/command";
-import { CONFIG_KEYS, SECRET_KEYS, parseValue } from "../app/config";
+import { MAX_COMMAND, parseLedCommand } from "../app/command";
+import { CONFIG_KEYS, parseValue, SECRET_KEYS } from "../app/config";
 import { forget, keep, keptKeys } from "../app/settings";
+import type { Clock, HttpReply, Log, Store } from "../ports";
 import { parseFields } from "./form";
 import { json, text, type WebRequest, type WebServer } from "./server";
 
@@ -60,13 +61,30 @@ export function addDeviceRoutes(server: WebServer, device: DeviceWeb): void {
   server.add({ method: "GET", path: "/state.json", handle: () => json(200, state(device)) });
   server.add({ method: "GET", path: "/diag.json", handle: () => json(200, diag(device)) });
   server.add({ method: "GET", path: "/settings.json", handle: () => json(200, settings(device)) });
-  server.add({ method: "POST", path: "/led", change: true, maxBody: MAX_LED_BODY, handle: (_request, body) => led(device, body) });
-  server.add({ method: "POST", path: "/settings", change: true, maxBody: MAX_SETTINGS_BODY, handle: (request, body) => change(device, request, body, restartLater) });
+  server.add({
+    method: "POST",
+    path: "/led",
+    change: true,
+    maxBody: MAX_LED_BODY,
+    handle: (_request, body) => led(device, body),
+  });
+  server.add({
+    method: "POST",
+    path: "/settings",
+    change: true,
+    maxBody: MAX_SETTINGS_BODY,
+    handle: (request, body) => change(device, request, body, restartLater),
+  });
 }
 
 function page(built: WebPage | undefined, request: WebRequest): HttpReply {
-  if (!built) return text(503, "the page is not part of this build (npm run page builds it); the JSON API works: /state.json");
-  const headers: Record<string, string> = { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache", vary: "accept-encoding" };
+  if (!built)
+    return text(503, "the page is not part of this build (npm run page builds it); the JSON API works: /state.json");
+  const headers: Record<string, string> = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-cache",
+    vary: "accept-encoding",
+  };
   const accepted = request.header("accept-encoding") ?? "";
   if (built.gzip && /\bgzip\b/i.test(accepted)) {
     headers["content-encoding"] = "gzip";
@@ -134,7 +152,12 @@ function led(device: DeviceWeb, body: string): HttpReply {
  * Validates every field first (nothing is kept unless all are good), keeps
  * them, answers, and restarts shortly after so that they apply.
  */
-function change(device: DeviceWeb, request: WebRequest, body: string, restartLater: (answer: Record<string, unknown>) => HttpReply): HttpReply {
+function change(
+  device: DeviceWeb,
+  request: WebRequest,
+  body: string,
+  restartLater: (answer: Record<string, unknown>) => HttpReply,
+): HttpReply {
   const parsed = parseFields(body, request.header("content-type"));
   if ("error" in parsed) return text(400, parsed.error);
   const fields = parsed.fields;
@@ -145,7 +168,8 @@ function change(device: DeviceWeb, request: WebRequest, body: string, restartLat
     if (name === "reset") {
       const flag = fields[name];
       const on = flag === true || flag === "true" || flag === "1" || flag === "on";
-      if (!on && !(flag === false || flag === "false" || flag === "0" || flag === "")) return text(400, `bad value ${JSON.stringify(flag)} for "reset": expected true`);
+      if (!on && !(flag === false || flag === "false" || flag === "0" || flag === ""))
+        return text(400, `bad value ${JSON.stringify(flag)} for "reset": expected true`);
       reset = on;
       continue;
     }
@@ -161,7 +185,8 @@ function change(device: DeviceWeb, request: WebRequest, body: string, restartLat
     device.log("web: settings reset to the build-time ones");
     return restartLater({ reset: true });
   }
-  if (!keys.length) return text(400, "no settings given: send configuration keys (form-encoded or JSON), or reset=true");
+  if (!keys.length)
+    return text(400, "no settings given: send configuration keys (form-encoded or JSON), or reset=true");
   const refused = keep(device.store, values);
   if (refused) return text(500, refused);
   device.log(`web: kept ${keys.join(", ")}`);

@@ -73,12 +73,16 @@ const NO_STORE = "no-store";
 export function text(status: number, message: string, headers: Record<string, string> = {}): HttpReply {
   headers["content-type"] = "text/plain; charset=utf-8";
   headers["cache-control"] = NO_STORE;
-  return { status, headers, body: message + "\n" };
+  return { status, headers, body: `${message}\n` };
 }
 
 /** A JSON answer. */
 export function json(status: number, value: unknown): HttpReply {
-  return { status, headers: { "content-type": "application/json", "cache-control": NO_STORE }, body: JSON.stringify(value) };
+  return {
+    status,
+    headers: { "content-type": "application/json", "cache-control": NO_STORE },
+    body: JSON.stringify(value),
+  };
 }
 
 export class WebServer {
@@ -136,7 +140,8 @@ export class WebServer {
   }
 
   private route(raw: HttpRequest): HttpExchange {
-    if (raw.headerCount > LIMITS.headers) return this.answer(text(431, `too many header lines (${raw.headerCount}; at most ${LIMITS.headers})`));
+    if (raw.headerCount > LIMITS.headers)
+      return this.answer(text(431, `too many header lines (${raw.headerCount}; at most ${LIMITS.headers})`));
     const target = raw.target;
     const mark = target.indexOf("?");
     const request: WebRequest = {
@@ -153,14 +158,22 @@ export class WebServer {
       else allowed += (allowed ? ", " : "") + r.method;
     }
     if (!route) {
-      if (allowed) return this.answer(text(405, `${request.method} is not allowed on ${request.path} (allowed: ${allowed})`, { allow: allowed }));
-      if (request.method === "GET" && this.options.setup?.()) return this.answer(text(302, "set-up: see /", { location: "/" }));
+      if (allowed)
+        return this.answer(
+          text(405, `${request.method} is not allowed on ${request.path} (allowed: ${allowed})`, { allow: allowed }),
+        );
+      if (request.method === "GET" && this.options.setup?.())
+        return this.answer(text(302, "set-up: see /", { location: "/" }));
       return this.answer(text(404, `no page ${request.path}`));
     }
     if (route.change) {
       const password = this.options.password;
       if (password && !authorized(request.header("authorization"), password)) {
-        return this.answer(text(401, "this change needs the web password (user admin)", { "www-authenticate": `Basic realm="${this.options.realm}", charset="UTF-8"` }));
+        return this.answer(
+          text(401, "this change needs the web password (user admin)", {
+            "www-authenticate": `Basic realm="${this.options.realm}", charset="UTF-8"`,
+          }),
+        );
       }
       const origin = request.header("origin");
       if (origin !== undefined && !sameOrigin(origin, request.header("host"))) {
@@ -272,7 +285,8 @@ export function authorized(header: string | undefined, password: string): boolea
   if (given === undefined) return false;
   const expected = `${USER}:${password}`;
   let differ = given.length ^ expected.length;
-  for (let i = 0; i < expected.length; i++) differ |= expected.charCodeAt(i) ^ (i < given.length ? given.charCodeAt(i) : 0);
+  for (let i = 0; i < expected.length; i++)
+    differ |= expected.charCodeAt(i) ^ (i < given.length ? given.charCodeAt(i) : 0);
   return differ === 0;
 }
 

@@ -9,7 +9,7 @@
  * so a page can have the browser ask for it before it uploads.
  */
 import type { HttpExchange } from "../ports";
-import type { Updater, UpdateAnswer } from "../update/updater";
+import type { UpdateAnswer, Updater } from "../update/updater";
 import { parseFields } from "./form";
 import { json, type WebServer } from "./server";
 
@@ -29,7 +29,12 @@ export function updateStatus(answer: UpdateAnswer): number {
 
 export function addUpdateRoute(server: WebServer, updater: Updater): void {
   // Asks for the web password like the upload does, so a browser has it before sending megabytes.
-  server.add({ method: "GET", path: "/update", change: true, handle: () => json(200, { version: updater.running, state: updater.state }) });
+  server.add({
+    method: "GET",
+    path: "/update",
+    change: true,
+    handle: () => json(200, { version: updater.running, state: updater.state }),
+  });
   server.add({
     method: "POST",
     path: "/update",
@@ -37,12 +42,17 @@ export function addUpdateRoute(server: WebServer, updater: Updater): void {
     stream(request): HttpExchange {
       const query = parseFields(request.query, "application/x-www-form-urlencoded");
       const fields = "fields" in query ? query.fields : {};
-      const text = (name: string) => (typeof fields[name] === "string" && fields[name] !== "" ? (fields[name] as string) : undefined);
+      const text = (name: string) =>
+        typeof fields[name] === "string" && fields[name] !== "" ? (fields[name] as string) : undefined;
       const length = request.header("content-length");
       const first: UpdateAnswer =
         "error" in query
           ? { state: "failed", version: "", error: "bad-request", detail: query.error }
-          : updater.begin({ version: text("version"), sha256: text("sha256"), byteLength: length === undefined ? undefined : Number(length) });
+          : updater.begin({
+              version: text("version"),
+              sha256: text("sha256"),
+              byteLength: length === undefined ? undefined : Number(length),
+            });
       // Once the update has its answer, the rest of the body is read and dropped, so the client sees it.
       let result: UpdateAnswer | undefined = first.state === "downloading" ? undefined : first;
       return {

@@ -37,7 +37,7 @@ export class IndicatorLed implements DigitalOut {
   blink(pattern: readonly number[] | undefined): void {
     this.clock.clear(this.timer);
     this.timer = undefined;
-    this.pattern = pattern && pattern.length ? pattern : undefined;
+    this.pattern = pattern?.length ? pattern : undefined;
     this.step = 0;
     if (this.pattern) this.next();
     else this.pin.write(this.value);

@@ -16,8 +16,9 @@
  * phone can reach the device's page. The station keeps trying meanwhile; the
  * access point closes as soon as the station has an address.
  */
-import type { Clock, Log, TimerId, WiFiEvent, WiFiPort } from "../ports";
+
 import { Backoff } from "../mqtt/backoff";
+import type { Clock, Log, TimerId, WiFiEvent, WiFiPort } from "../ports";
 
 export type WiFiState = "idle" | "connecting" | "up" | "waiting" | "unconfigured";
 
@@ -149,7 +150,9 @@ export class WiFiSupervisor {
       return;
     }
     this.accessPoint = true;
-    this.log(`wifi: set-up mode (${reason}): access point "${setup.name}" (${setup.password ? "WPA2" : "open"})${address ? ` at ${address}` : ""}`);
+    this.log(
+      `wifi: set-up mode (${reason}): access point "${setup.name}" (${setup.password ? "WPA2" : "open"})${address ? ` at ${address}` : ""}`,
+    );
     this.options.onSetup?.(true, address);
   }
 

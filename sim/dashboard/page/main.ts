@@ -8,8 +8,8 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { age, clock, duration, fixed, sentence } from "./format";
 import type { DeviceView, Row, SimDeviceState } from "../api";
+import { age, clock, duration, fixed, sentence } from "./format";
 
 type Device = DeviceView;
 type SimState = SimDeviceState;
@@ -26,7 +26,8 @@ let series: [number[], number[], number[]] = [[], [], []];
 let brokerState = { connected: false, running: false };
 let hasSim = false;
 
-const $ = <T extends HTMLElement>(selector: string, root: ParentNode = document): T => root.querySelector(selector) as T;
+const $ = <T extends HTMLElement>(selector: string, root: ParentNode = document): T =>
+  root.querySelector(selector) as T;
 const el = (tag: string, attrs: Record<string, string> = {}, text?: string): HTMLElement => {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -35,7 +36,12 @@ const el = (tag: string, attrs: Record<string, string> = {}, text?: string): HTM
 };
 
 async function api(path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(path, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(
+    path,
+    body === undefined
+      ? {}
+      : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+  );
   const value = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error((value as { error?: string }).error ?? `${res.status} ${res.statusText}`);
   return value;
@@ -71,7 +77,10 @@ function renderList(): void {
   const list = [...devices.values()].sort((a, b) => {
     const x = sortValue(a);
     const y = sortValue(b);
-    const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true });
+    const c =
+      typeof x === "number" && typeof y === "number"
+        ? x - y
+        : String(x).localeCompare(String(y), undefined, { numeric: true });
     return c * sortDir || a.id.localeCompare(b.id, undefined, { numeric: true });
   });
   const body = $("#devices tbody");
@@ -86,13 +95,18 @@ function renderList(): void {
         el("td", { class: "age", "data-t": String(d.last?.t ?? "") }, d.last ? age(Date.now() - d.last.t) : "–"),
         el("td", {}, d.led ?? "–"),
       );
-      tr.children[1].append(el("span", { class: `dot ${d.online ? "on" : "off"}` }), document.createTextNode(d.online ? "online" : "offline"));
+      tr.children[1].append(
+        el("span", { class: `dot ${d.online ? "on" : "off"}` }),
+        document.createTextNode(d.online ? "online" : "offline"),
+      );
       return tr;
     }),
   );
   $("#empty").hidden = devices.size > 0;
   const online = list.filter((d) => d.online).length;
-  $("#summary").textContent = devices.size ? `${devices.size} device${devices.size === 1 ? "" : "s"} · ${online} online` : "";
+  $("#summary").textContent = devices.size
+    ? `${devices.size} device${devices.size === 1 ? "" : "s"} · ${online} online`
+    : "";
   for (const th of document.querySelectorAll<HTMLElement>("th[data-sort]")) {
     th.setAttribute("aria-sort", th.dataset.sort === sortKey ? (sortDir > 0 ? "ascending" : "descending") : "none");
   }
@@ -177,7 +191,11 @@ function buildDetail(): void {
         { label: "°C", stroke: "#d9480f", width: 2, value: (_u, v) => fixed(v) },
         { label: "%RH", stroke: "#1971c2", width: 2, scale: "%", value: (_u, v) => fixed(v) },
       ],
-      axes: [{}, { label: "°C", stroke: "#d9480f" }, { side: 1, scale: "%", label: "%RH", stroke: "#1971c2", grid: { show: false } }],
+      axes: [
+        {},
+        { label: "°C", stroke: "#d9480f" },
+        { side: 1, scale: "%", label: "%RH", stroke: "#1971c2", grid: { show: false } },
+      ],
       // The window ends now; it starts at the oldest point shown (at least a minute back), never before the range.
       scales: {
         x: {
@@ -211,7 +229,7 @@ function renderDetail(): void {
   const led = $<HTMLInputElement>("#led");
   led.checked = d.led === "ON";
   $("#ledText").textContent = d.led ?? "unknown";
-  $("#csv").setAttribute("href", historyUrl(d.id) + "&format=csv");
+  $("#csv").setAttribute("href", `${historyUrl(d.id)}&format=csv`);
   const diag = d.diag ?? {};
   const rows: [string, string][] = [
     ["Firmware", String(diag.version ?? "–")],
@@ -226,7 +244,12 @@ function renderDetail(): void {
   ];
   $("#diag").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   const errors = $("#errors");
-  errors.replaceChildren(...d.errors.slice(-8).reverse().map((e) => el("li", {}, `${clock(e.t)} — ${sentence(e)}`)));
+  errors.replaceChildren(
+    ...d.errors
+      .slice(-8)
+      .reverse()
+      .map((e) => el("li", {}, `${clock(e.t)} — ${sentence(e)}`)),
+  );
   if (d.errors.length === 0) errors.append(el("li", { class: "muted" }, "None."));
   const sim = $("#sim");
   sim.hidden = !d.sim;
@@ -237,7 +260,8 @@ function renderDetail(): void {
     if (focus !== $("#simFault")) $<HTMLInputElement>("#simFault").value = String(Math.round(d.sim.faultRate * 100));
     $("#simFaultOut").textContent = `${Math.round(d.sim.faultRate * 100)} %`;
     $("#simWifi").textContent = d.sim.wifi ? "Drop Wi-Fi" : "Restore Wi-Fi";
-    $("#simInfo").textContent = `${d.sim.drift ? "values drift" : "values set by hand"} · Wi-Fi ${d.sim.wifi ? "in range" : "gone"} · ${d.sim.restarts} reboots`;
+    $("#simInfo").textContent =
+      `${d.sim.drift ? "values drift" : "values set by hand"} · Wi-Fi ${d.sim.wifi ? "in range" : "gone"} · ${d.sim.restarts} reboots`;
   }
 }
 
@@ -253,10 +277,13 @@ function wireSim(id: string): void {
       notice((error as Error).message);
     }
   };
-  $("#simSet").onclick = () => change({ temp: $<HTMLInputElement>("#simTemp").value, hum: $<HTMLInputElement>("#simHum").value });
+  $("#simSet").onclick = () =>
+    change({ temp: $<HTMLInputElement>("#simTemp").value, hum: $<HTMLInputElement>("#simHum").value });
   $("#simDrift").onclick = () => change({ drift: true });
-  $<HTMLInputElement>("#simFault").oninput = (e) => ($("#simFaultOut").textContent = `${(e.target as HTMLInputElement).value} %`);
-  $<HTMLInputElement>("#simFault").onchange = (e) => change({ faultRate: Number((e.target as HTMLInputElement).value) / 100 });
+  $<HTMLInputElement>("#simFault").oninput = (e) =>
+    ($("#simFaultOut").textContent = `${(e.target as HTMLInputElement).value} %`);
+  $<HTMLInputElement>("#simFault").onchange = (e) =>
+    change({ faultRate: Number((e.target as HTMLInputElement).value) / 100 });
   $("#simWifi").onclick = () => change({ wifi: devices.get(id)?.sim?.wifi ? "drop" : "restore" });
   $("#simReboot").onclick = () => change({ reboot: true });
 }
@@ -307,7 +334,10 @@ function draw(): void {
 
 function renderBroker(): void {
   const box = $("#broker");
-  box.replaceChildren(el("span", { class: `dot ${brokerState.connected ? "on" : "off"}` }), document.createTextNode(brokerState.connected ? "broker connected" : "broker unreachable"));
+  box.replaceChildren(
+    el("span", { class: `dot ${brokerState.connected ? "on" : "off"}` }),
+    document.createTextNode(brokerState.connected ? "broker connected" : "broker unreachable"),
+  );
   if (hasSim && brokerState.running !== undefined) {
     const b = el("button", { id: "brokerToggle" }, brokerState.running ? "Stop broker" : "Start broker");
     b.onclick = async () => {
@@ -338,7 +368,8 @@ function take(d: Device): void {
 /** Redraws the list and the detail at most four times a second, however busy the fleet. */
 let pending: number | undefined;
 function later(): void {
-  pending ??= window.setTimeout(() => {
+  if (pending !== undefined) return;
+  pending = window.setTimeout(() => {
     pending = undefined;
     renderList();
     renderDetail();

@@ -1,5 +1,6 @@
 declare module "device/ota/boot" {
   /** ESP-IDF app rollback and restart (native, ESP32; src/device/ota/modOtaBoot.c). */
+  // biome-ignore lint/complexity/noStaticOnlyClass: the native module's shape (static host functions)
   export default class OtaBoot {
     /** The running firmware was just installed and waits for `confirm()`. */
     static onTrial(): boolean;
