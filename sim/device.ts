@@ -139,10 +139,13 @@ export function storeFile(dataDir: string): string {
 export function bufferedReadings(dataDir: string, config: Config): number {
   const file = path.join(dataDir, BUFFER_FILE);
   if (config.buffer === 0 || !fs.existsSync(file)) return 0;
+  const flash = fileFlash(file, blocksFor(config.buffer, FLASH_BLOCK) * FLASH_BLOCK, FLASH_BLOCK);
   try {
-    return new ReadingLog(fileFlash(file, blocksFor(config.buffer, FLASH_BLOCK) * FLASH_BLOCK, FLASH_BLOCK)).pending;
+    return new ReadingLog(flash).pending;
   } catch {
     return 0;
+  } finally {
+    flash.dispose();
   }
 }
 
@@ -183,6 +186,8 @@ export function createDevice(
   // Firmware updates: two slots and a boot loader in the data folder (none without one).
   const loader = options.dataDir ? new SimBootLoader(options.dataDir, VERSION, say) : undefined;
   const updateWindow = options.updateWindow ?? windowFromEnvironment();
+  /** The running boot's offline-buffer file, let go when it stops. */
+  let flashFile: ReturnType<typeof fileFlash> | undefined;
   const start = (): Device => {
     const firmware = loader?.boot();
     const device = boot(
@@ -197,8 +202,12 @@ export function createDevice(
         led: () => led,
         capture: () => dht,
         heap: () => process.memoryUsage().heapUsed,
-        flash: (byteLength) =>
-          options.dataDir ? fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK) : undefined,
+        flash: (byteLength) => {
+          if (!options.dataDir) return undefined;
+          flashFile?.dispose();
+          flashFile = fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK);
+          return flashFile;
+        },
         wallClock: () => Date.now(),
         restart: () => void handle.restart(),
         update: firmware && loader ? loader.port(firmware, () => void handle.restart()) : undefined,
@@ -226,7 +235,11 @@ export function createDevice(
       ? Promise.resolve()
       : new Promise<void>((resolve) => {
           halted = true;
-          device.stop(resolve);
+          device.stop(() => {
+            flashFile?.dispose();
+            flashFile = undefined;
+            resolve();
+          });
         });
 
   const timers: NodeJS.Timeout[] = [];

@@ -345,10 +345,46 @@ function describe(error: NodeJS.ErrnoException, options: SocketOptions): string 
   }
 }
 
-/** Flash files open at once, at most, in this process: a fleet has one per device. */
-const MAX_OPEN_FILES = 256;
-/** Open flash files, least recently used first. */
-const openFiles = new Map<FileFlash, number>();
+/** Flash files kept open at least, whatever the file limit. */
+const MIN_OPEN_FILES = 256;
+/** Files left for the rest of the process (sockets aside): listeners, the store's writes, the dashboard. */
+const SPARE_FILES = 320;
+/** Flash files open now. */
+const openFiles = new Set<FileFlash>();
+/** The flash file opened last, the one closed when no more may be open. */
+let openedLast: FileFlash | undefined;
+/** Flash files in use (made and not closed for good): one per device, as many as their sockets. */
+let liveFlashFiles = 0;
+let softFileLimit: number | undefined;
+
+/** The process's soft limit of open files (Linux: /proc/self/limits), read once; 1024 when unknown. */
+function fileLimitNow(): number {
+  if (softFileLimit === undefined) {
+    softFileLimit = 1024;
+    try {
+      const line = fs
+        .readFileSync("/proc/self/limits", "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("Max open files"));
+      const soft = line?.split(/\s+/)[3];
+      if (soft === "unlimited") softFileLimit = 1 << 20;
+      else if (soft && Number(soft) > 0) softFileLimit = Number(soft);
+    } catch {
+      // not Linux: the default
+    }
+  }
+  return softFileLimit;
+}
+
+/**
+ * How many flash files may be open at once: what the file limit leaves after
+ * a socket per device and SPARE_FILES, at least MIN_OPEN_FILES. A fleet
+ * within the limit keeps every device's file open (a reading costs its writes
+ * only, no open and close).
+ */
+function flashFileBudget(): number {
+  return Math.max(MIN_OPEN_FILES, fileLimitNow() - SPARE_FILES - liveFlashFiles);
+}
 /** One erased block, shared by every flash file (made at first use). */
 let erasedBlock: Uint8Array | undefined;
 
@@ -360,11 +396,13 @@ let erasedBlock: Uint8Array | undefined;
  * its whole size. A file longer than the region (from a larger `buffer`
  * setting) starts over erased. Writes go straight to the file, so a killed
  * process keeps everything written before it died. The file is opened when
- * used and closed again when more than MAX_OPEN_FILES of the process's flash
- * files are open, so a fleet never runs out of file handles.
+ * used and kept open while the process's file limit allows (see
+ * flashFileBudget), so a fleet never runs out of file handles.
  */
 class FileFlash implements Flash {
   private fd = -1;
+  /** Counted in liveFlashFiles. */
+  private live = true;
   /** The file's length. */
   private size: number;
 
@@ -385,6 +423,7 @@ class FileFlash implements Flash {
       size = 0;
     }
     this.size = size;
+    liveFlashFiles++;
   }
 
   read(offset: number, into: Uint8Array): void {
@@ -409,32 +448,40 @@ class FileFlash implements Flash {
     if (at + this.blockLength > this.size) this.size = at + this.blockLength;
   }
 
-  /** The file's descriptor, opening it (and closing the least recently used one) if needed. */
+  /**
+   * The file's descriptor, opening it if needed. When no more may be open,
+   * the file opened last is closed: devices read in turn then keep most of
+   * their files open, where closing the least recently used would close each
+   * file just before its next turn.
+   */
   private open(): number {
-    if (this.fd >= 0) {
-      openFiles.delete(this);
-      openFiles.set(this, this.fd);
-      return this.fd;
-    }
-    if (openFiles.size >= MAX_OPEN_FILES) {
-      const [oldest] = openFiles.keys();
-      oldest.close();
-    }
+    if (this.fd >= 0) return this.fd;
+    if (openFiles.size >= flashFileBudget() && openedLast && openedLast !== this) openedLast.close();
     this.fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT);
-    openFiles.set(this, this.fd);
+    openFiles.add(this);
+    openedLast = this;
     return this.fd;
   }
 
+  /** Closes the file (it opens again when used). */
   close(): void {
     if (this.fd < 0) return;
     openFiles.delete(this);
+    if (openedLast === this) openedLast = undefined;
     fs.closeSync(this.fd);
     this.fd = -1;
   }
+
+  /** The device is done with it (stopped, or restarted with a new one). */
+  dispose(): void {
+    this.close();
+    if (this.live) liveFlashFiles--;
+    this.live = false;
+  }
 }
 
-/** See FileFlash. */
-export function fileFlash(file: string, byteLength: number, blockLength: number): Flash {
+/** A flash region in a file: see FileFlash. `dispose()` when the device is done with it. */
+export function fileFlash(file: string, byteLength: number, blockLength: number): Flash & { dispose(): void } {
   return new FileFlash(file, byteLength, blockLength);
 }
 

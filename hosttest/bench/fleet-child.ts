@@ -1,7 +1,10 @@
 /**
  * One side of the fleet benchmark (./fleet.ts), run in its own process:
  *
- *   node --expose-gc --import tsx hosttest/bench/fleet-child.ts MODE N PORT INTERVAL WINDOW
+ *   node --expose-gc build/fleet-child.mjs MODE N PORT INTERVAL WINDOW
+ *
+ * (built from this file by ./fleet.ts with sim/bundle.mjs, as `npm start`
+ * builds the simulator; `node --import tsx` runs it unbuilt).
  *
  * MODE `ours`: N virtual devices of the simulator (`createDevice`, each with
  * its data folder, as `npm start -- --devices N` runs them); `mqttjs`: N

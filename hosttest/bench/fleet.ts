@@ -5,7 +5,8 @@
  *
  * - per device at 1,000 and 10,000: RSS and JS memory (V8 heap + buffers),
  *   CPU per message, and the time from the first connect to the last
- *   CONNACK, each side in its own process (./fleet-child.ts);
+ *   CONNACK, each side in its own process (./fleet-child.ts, built into one
+ *   file as `npm start` builds the simulator, sim/bundle.mjs);
  * - the command → LED report round trip through the simulator's command
  *   line, beside the broker's own echo (publish → the same client);
  * - TCP segments per state message on loopback (tshark), ours and MQTT.js's.
@@ -19,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
+import { bundle } from "../../sim/bundle.mjs";
 import { findMosquitto, freePort, waitForPort } from "../support/mosquitto.ts";
 import { runSim } from "../support/sim.ts";
 import type { BenchRow } from "./table.ts";
@@ -98,6 +100,9 @@ async function startBroker(): Promise<Broker> {
   };
 }
 
+/** The fleet child, built as `npm start` builds the simulator (one bundle, run without a TypeScript loader). */
+let childScript: Promise<string> | undefined;
+
 async function runChild(
   mode: string,
   n: number,
@@ -105,12 +110,11 @@ async function runChild(
   interval: number,
   windowMs: number,
 ): Promise<ChildResult> {
+  childScript ??= bundle("hosttest/bench/fleet-child.ts", "fleet-child");
   const child = spawnRaised([
     process.execPath,
     "--expose-gc",
-    "--import",
-    "tsx",
-    path.join(here, "fleet-child.ts"),
+    await childScript,
     mode,
     String(n),
     String(port),

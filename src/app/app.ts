@@ -41,6 +41,7 @@ import { discoveryMessages, round1, type Topics, topicsFor } from "./topics";
 export { VERSION };
 
 const DIAG_MS = 60000;
+let sharedStateViews: Views | undefined;
 /** Keys `config/set` may change. */
 const SETTABLE = ["interval", "qos"];
 /** Largest PUBLISH the device takes in, bytes; larger ones are read through and reported. */
@@ -135,7 +136,8 @@ export class App {
   private dropsUnreported = 0;
   /** Refused settings, reported on the error topic after the next connect. */
   private configErrors: string[] = [];
-  private readonly stateViews = new Views(new Uint8Array(STATE_MAX), 8);
+  /** Where a state payload is written before the client copies it: shared by the process's apps, made at first use. */
+  private readonly stateViews = (sharedStateViews ??= new Views(new Uint8Array(STATE_MAX), 8));
   /** The offline buffer, when the platform has flash for it and `buffer` is not 0. */
   private readonly log: ReadingLog | undefined;
   private readonly taken: LoggedReading = { time: 0, temp: 0, hum: 0, timed: false };

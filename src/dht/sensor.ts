@@ -1,8 +1,8 @@
 /**
  * A ports.ts `Sensor` for a DHT11 or DHT22/AM2302, built from a pulse capture
  * (the ESP32's native module polling the GPIO, or the simulators' virtual
- * sensor) and the shared decoder. One capture buffer, one decode record and
- * one result object per sensor: reads allocate nothing once warm.
+ * sensor) and the shared decoder. One capture buffer per process, one decode
+ * record and one result object per sensor: reads allocate nothing once warm.
  */
 import type { Sensor, SensorResult } from "../ports";
 import { createDecoded, type DhtDecoded, decode } from "./decoder";
@@ -19,6 +19,9 @@ export interface PulseCapture {
    */
   capture(startLowUs: number, out: Uint16Array): number;
 }
+
+/** The capture buffer, shared by the process's sensors (a simulator's fleet has thousands; each read uses it only within the call), made at first use. */
+let sharedCapture: Uint16Array | undefined;
 
 /** Shortest time between two reads of a DHT11/DHT22, ms. */
 export const DHT_MIN_INTERVAL_MS = 2000;
@@ -38,7 +41,7 @@ export interface DhtSensor extends Sensor {
  */
 export function createDhtSensor(capture: PulseCapture, model: DhtModel): DhtSensor {
   if (model !== "dht11" && model !== "dht22") throw new RangeError(`unknown DHT model ${String(model)}`);
-  const buffer = new Uint16Array(CAPTURE_ENTRIES);
+  const buffer = (sharedCapture ??= new Uint16Array(CAPTURE_ENTRIES));
   const decoded = createDecoded();
   const startLow = START_LOW_US[model];
   const good: { ok: true; temp: number; hum: number } = { ok: true, temp: 0, hum: 0 };

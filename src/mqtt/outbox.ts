@@ -17,7 +17,7 @@
  *   when the lane is full. Control messages refused are not counted in
  *   `dropped`, which counts readings only.
  *
- * Message records and their payload buffers are pooled: once warm, storing
+ * Message records and their payload buffers are pooled (one pool per process): once warm, storing
  * and removing a message allocates nothing. A record's buffer is sized to a
  * reading (RECORD_BYTES); a larger payload (a discovery config, at each
  * connect) gets a buffer of its own that is let go with the message, so the
@@ -63,8 +63,13 @@ const EMPTY = new Uint8Array(0);
  * state, availability and most errors; discovery configs and diag do not.
  */
 export const RECORD_BYTES = 64;
-/** Records kept for reuse, at most: what one connection's steady traffic cycles through. */
-const POOL = 8;
+/**
+ * Records kept for reuse, at most, by the process: the pool is shared by
+ * every outbox (one on a device; a simulator's fleet has thousands, each
+ * holding a record only while its message waits), made at first use.
+ */
+const POOL = 64;
+let sharedPool: Message[] | undefined;
 
 /** The payload as a view of its exact length (allocates one: for tests and diagnostics, not the write path). */
 export function payloadOf(message: Message): Uint8Array {
@@ -86,7 +91,7 @@ export class Outbox {
   private dataBytes = 0;
   private controlCount = 0;
   private controlBytes = 0;
-  private readonly pool: Message[] = [];
+  private readonly pool = (sharedPool ??= []);
 
   constructor(
     readonly data: LaneBounds,

@@ -10,7 +10,6 @@ import type { Wire } from "./wire";
 
 export interface Subscription {
   filter: string;
-  bytes: Uint8Array;
   qos: QoS;
 }
 
@@ -31,7 +30,7 @@ export class Subscriptions {
     if (checkTopicFilter(filter)) return undefined;
     let subscription = this.find(filter);
     if (subscription) subscription.qos = qos;
-    else this.list.push((subscription = { filter, bytes: utf8(filter), qos }));
+    else this.list.push((subscription = { filter, qos }));
     return subscription;
   }
 
@@ -45,9 +44,13 @@ export class Subscriptions {
     return this.list.find((s) => s.filter === filter);
   }
 
-  /** Writes a SUBSCRIBE for `subscriptions` with `packetId` and waits for its SUBACK. */
+  /**
+   * Writes a SUBSCRIBE for `subscriptions` with `packetId` and waits for its
+   * SUBACK. The filters are encoded here, at a (re)connect or a new
+   * subscription, rather than kept encoded by every device.
+   */
   subscribe(wire: Wire, packetId: number, subscriptions: Subscription[]): void {
-    const topics = subscriptions.map((s) => s.bytes);
+    const topics = subscriptions.map((s) => utf8(s.filter));
     const size = subscribeLength(topics);
     const out = wire.packet(size);
     writeSubscribe(
@@ -63,7 +66,7 @@ export class Subscriptions {
 
   /** Writes an UNSUBSCRIBE for `subscription` with `packetId` and waits for its UNSUBACK. */
   unsubscribe(wire: Wire, packetId: number, subscription: Subscription): void {
-    const topics = [subscription.bytes];
+    const topics = [utf8(subscription.filter)];
     const size = unsubscribeLength(topics);
     const out = wire.packet(size);
     writeUnsubscribe(out, 0, packetId, topics);

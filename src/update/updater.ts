@@ -101,8 +101,8 @@ export class Updater {
 
   private readonly ports: UpdaterPorts;
   private readonly window: number;
-  private readonly expected = new Uint8Array(SHA256_BYTES);
-  private readonly actual = new Uint8Array(SHA256_BYTES);
+  /** The digest the image must have: the request's own (an idle device keeps none). */
+  private expected: Uint8Array | undefined;
   /** The download's buffer: made when an update starts, let go when it ends (an idle device keeps none). */
   private chunk: Uint8Array | undefined;
   private chunkViews: Views | undefined;
@@ -172,7 +172,7 @@ export class Updater {
       this.refuse(parsed.version, "unsupported", "this device cannot download firmware updates");
       return;
     }
-    this.expected.set(parsed.sha256);
+    this.expected = parsed.sha256;
     this.checkDigest = true;
     this.pushed = false;
     this.startDownload(parsed.version, undefined);
@@ -216,7 +216,7 @@ export class Updater {
       );
     if (length !== undefined && length > update.capacity)
       return this.refuse(version, "too-large", this.tooLargeText(length));
-    this.expected.set(digest);
+    this.expected = digest;
     this.checkDigest = options.sha256 !== undefined;
     this.pushed = true;
     this.startDownload(version, length);
@@ -470,19 +470,18 @@ export class Updater {
     }
     this.go("verifying");
     this.ports.report({ state: "verifying", version: this.target });
-    this.ports.hash.digest(this.actual);
-    if (this.checkDigest && !same(this.actual, this.expected)) {
-      this.fail(
-        "digest-mismatch",
-        `the image's SHA-256 is ${toHex(this.actual)}, not the requested ${toHex(this.expected)}`,
-      );
+    const actual = new Uint8Array(SHA256_BYTES);
+    this.ports.hash.digest(actual);
+    const expected = this.expected;
+    if (this.checkDigest && expected && !same(actual, expected)) {
+      this.fail("digest-mismatch", `the image's SHA-256 is ${toHex(actual)}, not the requested ${toHex(expected)}`);
       return;
     }
     const update = this.ports.update!;
     if (!update.installable) {
       this.fail(
         "unsupported",
-        `${this.received} bytes received and verified (SHA-256 ${toHex(this.actual)}), but this platform cannot install firmware`,
+        `${this.received} bytes received and verified (SHA-256 ${toHex(actual)}), but this platform cannot install firmware`,
       );
       return;
     }
@@ -552,7 +551,7 @@ export class Updater {
 
   private release(): void {
     this.closeRequest();
-    this.chunk = this.chunkViews = undefined;
+    this.chunk = this.chunkViews = this.expected = undefined;
     this.ports.clock.clear(this.turn);
     this.turn = undefined;
     const partition = this.partition;
