@@ -237,7 +237,8 @@ class NodeSocket implements Socket {
   signalWritable(): void {
     if (this.writablePending || this.closed) return;
     this.writablePending = true;
-    setImmediate(notifyWritable, this);
+    writableSoon.push(this);
+    if (writableSoon.length === 1) setImmediate(notifyAllWritable);
   }
 
   notifyWritable(): void {
@@ -299,8 +300,16 @@ function onEnd(this: net.Socket): void {
 function onClose(this: net.Socket): void {
   ownerOf(this).fail("connection closed");
 }
-function notifyWritable(socket: NodeSocket): void {
-  socket.notifyWritable();
+/**
+ * Sockets to tell, on the next turn of the event loop, how much they may
+ * write: one setImmediate for all of them rather than one per write.
+ */
+let writableSoon: NodeSocket[] = [];
+
+function notifyAllWritable(): void {
+  const sockets = writableSoon;
+  writableSoon = []; // a socket that signals again while told goes to the next turn
+  for (let i = 0; i < sockets.length; i++) sockets[i].notifyWritable();
 }
 function failLater(socket: NodeSocket, message: string): void {
   socket.fail(message);

@@ -37,11 +37,11 @@ const HOST = "127.0.0.1";
 const gc = (globalThis as { gc?: () => void }).gc;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function memory(): { rss: number; js: number; heap: number } {
+function memory(): { rss: number; js: number; heap: number; heapTotal: number } {
   gc?.();
   gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, js: m.heapUsed + m.external, heap: m.heapUsed };
+  return { rss: m.rss, js: m.heapUsed + m.external, heap: m.heapUsed, heapTotal: m.heapTotal };
 }
 
 interface Fleet {
@@ -174,6 +174,7 @@ async function main(): Promise<void> {
       rssPerDevice: (after.rss - before.rss) / N,
       jsPerDevice: (after.js - before.js) / N,
       heapPerDevice: (after.heap - before.heap) / N,
+      heapTotalPerDevice: (after.heapTotal - before.heapTotal) / N,
       cpuMs: (cpu.user + cpu.system) / 1000,
       messages: m1 - m0,
       seconds,

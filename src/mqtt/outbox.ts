@@ -64,12 +64,15 @@ const EMPTY = new Uint8Array(0);
  */
 export const RECORD_BYTES = 64;
 /**
- * Records kept for reuse, at most, by the process: the pool is shared by
- * every outbox (one on a device; a simulator's fleet has thousands, each
- * holding a record only while its message waits), made at first use.
+ * Records kept for reuse: the pool is shared by every outbox of the process
+ * (one on a device; a simulator's fleet has thousands, each holding a record
+ * only while its message waits), made at first use. It keeps at most POOL
+ * records, and one more per outbox made, so that a fleet whose devices
+ * publish at once finds them all again.
  */
-const POOL = 64;
+const POOL = 8;
 let sharedPool: Message[] | undefined;
+let poolLimit = POOL;
 
 /** The payload as a view of its exact length (allocates one: for tests and diagnostics, not the write path). */
 export function payloadOf(message: Message): Uint8Array {
@@ -98,7 +101,9 @@ export class Outbox {
     readonly control: LaneBounds,
     /** Called for each reading dropped, after the store is consistent again, so it may publish. */
     private readonly onDrop: (topic: Uint8Array, qos: QoS) => void,
-  ) {}
+  ) {
+    poolLimit++;
+  }
 
   get length(): number {
     return this.items.length;
@@ -250,7 +255,7 @@ export class Outbox {
 
   /** Keeps the record for reuse, with its buffer if that is a reading's size (a larger one is let go). */
   private recycle(message: Message): void {
-    if (this.pool.length >= POOL) return;
+    if (this.pool.length >= poolLimit) return;
     if (message.bytes.length > RECORD_BYTES) message.bytes = EMPTY;
     message.topic = EMPTY;
     this.pool.push(message);
