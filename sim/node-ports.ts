@@ -8,6 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import tls from "node:tls";
 import type { Clock, Flash, Socket, SocketFactory, SocketOptions, Store } from "../src/ports";
+import type { StringPort } from "../src/utf8";
 
 /**
  * Repeating timers of one period share one Node interval: the simulator's
@@ -500,33 +501,67 @@ export function fileFlash(file: string, byteLength: number, blockLength: number)
  * killed process leaves the old or the new contents, never a torn file.
  */
 export function fileStore(file: string | undefined): Store {
-  let values: Record<string, string> = {};
-  if (file) {
+  return new FileStore(file);
+}
+
+/** See fileStore: an object with methods rather than closures (a fleet has one per device). */
+class FileStore implements Store {
+  private readonly values: Record<string, string> = {};
+
+  constructor(private readonly file: string | undefined) {
+    if (!file) return;
     try {
       const parsed: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) values = parsed as Record<string, string>;
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
+        this.values = parsed as Record<string, string>;
     } catch {
-      values = {};
+      // none yet, or unreadable: empty
     }
   }
-  const save = () => {
+
+  get(key: string): string | undefined {
+    return Object.hasOwn(this.values, key) ? String(this.values[key]) : undefined;
+  }
+
+  set(key: string, value: string): void {
+    if (this.values[key] === value) return;
+    this.values[key] = value;
+    this.save();
+  }
+
+  delete(key: string): void {
+    if (!Object.hasOwn(this.values, key)) return;
+    delete this.values[key];
+    this.save();
+  }
+
+  private save(): void {
+    const file = this.file;
     if (!file) return;
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const temporary = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(temporary, `${JSON.stringify(values, null, 2)}\n`);
+    fs.writeFileSync(temporary, `${JSON.stringify(this.values, null, 2)}\n`);
     fs.renameSync(temporary, file);
-  };
-  return {
-    get: (key) => (Object.hasOwn(values, key) ? String(values[key]) : undefined),
-    set: (key, value) => {
-      if (values[key] === value) return;
-      values[key] = value;
-      save();
-    },
-    delete: (key) => {
-      if (!Object.hasOwn(values, key)) return;
-      delete values[key];
-      save();
-    },
-  };
+  }
 }
+
+const utf8Write = (Buffer.prototype as unknown as { utf8Write(this: Uint8Array, s: string, at: number): number })
+  .utf8Write;
+
+/**
+ * The core's string encoder on Node (src/utf8.ts `useStringPort`): V8 knows a
+ * string's length, so ASCII is one plain loop, and Node's own UTF-8 writer
+ * takes the rest (both write a lone surrogate as U+FFFD, as the core does).
+ */
+export const nodeStrings: StringPort = {
+  byteLength: (s) => Buffer.byteLength(s, "utf8"),
+  write(out, at, s) {
+    const n = s.length;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return at - i + utf8Write.call(out, s, at - i);
+      out[at++] = c;
+    }
+    return at;
+  },
+};

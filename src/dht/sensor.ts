@@ -41,34 +41,45 @@ export interface DhtSensor extends Sensor {
  */
 export function createDhtSensor(capture: PulseCapture, model: DhtModel): DhtSensor {
   if (model !== "dht11" && model !== "dht22") throw new RangeError(`unknown DHT model ${String(model)}`);
-  const buffer = (sharedCapture ??= new Uint16Array(CAPTURE_ENTRIES));
-  const decoded = createDecoded();
-  const startLow = START_LOW_US[model];
-  const good: { ok: true; temp: number; hum: number } = { ok: true, temp: 0, hum: 0 };
-  const bad: { ok: false; error: string; detail?: string } = { ok: false, error: "", detail: "" };
+  return new Dht(capture, model);
+}
 
-  return {
-    model,
-    minInterval: DHT_MIN_INTERVAL_MS,
-    last: decoded,
-    read(): SensorResult {
-      let count: number;
-      try {
-        count = capture.capture(startLow, buffer);
-      } catch (e) {
-        bad.error = "capture";
-        bad.detail = String(e);
-        return bad;
-      }
-      const error = decode(buffer, count, model, decoded);
-      if (error !== null) {
-        bad.error = error;
-        bad.detail = decoded.detail;
-        return bad;
-      }
-      good.temp = decoded.temp;
-      good.hum = decoded.hum;
-      return good;
-    },
-  };
+/** See createDhtSensor: an object with methods rather than closures (a simulator's fleet has thousands). */
+class Dht implements DhtSensor {
+  readonly minInterval = DHT_MIN_INTERVAL_MS;
+  readonly last = createDecoded();
+  private readonly startLow: number;
+  private readonly good: { ok: true; temp: number; hum: number } = { ok: true, temp: 0, hum: 0 };
+  private readonly bad: { ok: false; error: string; detail?: string } = { ok: false, error: "", detail: "" };
+
+  constructor(
+    private readonly capture: PulseCapture,
+    readonly model: DhtModel,
+  ) {
+    this.startLow = START_LOW_US[model];
+  }
+
+  read(): SensorResult {
+    const buffer = (sharedCapture ??= new Uint16Array(CAPTURE_ENTRIES));
+    const bad = this.bad;
+    let count: number;
+    try {
+      count = this.capture.capture(this.startLow, buffer);
+    } catch (e) {
+      bad.error = "capture";
+      bad.detail = String(e);
+      return bad;
+    }
+    const decoded = this.last;
+    const error = decode(buffer, count, this.model, decoded);
+    if (error !== null) {
+      bad.error = error;
+      bad.detail = decoded.detail;
+      return bad;
+    }
+    const good = this.good;
+    good.temp = decoded.temp;
+    good.hum = decoded.hum;
+    return good;
+  }
 }
