@@ -421,12 +421,11 @@ class FileFlash implements Flash {
     readonly byteLength: number,
     readonly blockLength: number,
   ) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
     let size = 0;
     try {
       size = fs.statSync(file).size;
     } catch {
-      size = 0;
+      size = 0; // none yet: made, with its folder, at the first write
     }
     if (size > byteLength) {
       fs.truncateSync(file, 0);
@@ -467,7 +466,7 @@ class FileFlash implements Flash {
   private open(): number {
     if (this.fd >= 0) return this.fd;
     if (openFiles.size >= flashFileBudget() && openedLast && openedLast !== this) openedLast.close();
-    this.fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+    this.fd = openCreating(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT);
     openFiles.add(this);
     openedLast = this;
     return this.fd;
@@ -487,6 +486,17 @@ class FileFlash implements Flash {
     this.close();
     if (this.live) liveFlashFiles--;
     this.live = false;
+  }
+}
+
+/** Opens `file` with `flags`, making its folder first if it has none yet. */
+function openCreating(file: string, flags: number): number {
+  try {
+    return fs.openSync(file, flags);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    return fs.openSync(file, flags);
   }
 }
 
@@ -538,9 +548,13 @@ class FileStore implements Store {
   private save(): void {
     const file = this.file;
     if (!file) return;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
     const temporary = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(temporary, `${JSON.stringify(this.values, null, 2)}\n`);
+    const fd = openCreating(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC);
+    try {
+      fs.writeSync(fd, `${JSON.stringify(this.values, null, 2)}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(temporary, file);
   }
 }
