@@ -97,12 +97,122 @@ function clearRepeat(timer: Repeat): void {
   }
 }
 
+/**
+ * One-shot timers of the process in one queue (a binary heap by due time,
+ * ties in the order they were set), driven by one Node timer armed for the
+ * earliest: a fleet's devices each wait for their next reading, and a record
+ * here is a third of a Node `Timeout`.
+ */
+class Once {
+  /** Position in the heap; -1 once run or cleared. */
+  index = -1;
+  constructor(
+    readonly due: number,
+    readonly order: number,
+    readonly callback: () => void,
+  ) {}
+}
+
+const onceHeap: Once[] = [];
+let onceOrder = 0;
+let onceTimer: NodeJS.Timeout | undefined;
+/** The due time onceTimer is armed for. */
+let onceArmedFor = Infinity;
+
+function before(a: Once, b: Once): boolean {
+  return a.due < b.due || (a.due === b.due && a.order < b.order);
+}
+
+function placeAt(timer: Once, i: number): void {
+  onceHeap[i] = timer;
+  timer.index = i;
+}
+
+function siftUp(i: number): void {
+  const timer = onceHeap[i];
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!before(timer, onceHeap[parent])) break;
+    placeAt(onceHeap[parent], i);
+    i = parent;
+  }
+  placeAt(timer, i);
+}
+
+function siftDown(i: number): void {
+  const timer = onceHeap[i];
+  const n = onceHeap.length;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= n) break;
+    const right = left + 1;
+    const child = right < n && before(onceHeap[right], onceHeap[left]) ? right : left;
+    if (!before(onceHeap[child], timer)) break;
+    placeAt(onceHeap[child], i);
+    i = child;
+  }
+  placeAt(timer, i);
+}
+
+function removeOnce(timer: Once): void {
+  const i = timer.index;
+  if (i < 0) return;
+  timer.index = -1;
+  const last = onceHeap.pop()!;
+  if (last === timer) return;
+  placeAt(last, i);
+  if (i > 0 && before(last, onceHeap[(i - 1) >> 1])) siftUp(i);
+  else siftDown(i);
+}
+
+/** Arms the Node timer for the earliest due time, if it is not armed for it already. */
+function armOnce(): void {
+  const first = onceHeap[0];
+  const due = first ? first.due : Infinity;
+  if (due === onceArmedFor) return;
+  if (onceTimer !== undefined) clearTimeout(onceTimer);
+  onceTimer = undefined;
+  onceArmedFor = due;
+  if (first) onceTimer = setTimeout(runOnce, Math.max(0, Math.ceil(due - performance.now())));
+}
+
+/** Runs every timer whose time came, in order. */
+function runOnce(): void {
+  onceTimer = undefined;
+  onceArmedFor = Infinity;
+  const now = performance.now();
+  while (onceHeap.length > 0 && onceHeap[0].due <= now) {
+    const timer = onceHeap[0];
+    removeOnce(timer);
+    try {
+      timer.callback();
+    } catch (error) {
+      process.nextTick(rethrow, error); // as a timeout's own callback would: uncaught
+    }
+  }
+  armOnce();
+}
+
+function once(callback: () => void, ms: number): Once {
+  // As setTimeout: below 1 ms, not a number, or past a signed 32-bit count: 1 ms.
+  const delay = ms >= 1 && ms <= 0x7fffffff ? ms : 1;
+  const timer = new Once(performance.now() + delay, onceOrder++, callback);
+  onceHeap.push(timer);
+  siftUp(onceHeap.length - 1);
+  if (timer.index === 0) armOnce();
+  return timer;
+}
+
 export const nodeClock: Clock = {
   now: () => performance.now(),
-  set: (callback, ms) => setTimeout(callback, ms),
+  set: once,
   repeat,
   clear: (id) => {
-    if (id instanceof Repeat) clearRepeat(id);
+    if (id instanceof Once) {
+      const first = id.index === 0;
+      removeOnce(id);
+      if (first) armOnce();
+    } else if (id instanceof Repeat) clearRepeat(id);
     else if (id !== undefined) clearTimeout(id as NodeJS.Timeout);
   },
 };
@@ -152,7 +262,9 @@ class OwnedStream extends net.Socket {
 class NodeSocket implements Socket {
   closed = false;
   private stream: net.Socket | undefined;
-  private readonly chunks: Uint8Array[] = [];
+  /** Received and not yet read: usually one chunk at a time, so the list is made only for a second one. */
+  private chunk: Uint8Array | undefined;
+  private chunks: Uint8Array[] | undefined;
   private available = 0;
   private connected = false;
   /** Counted in `connecting` until the broker answers. */
@@ -218,7 +330,8 @@ class NodeSocket implements Socket {
   received(data: Buffer): void {
     if (this.closed) return;
     this.paced();
-    this.chunks.push(data);
+    if (this.chunk === undefined) this.chunk = data;
+    else (this.chunks ??= []).push(data);
     this.available += data.length;
     this.options.onReadable(this.available);
   }
@@ -248,15 +361,18 @@ class NodeSocket implements Socket {
   }
 
   read(into: Uint8Array): number {
-    const chunks = this.chunks;
     let n = 0;
-    while (n < into.length && chunks.length) {
-      const chunk = chunks[0];
+    while (n < into.length && this.chunk !== undefined) {
+      const chunk = this.chunk;
       const take = Math.min(chunk.length, into.length - n);
       into.set(take === chunk.length ? chunk : chunk.subarray(0, take), n);
       n += take;
-      if (take === chunk.length) chunks.shift();
-      else chunks[0] = chunk.subarray(take);
+      if (take < chunk.length) this.chunk = chunk.subarray(take);
+      else {
+        const chunks = this.chunks;
+        this.chunk = chunks?.shift();
+        if (chunks?.length === 0) this.chunks = undefined;
+      }
     }
     this.available -= n;
     return n;

@@ -29,7 +29,7 @@ import type {
 } from "../ports";
 import { type LoggedReading, ReadingLog } from "../store/readings";
 import { Sha256 } from "../update/sha256";
-import { Updater } from "../update/updater";
+import { Updater, updateOutcomeKept } from "../update/updater";
 import { decodeUtf8 } from "../utf8";
 import { VERSION } from "../version";
 import { type LedCommand, MAX_COMMAND, parseLedCommand, parseLosantCommand } from "./command";
@@ -112,8 +112,9 @@ export class App {
   readonly sampler: Sampler;
   /** The running firmware's version. */
   readonly version: string;
-  /** Firmware updates: `ota/set`, and images pushed by the web page (`begin`/`write`/`end`). */
-  readonly updater: Updater;
+  /** The update window of a new firmware, ms (see AppOptions). */
+  private readonly updateWindow: number | undefined;
+  private madeUpdater: Updater | undefined;
   led = false;
   lastReading: { temp: number; hum: number } | undefined;
   /** Clock time (ms) of the last reading. */
@@ -177,7 +178,23 @@ export class App {
       new ClientEvents(this),
     );
     this.sampler = new Sampler(new Sampling(this, ports, this.config.interval));
-    this.updater = new Updater(
+    this.updateWindow = options.updateWindow;
+    // A firmware on trial is watched from the start; otherwise the updater is made when first needed.
+    if (ports.update?.trial) this.madeUpdater = this.makeUpdater();
+  }
+
+  /**
+   * Firmware updates: `ota/set`, and images pushed by the web page
+   * (`begin`/`write`/`end`). Made at first use (an update, a trial, an
+   * update's outcome to report), so an idle device keeps none.
+   */
+  get updater(): Updater {
+    return (this.madeUpdater ??= this.makeUpdater());
+  }
+
+  private makeUpdater(): Updater {
+    const ports = this.ports;
+    return new Updater(
       {
         clock: ports.clock,
         log: ports.log,
@@ -193,7 +210,7 @@ export class App {
             this.refusedMessage(topic);
         },
       },
-      { version: this.version, window: options.updateWindow },
+      { version: this.version, window: this.updateWindow },
     );
   }
 
@@ -219,7 +236,7 @@ export class App {
   /** Publishes `offline`, disconnects cleanly and stops. */
   stop(done?: () => void): void {
     this.sampler.stop();
-    this.updater.stop();
+    this.madeUpdater?.stop();
     this.ports.clock.clear(this.diagTimer);
     this.diagTimer = undefined;
     if (this.client.connected && this.topics.status)
@@ -293,7 +310,7 @@ export class App {
     this.diag();
     this.reportDrops();
     this.publishConfigErrors();
-    this.updater.connected();
+    if (this.madeUpdater || updateOutcomeKept(this.ports.store)) this.updater.connected();
     this.pump();
     this.changed();
   }
