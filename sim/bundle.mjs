@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { build, stop } from "esbuild";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -46,6 +46,8 @@ export async function bundle(entry, name) {
     logLevel: "silent",
     write: false,
   });
+  // esbuild's service process would stay for the simulator's whole run (it starts again if used again).
+  await stop();
   // Written beside and renamed over, so that simulators starting at once never read a half-written file.
   fs.mkdirSync(path.dirname(outfile), { recursive: true });
   const temporary = `${outfile}.${process.pid}.tmp`;
