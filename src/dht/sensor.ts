@@ -22,13 +22,15 @@ export interface PulseCapture {
 
 /** The capture buffer, shared by the process's sensors (a simulator's fleet has thousands; each read uses it only within the call), made at first use. */
 let sharedCapture: Uint16Array | undefined;
+/** The decode record, shared the same way: a read copies its values out before returning. */
+let sharedDecoded: DhtDecoded | undefined;
 
 /** Shortest time between two reads of a DHT11/DHT22, ms. */
 export const DHT_MIN_INTERVAL_MS = 2000;
 
 export interface DhtSensor extends Sensor {
   readonly model: DhtModel;
-  /** The last decode (bytes, bit count, error detail), for diagnostics. */
+  /** The last decode of the process (bytes, bit count, error detail), for diagnostics. */
   readonly last: DhtDecoded;
 }
 
@@ -47,7 +49,6 @@ export function createDhtSensor(capture: PulseCapture, model: DhtModel): DhtSens
 /** See createDhtSensor: an object with methods rather than closures (a simulator's fleet has thousands). */
 class Dht implements DhtSensor {
   readonly minInterval = DHT_MIN_INTERVAL_MS;
-  readonly last = createDecoded();
   private readonly startLow: number;
   private readonly good: { ok: true; temp: number; hum: number } = { ok: true, temp: 0, hum: 0 };
   private readonly bad: { ok: false; error: string; detail?: string } = { ok: false, error: "", detail: "" };
@@ -57,6 +58,11 @@ class Dht implements DhtSensor {
     readonly model: DhtModel,
   ) {
     this.startLow = START_LOW_US[model];
+  }
+
+  /** The process's last decode (one sensor on a device; a simulator's fleet shares it). */
+  get last(): DhtDecoded {
+    return (sharedDecoded ??= createDecoded());
   }
 
   read(): SensorResult {

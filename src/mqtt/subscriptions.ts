@@ -20,7 +20,8 @@ export interface PendingRequest {
 }
 
 export class Subscriptions {
-  readonly list: Subscription[] = [];
+  /** Made again, exact-length, at each change (rare: at start), so a device keeps no spare capacity. */
+  list: Subscription[] = [];
   private readonly pending: PendingRequest[] = [];
   /** The packet id given last. */
   private lastId = 0;
@@ -30,14 +31,17 @@ export class Subscriptions {
     if (checkTopicFilter(filter)) return undefined;
     let subscription = this.find(filter);
     if (subscription) subscription.qos = qos;
-    else this.list.push((subscription = { filter, qos }));
+    else this.list = this.list.concat((subscription = { filter, qos }));
     return subscription;
   }
 
   /** Removes a subscription; undefined if there was none. */
   remove(filter: string): Subscription | undefined {
     const index = this.list.findIndex((s) => s.filter === filter);
-    return index < 0 ? undefined : this.list.splice(index, 1)[0];
+    if (index < 0) return undefined;
+    const removed = this.list[index];
+    this.list = this.list.filter((_, i) => i !== index);
+    return removed;
   }
 
   find(filter: string): Subscription | undefined {
