@@ -34,8 +34,6 @@ import { checkVersion, parseRequest } from "./request";
 import { parseDigest, SHA256_BYTES } from "./sha256";
 import { errorText, Transfer, tooLarge } from "./transfer";
 
-export { CHUNK, PROGRESS_STEP, TURN_BYTES } from "./transfer";
-
 export type UpdateState = "idle" | "downloading" | "verifying" | "rebooting" | "trial";
 
 /** How long a new firmware has to reach the broker before the device returns to the previous one. */
