@@ -12,7 +12,6 @@ import {
   checkTopicFilter,
   checkTopicName,
   connectLength,
-  publishHeaderLength,
   subscribeLength,
   unsubscribeLength,
   utf8,
@@ -20,36 +19,19 @@ import {
   writeConnect,
   writeDisconnect,
   writePingreq,
-  writePublishHeader,
   writeSubscribe,
   writeUnsubscribe,
 } from "../src/mqtt/codec";
-import {
-  type ConnectOptions,
-  type Packet,
-  PUBACK,
-  PUBCOMP,
-  PUBREC,
-  PUBREL,
-  type QoS,
-  UNSUBACK,
-} from "../src/mqtt/packet";
+import { type ConnectOptions, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, type QoS, UNSUBACK } from "../src/mqtt/packet";
 import { Parser } from "../src/mqtt/parser";
+import { hex } from "./unit/hex";
+import { type Decoded, decoded, encoded, publishBytes, snapshot } from "./unit/packets";
+import { prng } from "./unit/prng";
 
 const CASES = 300;
 const V4 = { protocolVersion: 4 };
 
 // ---------------------------------------------------------------- random fields
-
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gen(seed: number) {
   const rnd = prng(seed);
@@ -95,76 +77,29 @@ function gen(seed: number) {
 
 // ---------------------------------------------------------------- our side
 
+/** Our encoder's bytes (checked in a guarded buffer, ./unit/packets), as a Buffer to compare with mqtt-packet's. */
 function encode(length: number, write: (out: Uint8Array, at: number) => number): Buffer {
-  const out = new Uint8Array(length);
-  assert.equal(write(out, 0), length, "returned offset = length");
-  return Buffer.from(out);
+  return Buffer.from(encoded(length, write));
 }
 
-function publishBytes(
-  topic: string,
-  payload: Uint8Array,
-  qos: QoS,
-  retain: boolean,
-  dup: boolean,
-  packetId: number,
-): Buffer {
-  const t = utf8(topic);
-  return encode(publishHeaderLength(t.length, payload.length, qos) + payload.length, (out, at) => {
-    at = writePublishHeader(out, at, t, payload.length, qos, retain, dup, packetId);
-    out.set(payload, at);
-    return at + payload.length;
-  });
-}
+const publish = (...args: Parameters<typeof publishBytes>): Buffer => Buffer.from(publishBytes(...args));
 
-interface Fields {
-  type: number;
-  qos: number;
-  retain: boolean;
-  dup: boolean;
-  packetId: number;
-  sessionPresent: boolean;
-  returnCode: number;
-  topic: string;
-  payload: Buffer;
-}
-
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function fields(p: Packet): Fields {
-  return {
-    type: p.type,
-    qos: p.qos,
-    retain: p.retain,
-    dup: p.dup,
-    packetId: p.packetId,
-    sessionPresent: p.sessionPresent,
-    returnCode: p.returnCode,
-    topic: decoder.decode(p.buf.subarray(p.topicStart, p.topicEnd)),
-    payload: Buffer.from(p.buf.subarray(p.payloadStart, p.payloadEnd)),
-  };
-}
-
-function expect(f: Partial<Fields> & { type: number }): Fields {
-  return {
-    qos: 0,
-    retain: false,
-    dup: false,
-    packetId: 0,
-    sessionPresent: false,
-    returnCode: 0,
-    topic: "",
-    payload: Buffer.alloc(0),
-    ...f,
-  };
+/** What our parser must report for a packet mqtt-packet made from these fields (topic as text, payload as bytes). */
+function expect(
+  f: Partial<Omit<Decoded, "topic" | "payload" | "flags">> & { type: number; topic?: string; payload?: Uint8Array },
+): Decoded {
+  const { topic = "", payload = new Uint8Array(0), ...rest } = f;
+  const flags =
+    f.type === PUBLISH ? (f.dup ? 8 : 0) | ((f.qos ?? 0) << 1) | (f.retain ? 1 : 0) : f.type === PUBREL ? 2 : 0;
+  return decoded({ ...rest, flags, topic: Buffer.from(topic, "utf8").toString("hex"), payload: hex(payload) });
 }
 
 /** Decodes `stream` with our parser, in chunks of random sizes. */
-function decode(stream: Buffer, rnd: () => number, max = 1 << 20): Fields[] {
-  const out: Fields[] = [];
+function decode(stream: Buffer, rnd: () => number, max = 1 << 20): Decoded[] {
+  const out: Decoded[] = [];
   const parser = new Parser(
     {
-      onPacket: (p) => out.push(fields(p)),
+      onPacket: (p) => out.push(snapshot(p)),
       onError: (fault) => assert.fail(fault),
     },
     max,
@@ -243,7 +178,7 @@ describe("encoders = mqtt-packet generate()", () => {
         { cmd: "publish", topic, payload: Buffer.from(payload), qos, retain, dup, messageId },
         V4,
       );
-      assert.deepEqual(publishBytes(topic, payload, qos, retain, dup, messageId), theirs, topic);
+      assert.deepEqual(publish(topic, payload, qos, retain, dup, messageId), theirs, topic);
     }
   });
 
@@ -253,14 +188,14 @@ describe("encoders = mqtt-packet generate()", () => {
       { cmd: "publish", topic: "big", payload: Buffer.from(payload), qos: 1, retain: false, dup: false, messageId: 7 },
       V4,
     );
-    assert.deepEqual(publishBytes("big", payload, 1, false, false, 7), theirs);
+    assert.deepEqual(publish("big", payload, 1, false, false, 7), theirs);
   });
 
   it("the state PUBLISH: 57 bytes at QoS 0, 59 at QoS 1", () => {
     const topic = "devices/esp32-01/state";
     const payload = utf8('{"data":{"temp":23.5,"hum":41}}');
     for (const qos of [0, 1] as const) {
-      const ours = publishBytes(topic, payload, qos, false, false, qos ? 1 : 0);
+      const ours = publish(topic, payload, qos, false, false, qos ? 1 : 0);
       const theirs = mqttPacket.generate(
         { cmd: "publish", topic, payload: Buffer.from(payload), qos, retain: false, dup: false, messageId: 1 },
         V4,
@@ -420,7 +355,7 @@ describe("mqtt-packet generate() → our parser", () => {
   it("a coalesced stream of all of the above", () => {
     const g = gen(15);
     const parts: Buffer[] = [];
-    const want: Fields[] = [];
+    const want: Decoded[] = [];
     for (let n = 0; n < CASES; n++) {
       const messageId = g.id();
       switch (g.int(0, 3)) {

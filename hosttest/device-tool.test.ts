@@ -7,12 +7,12 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { launch } from "./support/child";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -23,16 +23,11 @@ function run(args: string[], env: Record<string, string | undefined>): Promise<{
   };
   for (const key of ["MODDABLE", "IDF_PATH", "UPLOAD_PORT", "DISPLAY"]) delete clean[key];
   for (const [key, value] of Object.entries(env)) if (value !== undefined) clean[key] = value;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "tools", "device.ts"), ...args], {
-      cwd: root,
-      env: clean,
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d));
-    child.stderr.on("data", (d: Buffer) => (out += d));
-    child.on("exit", (code) => resolve({ code, out }));
+  const child = launch(process.execPath, ["--import", "tsx", path.join(root, "tools", "device.ts"), ...args], {
+    cwd: root,
+    env: clean,
   });
+  return child.closed.then((code) => ({ code, out: child.output() }));
 }
 
 /** A stand-in SDK (an mcconfig and the ESP32 guide naming the ESP-IDF version) and an ESP-IDF of `version`. */

@@ -4,12 +4,12 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { acceptance } from "./support/acceptance";
+import { launch } from "./support/child";
 import { freePort, startMosquitto, waitForPort } from "./support/mosquitto";
 import { connectPeer } from "./support/peer";
 import { runSim } from "./support/sim";
@@ -134,15 +134,11 @@ test("npm start stops cleanly through npm: SIGTERM to npm reaches the simulator,
 }, async () => {
   const port = await freePort();
   const data = fs.mkdtempSync(path.join(os.tmpdir(), "npm-start-"));
-  const npm = spawn("npm", ["start", "--silent", "--", "--port", String(port), "--http", "0", "--data", data], {
+  const run = launch("npm", ["start", "--silent", "--", "--port", String(port), "--http", "0", "--data", data], {
     cwd: path.resolve(import.meta.dirname, ".."),
-    stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  let output = "";
-  npm.stdout.on("data", (d) => (output += d));
-  npm.stderr.on("data", (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => npm.once("exit", (code) => resolve(code)));
+  const npm = run.child;
   try {
     const peer = await (async () => {
       for (let i = 0; ; i++) {
@@ -157,8 +153,8 @@ test("npm start stops cleanly through npm: SIGTERM to npm reaches the simulator,
     await peer.next("devices/sim-1/status", (m) => m.text === "online");
     await peer.end();
     npm.kill("SIGTERM");
-    assert.equal(await exited, 0, output);
-    assert.match(output, /SIGTERM: publishing offline and disconnecting/);
+    assert.equal(await run.exited, 0, run.output());
+    assert.match(run.output(), /SIGTERM: publishing offline and disconnecting/);
     await assert.rejects(waitForPort(port, 300), "the broker's port is free: no simulator left running");
   } finally {
     try {

@@ -7,9 +7,9 @@
  *
  *   node --import tsx hosttest/fuzz.ts 2e6 [seed]
  */
-(globalThis as { __mqttFuzzCli?: boolean }).__mqttFuzzCli = true;
+import { hex } from "./unit/hex";
 
-export {};
+(globalThis as { __mqttFuzzCli?: boolean }).__mqttFuzzCli = true;
 
 const { Rng, ParserHarness, parserCase, sessionCase, corpus, sessionCorpus } = await import("./unit/fuzz.test.ts");
 
@@ -22,7 +22,6 @@ if (!(count > 0)) {
 const SESSION_EVERY = 20;
 const HANG_MS = 2000;
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 /** Error texts with their numbers masked, so that counts group by kind. */
 const kind = (s: string): string => s.replace(/0x[0-9a-f]+/g, "0xH").replace(/(?<![\w-])\d+\b/g, "N");
 

@@ -12,21 +12,8 @@ import { freePort } from "./support/mosquitto";
 import { connectPeer, type Peer } from "./support/peer";
 import { runSim, type SimProcess } from "./support/sim";
 import { call, freePortRun, until } from "./support/web";
+import { STATE_KEYS } from "./unit/interface";
 
-const STATE_KEYS = [
-  "id",
-  "version",
-  "temp",
-  "hum",
-  "readingAge",
-  "led",
-  "mqtt",
-  "uptime",
-  "rssi",
-  "heap",
-  "buffered",
-  "dropped",
-];
 const WEB_PASSWORD = "pw-Zq81";
 const MQTT_PASSWORD = "mq-Xv22";
 const AUTH = `admin:${WEB_PASSWORD}`;

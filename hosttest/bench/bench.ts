@@ -333,7 +333,7 @@ function dayOfReadings(buffered: boolean): number {
       },
       { id: "esp32-01", broker: { tls: false, host: "broker", port: 1883 } },
     );
-    const reading = (app as unknown as { reading(temp: number, hum: number): void }).reading.bind(app);
+    const reading = app.telemetry.reading.bind(app.telemetry);
     app.start();
     if (buffered) {
       app.hold();

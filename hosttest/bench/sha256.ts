@@ -124,7 +124,7 @@ export async function benchUpdate(): Promise<{ rows: BenchRow[]; results: Record
       peer: "-",
       ratio: "-",
       goal: zero("updateChunk"),
-      note: `the updater's path per chunk (src/update/updater.ts), ${ops.updateChunk.computePerOp.toFixed(0)} compute`,
+      note: `the updater's path per chunk (src/update/transfer.ts), ${ops.updateChunk.computePerOp.toFixed(0)} compute`,
     },
     {
       metric: "SHA-256 on Node (16 KiB chunks)",

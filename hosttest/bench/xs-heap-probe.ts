@@ -70,7 +70,7 @@ function make(): App {
   s.inbox = new Uint8Array([0x90, 5, 0, 1, 1, 1, 1]); // SUBACK
   s.at = 0;
   s.options.onReadable(7);
-  (app as unknown as { reading(t: number, h: number): void }).reading(23.5, 41);
+  app.telemetry.reading(23.5, 41);
   s.flush();
   if (!app.client.connected || app.client.queued !== 0) throw new Error("probe: app not connected and drained");
   return app;

@@ -130,7 +130,7 @@ function connectedApp(extra: Partial<AppPorts>): (temp: number, hum: number) => 
   socket!.options.onWritable(1 << 30);
   socket!.feed(connack(false, 0));
   if (!app.client.connected) throw new Error("probe: app not connected");
-  return (app as unknown as { reading(temp: number, hum: number): void }).reading.bind(app);
+  return app.telemetry.reading.bind(app.telemetry);
 }
 
 // The app's telemetry path: a fresh reading → state payload → publish (QoS 0).

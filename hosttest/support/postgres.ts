@@ -4,10 +4,11 @@
  * never a skip: CI installs it. PostgreSQL refuses to run as root, so under
  * root it runs as the `postgres` user the Debian package creates.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { launch } from "./child";
 import { freePort, waitForPort } from "./mosquitto";
 
 export interface Postgres {
@@ -64,11 +65,9 @@ export async function startPostgres(): Promise<Postgres> {
     "-c",
     "full_page_writes=off",
   ]);
-  let log = "";
-  const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (d) => (log += d));
-  child.stderr!.on("data", (d) => (log += d));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const server = launch(cmd, args, { name: "postgres" });
+  const child = server.child;
+  const exited = server.exited;
   try {
     await waitForPort(port, 15000);
     // Accepting TCP comes a moment before accepting logins.
@@ -95,7 +94,7 @@ export async function startPostgres(): Promise<Postgres> {
     if (create.status !== 0) throw new Error(`createdb failed: ${create.stderr}`);
   } catch (error) {
     child.kill("SIGKILL");
-    throw new Error(`${(error as Error).message}\n${log}`);
+    throw new Error(`${(error as Error).message}\n${server.output()}`);
   }
   return {
     url: `postgres://test@127.0.0.1:${port}/telemetry`,

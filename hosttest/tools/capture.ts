@@ -14,6 +14,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { launch } from "../support/child";
 
 const TOPIC = "devices/esp32-01/state";
 const STATE = '{"data":{"temp":23.5,"hum":41}}';
@@ -84,13 +85,9 @@ function proxy(brokerPort: number, log: string[]): Promise<Server> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-function run(port: number, tool: string, args: string[]): Promise<void> {
-  return new Promise((resolve) => {
-    const child = spawn(tool, ["-h", "127.0.0.1", "-p", String(port), "-V", "mqttv311", ...args], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    child.on("exit", () => resolve());
-  });
+async function run(port: number, tool: string, args: string[]): Promise<void> {
+  const child = launch(tool, ["-h", "127.0.0.1", "-p", String(port), "-V", "mqttv311", ...args]);
+  if ((await child.closed) !== 0) process.stderr.write(child.output());
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

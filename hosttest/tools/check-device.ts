@@ -16,7 +16,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
@@ -25,11 +25,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../../src/version";
 import { BAD_COMMANDS, GOOD_COMMANDS } from "../support/acceptance";
+import { type Child, launch } from "../support/child";
 import { serveImages } from "../support/image-server";
 import { freePort, type Mosquitto, startMosquitto } from "../support/mosquitto";
 import { connectPeer, type Peer } from "../support/peer";
 import { makeCertificates } from "../support/tls";
 import { call, until } from "../support/web";
+import { STATE_KEYS } from "../unit/interface";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MODDABLE = process.env.MODDABLE;
@@ -63,77 +65,11 @@ function traceLines(output: string): string[] {
   return lines;
 }
 
-interface Running {
-  child: ChildProcess;
-  output(): string;
-  waitFor(pattern: RegExp, ms: number): Promise<RegExpExecArray>;
-  stop(): Promise<void>;
-}
+/** A build or simulator run in its own process group (../support/child), matched without terminal colours. */
+type Running = Child;
 
-/** Runs a command in its own process group so that it and all it started can be stopped together. */
-function launch(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Running {
-  const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  let output = "";
-  const waiters = new Set<() => void>();
-  const add = (d: Buffer) => {
-    output += d.toString();
-    for (const w of [...waiters]) w();
-  };
-  child.stdout!.on("data", add);
-  child.stderr!.on("data", add);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.once("exit", () => {
-    for (const w of [...waiters]) w();
-  });
-  return {
-    child,
-    output: () => output,
-    waitFor(pattern, ms) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const m = pattern.exec(stripAnsi(output));
-          if (m) {
-            done();
-            resolve(m);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            done();
-            reject(
-              new Error(
-                `the build/simulator exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}`,
-              ),
-            );
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no ${pattern} within ${ms / 1000} s`));
-        }, ms);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        return;
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          // gone
-        }
-      }, 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+function start(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Running {
+  return launch(command, args, { ...options, detached: true, name: "the build/simulator", view: stripAnsi });
 }
 
 function sdkEnv(shim: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -257,21 +193,6 @@ async function checkSimulator(shim: string, out: string): Promise<void> {
     await broker.stop();
   }
 }
-
-const STATE_KEYS = [
-  "id",
-  "version",
-  "temp",
-  "hum",
-  "readingAge",
-  "led",
-  "mqtt",
-  "uptime",
-  "rssi",
-  "heap",
-  "buffered",
-  "dropped",
-];
 
 /**
  * The device's own page and JSON API, served by the SDK's ECMA-419 HTTP
@@ -441,7 +362,7 @@ async function startSimulator(
     commandArgs = ["-n", "2", "mcconfig", ...mcArgs];
   }
   step(`${command} ${commandArgs.join(" ")}`);
-  return launch(command, commandArgs, { cwd: root, env: sdkEnv(shim, { XSBUG_LOG_PORT: String(xsbugPort) }) });
+  return start(command, commandArgs, { cwd: root, env: sdkEnv(shim, { XSBUG_LOG_PORT: String(xsbugPort) }) });
 }
 
 /**

@@ -15,7 +15,6 @@ import {
   FakeNetwork,
   type FakeSocket,
   fixedRandom,
-  fromHex,
   IN_XS,
   pingresp,
   puback,
@@ -26,9 +25,9 @@ import {
   suback,
   summary,
   text,
-  toHex,
   unsuback,
 } from "./fakes";
+import { fromHex, toHex } from "./hex";
 
 // ---------------------------------------------------------------- set-up
 

@@ -26,48 +26,22 @@ import {
   writeVarLength,
 } from "../../src/mqtt/codec";
 import { type ConnectOptions, PUBACK, PUBCOMP, PUBREC, PUBREL, type QoS, UNSUBACK } from "../../src/mqtt/packet";
-import { asc, bytes, hex } from "./hex";
+import { asc, fromHex, hex } from "./hex";
+import { encoded, publishBytes } from "./packets";
 
 // ---------------------------------------------------------------- helpers
 
 const clean = (h: string) => h.replace(/\s+/g, "");
 
-/**
- * Runs `write` at offset 2 of a guarded buffer of `length` + 4 bytes; checks
- * the returned offset and that nothing outside the packet was touched.
- */
 function encode(length: number, write: (out: Uint8Array, at: number) => number): string {
-  const out = new Uint8Array(length + 4).fill(0xaa);
-  const end = write(out, 2);
-  assert.equal(end, 2 + length, "returned offset = at + length");
-  assert.deepEqual(
-    [out[0], out[1], out[end], out[end + 1]],
-    [0xaa, 0xaa, 0xaa, 0xaa],
-    "bytes outside the packet untouched",
-  );
-  return hex(out, 2, end);
+  return hex(encoded(length, write));
 }
 
 function connect(o: ConnectOptions): string {
   return encode(connectLength(o), (out, at) => writeConnect(out, at, o));
 }
 
-function publish(
-  topic: string,
-  payload: Uint8Array,
-  qos: QoS,
-  retain: boolean,
-  dup: boolean,
-  packetId: number,
-): string {
-  const t = utf8(topic);
-  const length = publishHeaderLength(t.length, payload.length, qos) + payload.length;
-  return encode(length, (out, at) => {
-    at = writePublishHeader(out, at, t, payload.length, qos, retain, dup, packetId);
-    out.set(payload, at);
-    return at + payload.length;
-  });
-}
+const publish = (...args: Parameters<typeof publishBytes>): string => hex(publishBytes(...args));
 
 function subscribe(packetId: number, filters: string[], qos: QoS[]): string {
   const topics = filters.map(utf8);
@@ -229,13 +203,13 @@ describe("PUBLISH (3.3)", () => {
     assert.equal(publish("a/b", new Uint8Array(0), 1, false, false, 10), clean("3207 0003612f62 000a"));
   });
   it("QoS 0 carries no packet id", () => {
-    assert.equal(publish("a/b", bytes("0102"), 0, false, false, 99), clean("3007 0003612f62 0102"));
+    assert.equal(publish("a/b", fromHex("0102"), 0, false, false, 99), clean("3007 0003612f62 0102"));
   });
   it("QoS 2, retain and dup flags", () => {
-    assert.equal(publish("a/b", bytes("ff"), 2, false, false, 0x1234), clean("3408 0003612f62 1234 ff"));
-    assert.equal(publish("a/b", bytes("ff"), 1, true, true, 1), clean("3b08 0003612f62 0001 ff"));
-    assert.equal(publish("a/b", bytes("ff"), 2, false, true, 1), clean("3c08 0003612f62 0001 ff"));
-    assert.equal(publish("a/b", bytes(""), 0, true, false, 0), clean("3105 0003612f62"));
+    assert.equal(publish("a/b", fromHex("ff"), 2, false, false, 0x1234), clean("3408 0003612f62 1234 ff"));
+    assert.equal(publish("a/b", fromHex("ff"), 1, true, true, 1), clean("3b08 0003612f62 0001 ff"));
+    assert.equal(publish("a/b", fromHex("ff"), 2, false, true, 1), clean("3c08 0003612f62 0001 ff"));
+    assert.equal(publish("a/b", fromHex(""), 0, true, false, 0), clean("3105 0003612f62"));
   });
   it("the state message: 57 bytes at QoS 0, 59 at QoS 1", () => {
     assert.equal(publishHeaderLength(utf8(STATE_TOPIC).length, STATE.length, 0) + STATE.length, 57);

@@ -17,24 +17,9 @@ import type {
   WiFiEvent,
   WiFiPort,
 } from "../../src/ports";
+import { fromHex, toHex } from "./hex";
 
-// ---------------------------------------------------------------- hex and text
-
-/** Bytes from hex text; spaces, commas and line breaks are ignored. */
-export function fromHex(text: string): Uint8Array {
-  const clean = text.replace(/[\s,]+/g, "");
-  if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) throw new Error(`bad hex: ${text}`);
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-/** Lower-case hex, one space between bytes. */
-export function toHex(bytes: Uint8Array | readonly number[]): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += (i ? " " : "") + (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
-  return s;
-}
+// ---------------------------------------------------------------- text (hex: ./hex)
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

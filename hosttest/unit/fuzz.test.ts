@@ -34,6 +34,7 @@ import {
   suback,
   unsuback,
 } from "./fakes";
+import { hex } from "./hex";
 
 // ---------------------------------------------------------------- seeded PRNG
 
@@ -404,10 +405,4 @@ if (!SKIP) {
     }
     assert.ok(closed > 50 && closed < 600, `some sessions should close and some not (closed ${closed})`);
   });
-}
-
-function hex(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);
-  return s;
 }

@@ -1,10 +1,11 @@
-/** Hex helpers for byte-exact packet vectors (platform-free: also runs in XS). */
+/** Hex helpers for byte-exact vectors and messages, the one copy (platform-free: also runs in XS). */
 
-/** Bytes from hex text; white space is ignored. */
-export function bytes(h: string): Uint8Array {
-  h = h.replace(/\s+/g, "");
-  const out = new Uint8Array(h.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+/** Bytes from hex text; spaces, commas and line breaks are ignored; anything else but hex digits throws. */
+export function fromHex(text: string): Uint8Array {
+  const clean = text.replace(/[\s,]+/g, "");
+  if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) throw new Error(`bad hex: ${text}`);
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
 
@@ -12,6 +13,13 @@ export function bytes(h: string): Uint8Array {
 export function hex(b: Uint8Array, start = 0, end = b.length): string {
   let s = "";
   for (let i = start; i < end; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);
+  return s;
+}
+
+/** Lower-case hex, one space between bytes. */
+export function toHex(bytes: Uint8Array | readonly number[]): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += (i ? " " : "") + (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
   return s;
 }
 

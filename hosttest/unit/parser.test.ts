@@ -9,65 +9,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Packet } from "../../src/mqtt/packet";
 import { Parser } from "../../src/mqtt/parser";
-import { asc, bytes, hex } from "./hex";
+import { concat } from "./fakes";
+import { asc, fromHex, hex } from "./hex";
+import { type Decoded, decoded as pkt, snapshot as snap } from "./packets";
 
 // ---------------------------------------------------------------- helpers
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-}
-
-/** The fields of a packet as a plain object (the parser reuses its Packet), byte ranges as hex. */
-interface Decoded {
-  type: number;
-  flags: number;
-  qos: number;
-  retain: boolean;
-  dup: boolean;
-  packetId: number;
-  sessionPresent: boolean;
-  returnCode: number;
-  topic: string;
-  payload: string;
-}
-
-function snap(p: Packet): Decoded {
-  return {
-    type: p.type,
-    flags: p.flags,
-    qos: p.qos,
-    retain: p.retain,
-    dup: p.dup,
-    packetId: p.packetId,
-    sessionPresent: p.sessionPresent,
-    returnCode: p.returnCode,
-    topic: hex(p.buf, p.topicStart, p.topicEnd),
-    payload: hex(p.buf, p.payloadStart, p.payloadEnd),
-  };
-}
-
-function pkt(fields: Partial<Decoded> & { type: number }): Decoded {
-  return {
-    flags: 0,
-    qos: 0,
-    retain: false,
-    dup: false,
-    packetId: 0,
-    sessionPresent: false,
-    returnCode: 0,
-    topic: "",
-    payload: "",
-    ...fields,
-  };
-}
 
 interface Run {
   packets: Decoded[];
@@ -116,18 +62,18 @@ function feedAllWays(stream: Uint8Array, expected: { packets: Decoded[]; errors:
   }
   // The same bytes inside a larger chunk, given by [start, end).
   const run = recorder(max);
-  const padded = concat([bytes("ffff"), stream, bytes("ff")]);
+  const padded = concat(fromHex("ffff"), stream, fromHex("ff"));
   run.parser.push(padded, 2, 2 + stream.length);
   assert.deepEqual({ packets: run.packets, errors: run.errors }, expected, "range of a larger chunk");
 }
 
 function accepts(h: string, expected: Decoded | Decoded[], max?: number): void {
-  feedAllWays(bytes(h), { packets: Array.isArray(expected) ? expected : [expected], errors: [] }, max);
+  feedAllWays(fromHex(h), { packets: Array.isArray(expected) ? expected : [expected], errors: [] }, max);
 }
 
 function rejects(h: string, fault: string, max?: number): void {
   // The faulty packet, then a valid PINGRESP that must be ignored.
-  feedAllWays(concat([bytes(h), bytes("d000")]), { packets: [], errors: [fault] }, max);
+  feedAllWays(concat(fromHex(h), fromHex("d000")), { packets: [], errors: [fault] }, max);
 }
 
 // ---------------------------------------------------------------- vectors
@@ -273,7 +219,7 @@ describe("Parser: valid packets", () => {
       },
       onError: () => assert.ok(false),
     });
-    parser.push(bytes("3207 0003612f62 000a d000"));
+    parser.push(fromHex("3207 0003612f62 000a d000"));
     assert.equal(seen.length, 2);
     assert.equal(seen[0], seen[1]);
     assert.deepEqual(heads, ["3207", "d000"]);
@@ -290,15 +236,15 @@ describe("Parser: valid packets", () => {
       },
       onError: () => assert.ok(false),
     });
-    parser.push(bytes("d000 d000"));
+    parser.push(fromHex("d000 d000"));
     assert.deepEqual(types, [PINGRESP]);
-    parser.push(bytes("d000"));
+    parser.push(fromHex("d000"));
     assert.deepEqual(types, [PINGRESP, PINGRESP]);
   });
 
   it("a PUBLISH over the limit is read through: header, topic and id kept, the rest discarded, marked truncated", () => {
     // QoS 1 PUBLISH to "a/b", id 10, a 20-byte payload (29 bytes in all), then PINGRESP; limit 12.
-    const stream = concat([bytes("321b 0003612f62 000a"), new Uint8Array(20).fill(0x78), bytes("d000")]);
+    const stream = concat(fromHex("321b 0003612f62 000a"), new Uint8Array(20).fill(0x78), fromHex("d000"));
     for (let cut = 0; cut <= stream.length; cut++) {
       const seen: string[] = [];
       const parser = new Parser(
@@ -323,10 +269,10 @@ describe("Parser: valid packets", () => {
       { onPacket: (p) => seen.push(`${p.type} ${p.size} ${p.truncated}`), onError: (f) => seen.push(f) },
       64,
     );
-    parser.push(bytes("30 ffffff7f 0001 74"));
+    parser.push(fromHex("30 ffffff7f 0001 74"));
     const chunk = new Uint8Array(65536);
     for (let left = 268435455 - 3; left > 0; left -= chunk.length) parser.push(chunk, 0, Math.min(left, chunk.length));
-    parser.push(bytes("d000"));
+    parser.push(fromHex("d000"));
     assert.deepEqual(seen, ["3 268435460 true", "13 2 false"]);
   });
 
@@ -460,17 +406,17 @@ describe("Parser: malformed input", () => {
 
   it("reports once, ignores input until reset(), never throws", () => {
     const run = recorder();
-    run.parser.push(bytes("00"));
-    run.parser.push(bytes("d000 20020000 ffffffffffff"));
+    run.parser.push(fromHex("00"));
+    run.parser.push(fromHex("d000 20020000 ffffffffffff"));
     assert.deepEqual(run.errors, ["unexpected packet type 0"]);
     assert.deepEqual(run.packets, []);
     run.parser.reset();
-    run.parser.push(bytes("d000"));
+    run.parser.push(fromHex("d000"));
     assert.deepEqual(run.packets, [pkt({ type: PINGRESP })]);
     // reset() also drops a partial packet.
-    run.parser.push(bytes("3005 00"));
+    run.parser.push(fromHex("3005 00"));
     run.parser.reset();
-    run.parser.push(bytes("d000"));
+    run.parser.push(fromHex("d000"));
     assert.equal(run.packets.length, 2);
     assert.deepEqual(run.errors, ["unexpected packet type 0"]);
   });

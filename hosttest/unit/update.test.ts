@@ -15,17 +15,8 @@ import { App } from "../../src/app/app";
 import { buildConfig } from "../../src/app/config";
 import { parseUrl, resolveLocation } from "../../src/update/request";
 import { SHA256_BYTES, Sha256, toHex } from "../../src/update/sha256";
-import {
-  CHUNK,
-  PROGRESS_STEP,
-  REBOOT_DELAY_MS,
-  RECORD_KEY,
-  STALL_MS,
-  TRIAL_MS,
-  TURN_BYTES,
-  type UpdateAnswer,
-  Updater,
-} from "../../src/update/updater";
+import { CHUNK, PROGRESS_STEP, TURN_BYTES } from "../../src/update/transfer";
+import { REBOOT_DELAY_MS, RECORD_KEY, STALL_MS, TRIAL_MS, type UpdateAnswer, Updater } from "../../src/update/updater";
 import { VERSION } from "../../src/version";
 import {
   FakeClock,

@@ -18,23 +18,10 @@ import { parseFields } from "../../src/web/form";
 import { MAX_SETTINGS_BODY, RESTART_DELAY } from "../../src/web/routes";
 import { authorized, DISCARD_LIMIT, decodeBase64, LIMITS, text, WebServer } from "../../src/web/server";
 import { bytes, FakeClock, FakeNetwork, FakeWiFi, MapStore, RecordingPin, serve } from "./fakes";
+import { STATE_KEYS } from "./interface";
 import { image, RamUpdate } from "./update-fakes";
 
 const ID = "esp32-abcdef";
-const STATE_KEYS = [
-  "id",
-  "version",
-  "temp",
-  "hum",
-  "readingAge",
-  "led",
-  "mqtt",
-  "uptime",
-  "rssi",
-  "heap",
-  "buffered",
-  "dropped",
-];
 const PAGE = { html: bytes("<!doctype html><title>page</title>"), gzip: new Uint8Array([0x1f, 0x8b, 8, 0]) };
 
 interface Answer {

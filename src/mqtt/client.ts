@@ -14,7 +14,8 @@
  * - ./lifecycle: the state (the diagram is there), its one transition
  *   function, and the reconnect policy (backoff constants, lasting refusals);
  * - ./keepalive: when to ping and when to give up; ./backoff: delays;
- * - ./wire: the socket, the write budget, one write per packet;
+ * - ./wire: the socket, the write budget, one write per packet, reading
+ *   into the parser;
  * - ./outflow: our messages out (hot path, outbox order, acknowledgements);
  *   ./outbox: the outbound store (what to keep, what to drop);
  * - ./inbound: the broker's messages in, by QoS; ./exactly-once: QoS 2
@@ -25,7 +26,7 @@
  *   parser's callbacks into the client.
  */
 import type { Clock, TimerId } from "../ports";
-import { connectLength, writeConnect, writeDisconnect, writePingreq } from "./codec";
+import { writeDisconnect, writePingreq } from "./codec";
 import { Inbound } from "./inbound";
 import { KEEPALIVE_DEAD, KEEPALIVE_PING, Keepalive } from "./keepalive";
 import { type ClientState, Lifecycle } from "./lifecycle";
@@ -51,13 +52,13 @@ import { Parser } from "./parser";
 import { Reporter } from "./reporter";
 import { type Subscription, Subscriptions } from "./subscriptions";
 import { TopicCache } from "./topics";
-import { errorText, RX_BYTES, Wire } from "./wire";
+import { errorText, Wire } from "./wire";
 
 export type { ClientState } from "./lifecycle";
 export type { ClientHandler, ClientOptions } from "./options";
 
 /**
- * An MQTT 3.1.1 session. `receive`, `readable`, `writableNow`, `fail` and
+ * An MQTT 3.1.1 session. `receive`, `writableNow`, `fail` and
  * `protocolError` are called by the socket and parser links (links.ts), not by users.
  */
 export class MqttClient {
@@ -214,7 +215,7 @@ export class MqttClient {
     this.keepalive.start(this.clock.now());
     this.timer = this.clock.set(() => this.fail("connect timeout"), this.options.connectTimeout ?? 10000);
     try {
-      this.wire.socket = this.options.socket(new Link(this, this.options));
+      this.wire.socket = this.options.socket(new Link(this, this.options, this.wire, this.parser));
     } catch (error) {
       this.wire.socket = undefined;
       this.fail(errorText(error));
@@ -226,19 +227,11 @@ export class MqttClient {
     if (this.state === "connecting") {
       this.life.to("handshake");
       this.keepalive.start(this.clock.now());
-      this.sendConnect();
+      this.wire.connect(connectOptions(this.options, this.keepalive.period / 1000));
     } else {
       this.flush();
       this.maybeFinish();
     }
-  }
-
-  private sendConnect(): void {
-    const connect = connectOptions(this.options, this.keepalive.period / 1000);
-    const size = connectLength(connect);
-    const out = this.wire.packet(size);
-    writeConnect(out, 0, connect);
-    this.wire.send(out, size);
   }
 
   private get cleanSession(): boolean {
@@ -350,25 +343,6 @@ export class MqttClient {
   }
 
   // ---- receiving -----------------------------------------------------------
-
-  readable(count: number): void {
-    const socket = this.wire.socket;
-    const common = this.wire.shared;
-    const own = common.receiving; // nested inside another client's handler: see Shared in ./wire
-    const rx = own ? new Uint8Array(RX_BYTES) : common.rx;
-    common.receiving = true;
-    try {
-      while (count > 0 && socket === this.wire.socket && socket) {
-        const n = socket.read(rx);
-        if (n <= 0) break;
-        count -= n;
-        this.keepalive.received(this.clock.now());
-        this.parser.push(rx, 0, n);
-      }
-    } finally {
-      if (!own) common.receiving = false;
-    }
-  }
 
   receive(packet: Packet): void {
     if (packet.type === CONNACK) {

@@ -9,8 +9,8 @@ import type { SocketOptions } from "../ports";
 import type { MqttClient } from "./client";
 import type { ClientOptions } from "./options";
 import type { Packet } from "./packet";
-import type { ParserHandler } from "./parser";
-import type { WriteFailure } from "./wire";
+import type { Parser, ParserHandler } from "./parser";
+import type { Wire, WriteFailure } from "./wire";
 
 /** What the parser and the write path report, handed to the client. */
 export class Events implements ParserHandler, WriteFailure {
@@ -36,13 +36,15 @@ export class Link implements SocketOptions {
   constructor(
     private readonly client: MqttClient,
     options: ClientOptions,
+    private readonly wire: Wire,
+    private readonly parser: Parser,
   ) {
     this.host = options.host;
     this.port = options.port;
     this.tls = options.tls;
   }
   onReadable(count: number): void {
-    this.client.readable(count);
+    this.wire.read(count, this.parser);
   }
   onWritable(count: number): void {
     this.client.writableNow(count);

@@ -14,19 +14,8 @@
  * discarded, and it is handed out marked `truncated`, so that the session can
  * acknowledge it and stay connected while memory stays bounded.
  */
-import {
-  CONNACK,
-  type Packet,
-  PINGRESP,
-  PUBACK,
-  PUBCOMP,
-  PUBLISH,
-  PUBREC,
-  PUBREL,
-  type QoS,
-  SUBACK,
-  UNSUBACK,
-} from "./packet";
+import type { Packet, QoS } from "./packet";
+import { CONNACK, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK } from "./packet";
 import { checkTopicNameBytes } from "./topic";
 
 export interface ParserHandler {

@@ -1,17 +1,18 @@
 /**
- * The write path: one connection's socket, its write budget (what
- * `onWritable` allowed, less what was written since), and every packet built
- * in a buffer and handed to the socket in one write, so that it leaves in one
- * TCP segment.
+ * One connection's socket: its write budget (what `onWritable` allowed, less
+ * what was written since), every packet built in a buffer and handed to the
+ * socket in one write, so that it leaves in one TCP segment, and what the
+ * socket has read handed to the parser.
  *
  * Packets are built in a transmit buffer every client of the process shares
  * (see Shared), exactly sized through views made once, so that writing a
  * packet allocates nothing.
  */
 import type { Clock, Socket } from "../ports";
-import { publishHeaderLength, writeAck, writePublishHeader } from "./codec";
+import { connectLength, publishHeaderLength, writeAck, writeConnect, writePublishHeader } from "./codec";
 import type { Keepalive } from "./keepalive";
-import type { QoS } from "./packet";
+import type { ConnectOptions, QoS } from "./packet";
+import type { Parser } from "./parser";
 import { Views } from "./views";
 
 /** Bytes of the transmit and receive buffers every client of the process shares (see Shared). */
@@ -88,6 +89,38 @@ export class Wire {
     // A loop rather than out.set(payload.subarray(…)), which would allocate a view on XS.
     for (let i = 0; i < length; i++) out[at++] = payload[i];
     this.published++;
+    this.send(out, size);
+  }
+
+  /**
+   * Reads what the socket announced into the shared receive buffer and hands
+   * it to the parser, while this socket is still the connection's (a packet's
+   * handler may close it).
+   */
+  read(count: number, parser: Parser): void {
+    const socket = this.socket;
+    const common = this.shared;
+    const own = common.receiving; // nested inside another client's handler: see Shared
+    const rx = own ? new Uint8Array(RX_BYTES) : common.rx;
+    common.receiving = true;
+    try {
+      while (count > 0 && socket === this.socket && socket) {
+        const n = socket.read(rx);
+        if (n <= 0) break;
+        count -= n;
+        this.keepalive.received(this.clock.now());
+        parser.push(rx, 0, n);
+      }
+    } finally {
+      if (!own) common.receiving = false;
+    }
+  }
+
+  /** CONNECT. */
+  connect(options: ConnectOptions): void {
+    const size = connectLength(options);
+    const out = this.packet(size);
+    writeConnect(out, 0, options);
     this.send(out, size);
   }
 
