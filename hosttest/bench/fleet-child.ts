@@ -176,6 +176,7 @@ async function main(): Promise<void> {
       heapPerDevice: (after.heap - before.heap) / N,
       heapTotalPerDevice: (after.heapTotal - before.heapTotal) / N,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      cpuSystemMs: cpu.system / 1000,
       messages: m1 - m0,
       seconds,
       cpuUsPerMessage: m1 > m0 ? (cpu.user + cpu.system) / (m1 - m0) : NaN,
