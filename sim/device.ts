@@ -11,14 +11,18 @@ import type { BrokerAddress, Config } from "../src/app/config";
 import { boot, type Device, FLASH_BLOCK } from "../src/boot";
 import type { HttpServerFactory, WiFiEvent, WiFiPort } from "../src/ports";
 import { blocksFor, ReadingLog } from "../src/store/readings";
+import { useStringPort } from "../src/utf8";
 import { VERSION } from "../src/version";
 import { VirtualLed } from "../src/virtual";
 import type { WebPage } from "../src/web/routes";
 import type { Faults } from "./cli";
 import { nodeHttpClient } from "./http-client";
-import { fileFlash, fileStore, nodeClock, nodeSocket } from "./node-ports";
+import { fileFlash, fileStore, nodeClock, nodeSocket, nodeStrings } from "./node-ports";
 import { faultySocket, firmwareFiles, nodeSha256, SimBootLoader, windowFromEnvironment } from "./ota";
 import { VirtualDht } from "./virtual-dht";
+
+// The core encodes strings (topics, payloads) with Node's own UTF-8 where V8 is faster than the portable loops.
+useStringPort(nodeStrings);
 
 /** The offline buffer's file in a device's data folder. */
 const BUFFER_FILE = "buffer.bin";
@@ -139,10 +143,13 @@ export function storeFile(dataDir: string): string {
 export function bufferedReadings(dataDir: string, config: Config): number {
   const file = path.join(dataDir, BUFFER_FILE);
   if (config.buffer === 0 || !fs.existsSync(file)) return 0;
+  const flash = fileFlash(file, blocksFor(config.buffer, FLASH_BLOCK) * FLASH_BLOCK, FLASH_BLOCK);
   try {
-    return new ReadingLog(fileFlash(file, blocksFor(config.buffer, FLASH_BLOCK) * FLASH_BLOCK, FLASH_BLOCK)).pending;
+    return new ReadingLog(flash).pending;
   } catch {
     return 0;
+  } finally {
+    flash.dispose();
   }
 }
 
@@ -153,55 +160,109 @@ export function createDevice(
   options: DeviceOptions,
   log: (line: string) => void,
 ): VirtualDevice {
-  const led = new VirtualLed();
-  const dht = new VirtualDht({ model: config.sensor, faultRate: options.faults.sensor, sequence: options.sequence });
-  const wifi = new VirtualWiFi();
-  const say = (line: string) => log(`${id}: ${line}`);
-  let file: string | undefined;
-  if (options.dataDir) {
-    file = storeFile(options.dataDir);
-    if (options.fresh) {
-      fs.rmSync(file, { force: true });
-      fs.rmSync(path.join(options.dataDir, BUFFER_FILE), { force: true });
-      for (const f of firmwareFiles(options.dataDir)) fs.rmSync(f, { force: true });
+  return new SimDevice(config, id, broker, options, log);
+}
+
+/**
+ * One virtual device: an object with methods rather than a set of closures,
+ * since a fleet has thousands.
+ */
+class SimDevice implements VirtualDevice {
+  readonly led = new VirtualLed();
+  readonly dht: VirtualDht;
+  readonly wifi = new VirtualWiFi();
+  restarts = 0;
+  private readonly config: Config;
+  private readonly file: string | undefined;
+  /** Firmware updates: two slots and a boot loader in the data folder (none without one). */
+  private readonly loader: SimBootLoader | undefined;
+  private readonly updateWindow: number | undefined;
+  private device: Device;
+  private halted = false;
+  private stopped = false;
+  private restarting: Promise<void> | undefined;
+  /** The running boot's offline-buffer file, let go when it stops. */
+  private flashFile: ReturnType<typeof fileFlash> | undefined;
+  private timers: NodeJS.Timeout[] | undefined;
+
+  constructor(
+    config: Config,
+    readonly id: string,
+    private readonly broker: BrokerAddress,
+    private readonly options: DeviceOptions,
+    private readonly log: (line: string) => void,
+  ) {
+    this.dht = new VirtualDht({ model: config.sensor, faultRate: options.faults.sensor, sequence: options.sequence });
+    let file: string | undefined;
+    if (options.dataDir) {
+      file = storeFile(options.dataDir);
+      if (options.fresh) {
+        fs.rmSync(file, { force: true });
+        fs.rmSync(path.join(options.dataDir, BUFFER_FILE), { force: true });
+        for (const f of firmwareFiles(options.dataDir)) fs.rmSync(f, { force: true });
+      }
+      const kept =
+        fs.existsSync(file) ||
+        fs.existsSync(path.join(options.dataDir, BUFFER_FILE)) ||
+        firmwareFiles(options.dataDir).some((f) => fs.existsSync(f));
+      this.say(kept ? `data: resuming from ${options.dataDir}` : `data: starting fresh in ${options.dataDir}`);
     }
-    const kept =
-      fs.existsSync(file) ||
-      fs.existsSync(path.join(options.dataDir, BUFFER_FILE)) ||
-      firmwareFiles(options.dataDir).some((f) => fs.existsSync(f));
-    say(kept ? `data: resuming from ${options.dataDir}` : `data: starting fresh in ${options.dataDir}`);
+    this.file = file;
+    if (options.setup) {
+      // Unprovisioned: like a board fresh from the flasher, or one whose Wi-Fi was reset.
+      config = { ...config, ssid: "" };
+      const store = fileStore(file);
+      if (store.get("ssid") !== undefined) store.delete?.("ssid");
+    }
+    this.config = config;
+    this.loader = options.dataDir ? new SimBootLoader(options.dataDir, VERSION, this.say) : undefined;
+    this.updateWindow = options.updateWindow ?? windowFromEnvironment();
+    this.device = this.start();
+    if (options.faults.wifi > 0) {
+      const timers: NodeJS.Timeout[] = (this.timers = []);
+      timers.push(
+        setInterval(() => {
+          this.say("wifi: access point gone (fault injection)");
+          this.wifi.drop();
+          timers.push(setTimeout(() => this.wifi.restore(), WIFI_OUTAGE_MS));
+        }, options.faults.wifi),
+      );
+    }
   }
-  if (options.setup) {
-    // Unprovisioned: like a board fresh from the flasher, or one whose Wi-Fi was reset.
-    config = { ...config, ssid: "" };
-    const store = fileStore(file);
-    if (store.get("ssid") !== undefined) store.delete?.("ssid");
+
+  /** The running app (a new one after each restart). */
+  get app(): App {
+    return this.device.app;
   }
-  let restarting: Promise<void> | undefined;
-  let stopped = false;
-  let restarts = 0;
-  // Firmware updates: two slots and a boot loader in the data folder (none without one).
-  const loader = options.dataDir ? new SimBootLoader(options.dataDir, VERSION, say) : undefined;
-  const updateWindow = options.updateWindow ?? windowFromEnvironment();
-  const start = (): Device => {
+
+  /** One line of this device's log. */
+  readonly say = (line: string): void => this.log(`${this.id}: ${line}`);
+
+  private start(): Device {
+    const { options, loader, led, dht } = this;
     const firmware = loader?.boot();
-    const device = boot(
-      { ...config, id },
+    const restart = () => void this.restart();
+    return boot(
+      { ...this.config, id: this.id },
       [],
       {
         clock: nodeClock,
         socket: firmware?.faultBoot ? faultySocket : nodeSocket,
-        wifi,
-        log: say,
-        store: fileStore(file),
+        wifi: this.wifi,
+        log: this.say,
+        store: fileStore(this.file),
         led: () => led,
         capture: () => dht,
-        heap: () => process.memoryUsage().heapUsed,
-        flash: (byteLength) =>
-          options.dataDir ? fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK) : undefined,
-        wallClock: () => Date.now(),
-        restart: () => void handle.restart(),
-        update: firmware && loader ? loader.port(firmware, () => void handle.restart()) : undefined,
+        heap: processHeap,
+        flash: (byteLength) => {
+          if (!options.dataDir) return undefined;
+          this.flashFile?.dispose();
+          this.flashFile = fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK);
+          return this.flashFile;
+        },
+        wallClock: Date.now,
+        restart,
+        update: firmware && loader ? loader.port(firmware, restart) : undefined,
         httpClient: nodeHttpClient,
         sha256: nodeSha256,
         http: options.http,
@@ -209,67 +270,53 @@ export function createDevice(
       },
       {
         board: "Node simulator",
-        defaultId: () => id,
+        defaultId: () => this.id,
         needsSsid: options.setup === true,
-        defaultBroker: broker,
-        model: `ESP32 + ${config.sensor.toUpperCase()} (simulated)`,
+        defaultBroker: this.broker,
+        model: `ESP32 + ${this.config.sensor.toUpperCase()} (simulated)`,
         version: firmware?.version,
-        updateWindow,
+        updateWindow: this.updateWindow,
       },
     );
-    return device;
-  };
-  let device = start();
-  let halted = false;
-  const halt = () =>
-    halted
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          halted = true;
-          device.stop(resolve);
-        });
-
-  const timers: NodeJS.Timeout[] = [];
-  if (options.faults.wifi > 0) {
-    timers.push(
-      setInterval(() => {
-        say("wifi: access point gone (fault injection)");
-        wifi.drop();
-        timers.push(setTimeout(() => wifi.restore(), WIFI_OUTAGE_MS));
-      }, options.faults.wifi),
-    );
   }
-  const handle: VirtualDevice = {
-    get app() {
-      return device.app;
-    },
-    led,
-    dht,
-    wifi,
-    get restarts() {
-      return restarts;
-    },
-    restart() {
-      restarting ??= (async () => {
-        say("restarting");
-        await halt();
-        if (stopped) return;
-        wifi.disconnect(); // the radio starts over
-        led.write(0); // the GPIO resets; the boot path restores the LED
-        restarts++;
-        device = start();
-        halted = false;
-      })().finally(() => {
-        restarting = undefined;
+
+  private halt(): Promise<void> {
+    if (this.halted) return Promise.resolve();
+    this.halted = true;
+    return new Promise<void>((resolve) => {
+      this.device.stop(() => {
+        this.flashFile?.dispose();
+        this.flashFile = undefined;
+        resolve();
       });
-      return restarting;
-    },
-    async stop() {
-      stopped = true;
-      for (const timer of timers) clearTimeout(timer);
-      await restarting;
-      await halt();
-    },
-  };
-  return handle;
+    });
+  }
+
+  /** Stops cleanly (`offline`, disconnect) and boots again, like a rebooted ESP32 keeping its flash. */
+  restart(): Promise<void> {
+    this.restarting ??= (async () => {
+      this.say("restarting");
+      await this.halt();
+      if (this.stopped) return;
+      this.wifi.disconnect(); // the radio starts over
+      this.led.write(0); // the GPIO resets; the boot path restores the LED
+      this.restarts++;
+      this.device = this.start();
+      this.halted = false;
+    })().finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers ?? []) clearTimeout(timer);
+    await this.restarting;
+    await this.halt();
+  }
+}
+
+function processHeap(): number {
+  return process.memoryUsage().heapUsed;
 }

@@ -8,6 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import tls from "node:tls";
 import type { Clock, Flash, Socket, SocketFactory, SocketOptions, Store } from "../src/ports";
+import type { StringPort } from "../src/utf8";
 
 /**
  * Repeating timers of one period share one Node interval: the simulator's
@@ -96,12 +97,122 @@ function clearRepeat(timer: Repeat): void {
   }
 }
 
+/**
+ * One-shot timers of the process in one queue (a binary heap by due time,
+ * ties in the order they were set), driven by one Node timer armed for the
+ * earliest: a fleet's devices each wait for their next reading, and a record
+ * here is a third of a Node `Timeout`.
+ */
+class Once {
+  /** Position in the heap; -1 once run or cleared. */
+  index = -1;
+  constructor(
+    readonly due: number,
+    readonly order: number,
+    readonly callback: () => void,
+  ) {}
+}
+
+const onceHeap: Once[] = [];
+let onceOrder = 0;
+let onceTimer: NodeJS.Timeout | undefined;
+/** The due time onceTimer is armed for. */
+let onceArmedFor = Infinity;
+
+function before(a: Once, b: Once): boolean {
+  return a.due < b.due || (a.due === b.due && a.order < b.order);
+}
+
+function placeAt(timer: Once, i: number): void {
+  onceHeap[i] = timer;
+  timer.index = i;
+}
+
+function siftUp(i: number): void {
+  const timer = onceHeap[i];
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!before(timer, onceHeap[parent])) break;
+    placeAt(onceHeap[parent], i);
+    i = parent;
+  }
+  placeAt(timer, i);
+}
+
+function siftDown(i: number): void {
+  const timer = onceHeap[i];
+  const n = onceHeap.length;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= n) break;
+    const right = left + 1;
+    const child = right < n && before(onceHeap[right], onceHeap[left]) ? right : left;
+    if (!before(onceHeap[child], timer)) break;
+    placeAt(onceHeap[child], i);
+    i = child;
+  }
+  placeAt(timer, i);
+}
+
+function removeOnce(timer: Once): void {
+  const i = timer.index;
+  if (i < 0) return;
+  timer.index = -1;
+  const last = onceHeap.pop()!;
+  if (last === timer) return;
+  placeAt(last, i);
+  if (i > 0 && before(last, onceHeap[(i - 1) >> 1])) siftUp(i);
+  else siftDown(i);
+}
+
+/** Arms the Node timer for the earliest due time, if it is not armed for it already. */
+function armOnce(): void {
+  const first = onceHeap[0];
+  const due = first ? first.due : Infinity;
+  if (due === onceArmedFor) return;
+  if (onceTimer !== undefined) clearTimeout(onceTimer);
+  onceTimer = undefined;
+  onceArmedFor = due;
+  if (first) onceTimer = setTimeout(runOnce, Math.max(0, Math.ceil(due - performance.now())));
+}
+
+/** Runs every timer whose time came, in order. */
+function runOnce(): void {
+  onceTimer = undefined;
+  onceArmedFor = Infinity;
+  const now = performance.now();
+  while (onceHeap.length > 0 && onceHeap[0].due <= now) {
+    const timer = onceHeap[0];
+    removeOnce(timer);
+    try {
+      timer.callback();
+    } catch (error) {
+      process.nextTick(rethrow, error); // as a timeout's own callback would: uncaught
+    }
+  }
+  armOnce();
+}
+
+function once(callback: () => void, ms: number): Once {
+  // As setTimeout: below 1 ms, not a number, or past a signed 32-bit count: 1 ms.
+  const delay = ms >= 1 && ms <= 0x7fffffff ? ms : 1;
+  const timer = new Once(performance.now() + delay, onceOrder++, callback);
+  onceHeap.push(timer);
+  siftUp(onceHeap.length - 1);
+  if (timer.index === 0) armOnce();
+  return timer;
+}
+
 export const nodeClock: Clock = {
   now: () => performance.now(),
-  set: (callback, ms) => setTimeout(callback, ms),
+  set: once,
   repeat,
   clear: (id) => {
-    if (id instanceof Repeat) clearRepeat(id);
+    if (id instanceof Once) {
+      const first = id.index === 0;
+      removeOnce(id);
+      if (first) armOnce();
+    } else if (id instanceof Repeat) clearRepeat(id);
     else if (id !== undefined) clearTimeout(id as NodeJS.Timeout);
   },
 };
@@ -151,7 +262,9 @@ class OwnedStream extends net.Socket {
 class NodeSocket implements Socket {
   closed = false;
   private stream: net.Socket | undefined;
-  private readonly chunks: Uint8Array[] = [];
+  /** Received and not yet read: usually one chunk at a time, so the list is made only for a second one. */
+  private chunk: Uint8Array | undefined;
+  private chunks: Uint8Array[] | undefined;
   private available = 0;
   private connected = false;
   /** Counted in `connecting` until the broker answers. */
@@ -217,7 +330,8 @@ class NodeSocket implements Socket {
   received(data: Buffer): void {
     if (this.closed) return;
     this.paced();
-    this.chunks.push(data);
+    if (this.chunk === undefined) this.chunk = data;
+    else (this.chunks ??= []).push(data);
     this.available += data.length;
     this.options.onReadable(this.available);
   }
@@ -237,7 +351,8 @@ class NodeSocket implements Socket {
   signalWritable(): void {
     if (this.writablePending || this.closed) return;
     this.writablePending = true;
-    setImmediate(notifyWritable, this);
+    writableSoon.push(this);
+    if (writableSoon.length === 1) setImmediate(notifyAllWritable);
   }
 
   notifyWritable(): void {
@@ -246,15 +361,18 @@ class NodeSocket implements Socket {
   }
 
   read(into: Uint8Array): number {
-    const chunks = this.chunks;
     let n = 0;
-    while (n < into.length && chunks.length) {
-      const chunk = chunks[0];
+    while (n < into.length && this.chunk !== undefined) {
+      const chunk = this.chunk;
       const take = Math.min(chunk.length, into.length - n);
       into.set(take === chunk.length ? chunk : chunk.subarray(0, take), n);
       n += take;
-      if (take === chunk.length) chunks.shift();
-      else chunks[0] = chunk.subarray(take);
+      if (take < chunk.length) this.chunk = chunk.subarray(take);
+      else {
+        const chunks = this.chunks;
+        this.chunk = chunks?.shift();
+        if (chunks?.length === 0) this.chunks = undefined;
+      }
     }
     this.available -= n;
     return n;
@@ -299,8 +417,16 @@ function onEnd(this: net.Socket): void {
 function onClose(this: net.Socket): void {
   ownerOf(this).fail("connection closed");
 }
-function notifyWritable(socket: NodeSocket): void {
-  socket.notifyWritable();
+/**
+ * Sockets to tell, on the next turn of the event loop, how much they may
+ * write: one setImmediate for all of them rather than one per write.
+ */
+let writableSoon: NodeSocket[] = [];
+
+function notifyAllWritable(): void {
+  const sockets = writableSoon;
+  writableSoon = []; // a socket that signals again while told goes to the next turn
+  for (let i = 0; i < sockets.length; i++) sockets[i].notifyWritable();
 }
 function failLater(socket: NodeSocket, message: string): void {
   socket.fail(message);
@@ -345,10 +471,46 @@ function describe(error: NodeJS.ErrnoException, options: SocketOptions): string 
   }
 }
 
-/** Flash files open at once, at most, in this process: a fleet has one per device. */
-const MAX_OPEN_FILES = 256;
-/** Open flash files, least recently used first. */
-const openFiles = new Map<FileFlash, number>();
+/** Flash files kept open at least, whatever the file limit. */
+const MIN_OPEN_FILES = 256;
+/** Files left for the rest of the process (sockets aside): listeners, the store's writes, the dashboard. */
+const SPARE_FILES = 320;
+/** Flash files open now. */
+const openFiles = new Set<FileFlash>();
+/** The flash file opened last, the one closed when no more may be open. */
+let openedLast: FileFlash | undefined;
+/** Flash files in use (made and not closed for good): one per device, as many as their sockets. */
+let liveFlashFiles = 0;
+let softFileLimit: number | undefined;
+
+/** The process's soft limit of open files (Linux: /proc/self/limits), read once; 1024 when unknown. */
+function fileLimitNow(): number {
+  if (softFileLimit === undefined) {
+    softFileLimit = 1024;
+    try {
+      const line = fs
+        .readFileSync("/proc/self/limits", "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("Max open files"));
+      const soft = line?.split(/\s+/)[3];
+      if (soft === "unlimited") softFileLimit = 1 << 20;
+      else if (soft && Number(soft) > 0) softFileLimit = Number(soft);
+    } catch {
+      // not Linux: the default
+    }
+  }
+  return softFileLimit;
+}
+
+/**
+ * How many flash files may be open at once: what the file limit leaves after
+ * a socket per device and SPARE_FILES, at least MIN_OPEN_FILES. A fleet
+ * within the limit keeps every device's file open (a reading costs its writes
+ * only, no open and close).
+ */
+function flashFileBudget(): number {
+  return Math.max(MIN_OPEN_FILES, fileLimitNow() - SPARE_FILES - liveFlashFiles);
+}
 /** One erased block, shared by every flash file (made at first use). */
 let erasedBlock: Uint8Array | undefined;
 
@@ -360,11 +522,13 @@ let erasedBlock: Uint8Array | undefined;
  * its whole size. A file longer than the region (from a larger `buffer`
  * setting) starts over erased. Writes go straight to the file, so a killed
  * process keeps everything written before it died. The file is opened when
- * used and closed again when more than MAX_OPEN_FILES of the process's flash
- * files are open, so a fleet never runs out of file handles.
+ * used and kept open while the process's file limit allows (see
+ * flashFileBudget), so a fleet never runs out of file handles.
  */
 class FileFlash implements Flash {
   private fd = -1;
+  /** Counted in liveFlashFiles. */
+  private live = true;
   /** The file's length. */
   private size: number;
 
@@ -373,18 +537,18 @@ class FileFlash implements Flash {
     readonly byteLength: number,
     readonly blockLength: number,
   ) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
     let size = 0;
     try {
       size = fs.statSync(file).size;
     } catch {
-      size = 0;
+      size = 0; // none yet: made, with its folder, at the first write
     }
     if (size > byteLength) {
       fs.truncateSync(file, 0);
       size = 0;
     }
     this.size = size;
+    liveFlashFiles++;
   }
 
   read(offset: number, into: Uint8Array): void {
@@ -409,32 +573,51 @@ class FileFlash implements Flash {
     if (at + this.blockLength > this.size) this.size = at + this.blockLength;
   }
 
-  /** The file's descriptor, opening it (and closing the least recently used one) if needed. */
+  /**
+   * The file's descriptor, opening it if needed. When no more may be open,
+   * the file opened last is closed: devices read in turn then keep most of
+   * their files open, where closing the least recently used would close each
+   * file just before its next turn.
+   */
   private open(): number {
-    if (this.fd >= 0) {
-      openFiles.delete(this);
-      openFiles.set(this, this.fd);
-      return this.fd;
-    }
-    if (openFiles.size >= MAX_OPEN_FILES) {
-      const [oldest] = openFiles.keys();
-      oldest.close();
-    }
-    this.fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT);
-    openFiles.set(this, this.fd);
+    if (this.fd >= 0) return this.fd;
+    if (openFiles.size >= flashFileBudget() && openedLast && openedLast !== this) openedLast.close();
+    this.fd = openCreating(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+    openFiles.add(this);
+    openedLast = this;
     return this.fd;
   }
 
+  /** Closes the file (it opens again when used). */
   close(): void {
     if (this.fd < 0) return;
     openFiles.delete(this);
+    if (openedLast === this) openedLast = undefined;
     fs.closeSync(this.fd);
     this.fd = -1;
   }
+
+  /** The device is done with it (stopped, or restarted with a new one). */
+  dispose(): void {
+    this.close();
+    if (this.live) liveFlashFiles--;
+    this.live = false;
+  }
 }
 
-/** See FileFlash. */
-export function fileFlash(file: string, byteLength: number, blockLength: number): Flash {
+/** Opens `file` with `flags`, making its folder first if it has none yet. */
+function openCreating(file: string, flags: number): number {
+  try {
+    return fs.openSync(file, flags);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    return fs.openSync(file, flags);
+  }
+}
+
+/** A flash region in a file: see FileFlash. `dispose()` when the device is done with it. */
+export function fileFlash(file: string, byteLength: number, blockLength: number): Flash & { dispose(): void } {
   return new FileFlash(file, byteLength, blockLength);
 }
 
@@ -444,33 +627,71 @@ export function fileFlash(file: string, byteLength: number, blockLength: number)
  * killed process leaves the old or the new contents, never a torn file.
  */
 export function fileStore(file: string | undefined): Store {
-  let values: Record<string, string> = {};
-  if (file) {
+  return new FileStore(file);
+}
+
+/** See fileStore: an object with methods rather than closures (a fleet has one per device). */
+class FileStore implements Store {
+  private readonly values: Record<string, string> = {};
+
+  constructor(private readonly file: string | undefined) {
+    if (!file) return;
     try {
       const parsed: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) values = parsed as Record<string, string>;
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
+        this.values = parsed as Record<string, string>;
     } catch {
-      values = {};
+      // none yet, or unreadable: empty
     }
   }
-  const save = () => {
+
+  get(key: string): string | undefined {
+    return Object.hasOwn(this.values, key) ? String(this.values[key]) : undefined;
+  }
+
+  set(key: string, value: string): void {
+    if (this.values[key] === value) return;
+    this.values[key] = value;
+    this.save();
+  }
+
+  delete(key: string): void {
+    if (!Object.hasOwn(this.values, key)) return;
+    delete this.values[key];
+    this.save();
+  }
+
+  private save(): void {
+    const file = this.file;
     if (!file) return;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
     const temporary = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(temporary, `${JSON.stringify(values, null, 2)}\n`);
+    const fd = openCreating(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC);
+    try {
+      fs.writeSync(fd, `${JSON.stringify(this.values, null, 2)}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(temporary, file);
-  };
-  return {
-    get: (key) => (Object.hasOwn(values, key) ? String(values[key]) : undefined),
-    set: (key, value) => {
-      if (values[key] === value) return;
-      values[key] = value;
-      save();
-    },
-    delete: (key) => {
-      if (!Object.hasOwn(values, key)) return;
-      delete values[key];
-      save();
-    },
-  };
+  }
 }
+
+const utf8Write = (Buffer.prototype as unknown as { utf8Write(this: Uint8Array, s: string, at: number): number })
+  .utf8Write;
+
+/**
+ * The core's string encoder on Node (src/utf8.ts `useStringPort`): V8 knows a
+ * string's length, so ASCII is one plain loop, and Node's own UTF-8 writer
+ * takes the rest (both write a lone surrogate as U+FFFD, as the core does).
+ */
+export const nodeStrings: StringPort = {
+  byteLength: (s) => Buffer.byteLength(s, "utf8"),
+  write(out, at, s) {
+    const n = s.length;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return at - i + utf8Write.call(out, s, at - i);
+      out[at++] = c;
+    }
+    return at;
+  },
+};

@@ -59,6 +59,37 @@ export function windowFromEnvironment(): number | undefined {
   return ms;
 }
 
+/** The update port of one boot: an object with methods rather than closures (a fleet has one per device). */
+class SimUpdatePort implements UpdatePort {
+  readonly capacity = SLOT_BYTES;
+  readonly installable = true;
+  readonly trial: boolean;
+
+  constructor(
+    private readonly loader: SimBootLoader,
+    private readonly running: Firmware,
+    private readonly restart: () => void,
+  ) {
+    this.trial = running.trial;
+  }
+
+  open(options: { byteLength?: number; version: string }): UpdateTarget {
+    return this.loader.openSpare(this.running, options.version);
+  }
+
+  confirm(): void {
+    const data = this.loader.read();
+    if (data.active === this.running.slot && data.state === "pending-verify")
+      this.loader.write({ ...data, state: "valid" });
+  }
+
+  rollback(): void {
+    const data = this.loader.read();
+    this.loader.write({ ...data, state: "aborted" });
+    this.restart();
+  }
+}
+
 export class SimBootLoader {
   private readonly dir: string;
   private readonly factory: string;
@@ -101,28 +132,11 @@ export class SimBootLoader {
 
   /** The update port of the firmware `running`; `restart` reboots the device. */
   port(running: Firmware, restart: () => void): UpdatePort {
-    const loader = this;
-    return {
-      capacity: SLOT_BYTES,
-      installable: true,
-      trial: running.trial,
-      open(options: { byteLength?: number; version: string }): UpdateTarget {
-        return loader.openSpare(running, options.version);
-      },
-      confirm(): void {
-        const data = loader.read();
-        if (data.active === running.slot && data.state === "pending-verify") loader.write({ ...data, state: "valid" });
-      },
-      rollback(): void {
-        const data = loader.read();
-        loader.write({ ...data, state: "aborted" });
-        restart();
-      },
-    };
+    return new SimUpdatePort(this, running, restart);
   }
 
   /** Writes into the slot not running, under a temporary name until the image checks out. */
-  private openSpare(running: Firmware, version: string): UpdateTarget {
+  openSpare(running: Firmware, version: string): UpdateTarget {
     const spare: Slot = running.slot === 0 ? 1 : 0;
     const file = this.slotFile(spare);
     const part = `${file}.part`;
@@ -173,7 +187,7 @@ export class SimBootLoader {
     return path.join(this.dir, `ota_${slot}.bin`);
   }
 
-  private read(): OtaData {
+  read(): OtaData {
     try {
       const data = JSON.parse(fs.readFileSync(path.join(this.dir, OTADATA), "utf8")) as OtaData;
       if (
@@ -189,7 +203,7 @@ export class SimBootLoader {
   }
 
   /** Written to a temporary file and renamed over the old one, so that a killed process leaves one or the other. */
-  private write(data: OtaData): void {
+  write(data: OtaData): void {
     fs.mkdirSync(this.dir, { recursive: true });
     const file = path.join(this.dir, OTADATA);
     const temporary = `${file}.${process.pid}.tmp`;

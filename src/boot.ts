@@ -132,6 +132,8 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
     );
 
   const clock = ports.clock;
+  // The callbacks below keep what they name for the device's life: `announce`, not the whole of `ports`.
+  const announce = ports.announce;
   const led = new IndicatorLed(ports.led(config.ledPin), clock);
   const port = config.web === "off" ? undefined : config.web;
   const page = (address: string) => `http://${address}${port === 80 ? "" : `:${port}`}/`;
@@ -154,7 +156,7 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
       if (port !== undefined && web) {
         const address = wifi.address();
         if (address) log(`web: the page is at ${page(address)}`);
-        ports.announce?.(id, port);
+        announce?.(id, port);
       }
       if (broker) app?.resume();
     },

@@ -59,6 +59,8 @@ export function sequenceNumber(temp: number, hum: number): number {
 const FIRST_BIT = 3;
 const BITS_END = FRAME_ENTRIES - 1; // trailing low
 
+let sharedFrame: Uint8Array | undefined;
+
 export class VirtualDht implements PulseCapture {
   readonly model: DhtModel;
   /** The environment's true values at the last capture. */
@@ -79,9 +81,20 @@ export class VirtualDht implements PulseCapture {
   private readonly tenths: boolean;
   private readonly jitterUs: number;
   private readonly sequence: boolean;
-  private readonly bytes = new Uint8Array(FRAME_BYTES);
+  /** The frame being sent: shared by the process's virtual sensors (used only within a capture), made at first use. */
+  private readonly bytes = (sharedFrame ??= new Uint8Array(FRAME_BYTES));
   private readonly phase: number;
-  private readonly jitter = (): number => Math.round((this.random() * 2 - 1) * this.jitterUs);
+  /**
+   * The pulses' jitter: a 30-bit congruential stream (small integers, which
+   * allocate nothing on V8 or XS), seeded from `random` once per capture.
+   */
+  private noise = 1;
+  private readonly jitter = (): number => {
+    const span = this.jitterUs;
+    if (span === 0) return 0;
+    this.noise = (Math.imul(this.noise, 1103515245) + 12345) & 0x3fffffff;
+    return ((this.noise >> 10) % (2 * span + 1)) - span;
+  };
 
   constructor(options: VirtualDhtOptions) {
     this.model = options.model;
@@ -89,7 +102,7 @@ export class VirtualDht implements PulseCapture {
     this.faultRate = options.faultRate ?? 0;
     this.random = options.random ?? Math.random;
     this.tenths = options.dht11Tenths ?? true;
-    this.jitterUs = options.jitterUs ?? 4;
+    this.jitterUs = Math.round(options.jitterUs ?? 4);
     this.sequence = options.sequence ?? false;
     this.phase = this.random() * 2 * Math.PI;
   }
@@ -107,6 +120,7 @@ export class VirtualDht implements PulseCapture {
     this.lastFault = fault;
 
     const bytes = this.bytes;
+    this.noise = Math.floor(this.random() * 0x3fffffff);
     if (fault === "garbage") this.garbage(bytes);
     else encodeBytes(this.model, this.temp, this.hum, bytes, this.tenths);
     if (fault === "flipped-bit") {

@@ -1,7 +1,10 @@
 /**
  * One side of the fleet benchmark (./fleet.ts), run in its own process:
  *
- *   node --expose-gc --import tsx hosttest/bench/fleet-child.ts MODE N PORT INTERVAL WINDOW
+ *   node --expose-gc build/fleet-child.mjs MODE N PORT INTERVAL WINDOW
+ *
+ * (built from this file by ./fleet.ts with sim/bundle.mjs, as `npm start`
+ * builds the simulator; `node --import tsx` runs it unbuilt).
  *
  * MODE `ours`: N virtual devices of the simulator (`createDevice`, each with
  * its data folder, as `npm start -- --devices N` runs them); `mqttjs`: N
@@ -34,11 +37,11 @@ const HOST = "127.0.0.1";
 const gc = (globalThis as { gc?: () => void }).gc;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function memory(): { rss: number; js: number; heap: number } {
+function memory(): { rss: number; js: number; heap: number; heapTotal: number } {
   gc?.();
   gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, js: m.heapUsed + m.external, heap: m.heapUsed };
+  return { rss: m.rss, js: m.heapUsed + m.external, heap: m.heapUsed, heapTotal: m.heapTotal };
 }
 
 interface Fleet {
@@ -171,7 +174,9 @@ async function main(): Promise<void> {
       rssPerDevice: (after.rss - before.rss) / N,
       jsPerDevice: (after.js - before.js) / N,
       heapPerDevice: (after.heap - before.heap) / N,
+      heapTotalPerDevice: (after.heapTotal - before.heapTotal) / N,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      cpuSystemMs: cpu.system / 1000,
       messages: m1 - m0,
       seconds,
       cpuUsPerMessage: m1 > m0 ? (cpu.user + cpu.system) / (m1 - m0) : NaN,

@@ -5,7 +5,8 @@
  *
  * - per device at 1,000 and 10,000: RSS and JS memory (V8 heap + buffers),
  *   CPU per message, and the time from the first connect to the last
- *   CONNACK, each side in its own process (./fleet-child.ts);
+ *   CONNACK, each side in its own process (./fleet-child.ts, built into one
+ *   file as `npm start` builds the simulator, sim/bundle.mjs);
  * - the command → LED report round trip through the simulator's command
  *   line, beside the broker's own echo (publish → the same client);
  * - TCP segments per state message on loopback (tshark), ours and MQTT.js's.
@@ -19,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
+import { bundle } from "../../sim/bundle.mjs";
 import { findMosquitto, freePort, waitForPort } from "../support/mosquitto.ts";
 import { runSim } from "../support/sim.ts";
 import type { BenchRow } from "./table.ts";
@@ -27,6 +29,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 
 export type Row = BenchRow;
+
+/** The Node flags `npm start` runs the simulator with (package.json: `node <flags> sim/start.mjs`), for our side. */
+export const START_FLAGS: string[] = (() => {
+  const script: string = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts.start;
+  const words = script.split(/\s+/);
+  return words.slice(words.indexOf("node") + 1, words.indexOf("sim/start.mjs"));
+})();
 
 interface ChildResult {
   mode: string;
@@ -98,19 +107,23 @@ async function startBroker(): Promise<Broker> {
   };
 }
 
+/** The fleet child, built as `npm start` builds the simulator (one bundle, run without a TypeScript loader). */
+let childScript: Promise<string> | undefined;
+
 async function runChild(
   mode: string,
   n: number,
   port: number,
   interval: number,
   windowMs: number,
+  flags: string[],
 ): Promise<ChildResult> {
+  childScript ??= bundle("hosttest/bench/fleet-child.ts", "fleet-child");
   const child = spawnRaised([
     process.execPath,
     "--expose-gc",
-    "--import",
-    "tsx",
-    path.join(here, "fleet-child.ts"),
+    ...flags,
+    await childScript,
     mode,
     String(n),
     String(port),
@@ -128,11 +141,105 @@ async function runChild(
   return JSON.parse(line) as ChildResult;
 }
 
+interface CliResult {
+  n: number;
+  /** Process RSS once all are online and a reading interval has passed, bytes. */
+  rss: number;
+  connectMs: number;
+  /** Process CPU over the window / state messages the status line counted, µs. */
+  cpuUsPerMessage: number;
+}
+
+/** RSS (bytes) and CPU time (ms, user + system) of process `pid`, from /proc (Linux). */
+function procStats(pid: number): { rss: number; cpuMs: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) * 1024;
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+  return { rss, cpuMs: (ticks * 1000) / 100 };
+}
+
+/**
+ * The simulator's own command line, as `npm start` runs it (node sim/start.mjs:
+ * the bundle), with `--devices n --http 0 --fresh` against a fresh mosquitto:
+ * RSS from /proc once all are online, CPU per message over `windowMs`.
+ */
+export async function measureCli(n: number, interval: number, windowMs: number): Promise<CliResult> {
+  const broker = await startBroker();
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-cli-"));
+  const child = spawnRaised([
+    process.execPath,
+    ...START_FLAGS,
+    path.join(root, "sim", "start.mjs"),
+    "--broker",
+    `mqtt://127.0.0.1:${broker.port}`,
+    "--devices",
+    String(n),
+    "--http",
+    "0",
+    "--fresh",
+    "--data",
+    data,
+    "--interval",
+    String(interval),
+    "--qos",
+    "1",
+  ]);
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  try {
+    const started = performance.now();
+    const online = n === 1 ? /\| mqtt online \|/ : new RegExp(`\\| ${n} online`);
+    while (!online.test(out.slice(-4000))) {
+      if (performance.now() - started > 180000 || child.exitCode !== null)
+        throw new Error(`the simulator did not bring ${n} devices online: ${out.slice(-1000)}`);
+      await sleep(50);
+    }
+    const connectMs = performance.now() - started;
+    await sleep(Math.max(2000, interval + 500));
+    const before = procStats(child.pid!);
+    const count = () => {
+      const lines = out.split("\n");
+      let sum = 0;
+      for (const line of lines.slice(-200)) {
+        const m = /\| (\d+) msg\/s \|/.exec(line);
+        if (m) sum = Number(m[1]);
+      }
+      return sum;
+    };
+    // Messages: the status line's rate (one line a second when stdout is not a terminal), averaged over the window.
+    const rates: number[] = [];
+    const until = performance.now() + windowMs;
+    while (performance.now() < until) {
+      await sleep(1000);
+      rates.push(count());
+    }
+    const after = procStats(child.pid!);
+    const rate = rates.reduce((a, b) => a + b, 0) / rates.length;
+    const messages = n === 1 ? windowMs / interval : (rate * windowMs) / 1000;
+    return { n, rss: after.rss, connectMs, cpuUsPerMessage: ((after.cpuMs - before.cpuMs) * 1000) / messages };
+  } finally {
+    child.kill("SIGTERM");
+    await exited;
+    fs.rmSync(data, { recursive: true, force: true });
+    await broker.stop();
+  }
+}
+
 /** One side at one size, against its own fresh mosquitto. */
-async function measure(mode: string, n: number, interval: number, windowMs: number): Promise<ChildResult> {
+/** One side at one size, against its own fresh mosquitto; ours with npm start's Node flags unless `flags` says otherwise. */
+async function measure(
+  mode: string,
+  n: number,
+  interval: number,
+  windowMs: number,
+  flags = mode === "ours" ? START_FLAGS : [],
+): Promise<ChildResult> {
   const broker = await startBroker();
   try {
-    return await runChild(mode, n, broker.port, interval, windowMs);
+    return await runChild(mode, n, broker.port, interval, windowMs, flags);
   } finally {
     await broker.stop();
   }
@@ -321,6 +428,9 @@ export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; 
   const results: Record<string, unknown> = {};
   const hard = hardFileLimit();
   const interval = 2000;
+  // The command line with one device: what a simulator process costs before its devices.
+  const cliOne = await measureCli(1, interval, 3000);
+  results.cli_1 = cliOne;
   for (const n of sizes) {
     if (hard < n + 512) {
       rows.push({
@@ -337,7 +447,17 @@ export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; 
     const bare = await measure("bare", n, interval, windowMs);
     const js = await measure("mqttjs", n, interval, windowMs);
     const ours = await measure("ours", n, interval, windowMs);
-    results[`fleet_${n}`] = { ours, mqttjs: js, bare };
+    const cli = await measureCli(n, interval, windowMs);
+    const cliPerDevice = (cli.rss - cliOne.rss) / (n - 1);
+    // Ours again with Node's defaults (no flag), to show what npm start's flag is worth.
+    const plain = n >= 10000 ? await measure("ours", n, interval, windowMs, []) : undefined;
+    results[`fleet_${n}`] = {
+      ours,
+      mqttjs: js,
+      bare,
+      cli: { ...cli, rssPerDevice: cliPerDevice },
+      ...(plain ? { oursNodeDefaults: plain } : {}),
+    };
     const k = n.toLocaleString("en");
     rows.push(
       {
@@ -346,7 +466,27 @@ export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; 
         peer: `MQTT.js ${kib(js.rssPerDevice)}; bare ${kib(bare.rssPerDevice)}`,
         ratio: `${(ours.rssPerDevice / bare.rssPerDevice).toFixed(1)}× bare, ${(ours.rssPerDevice / js.rssPerDevice).toFixed(2)}× MQTT.js`,
         goal: n >= 10000 ? (ours.rssPerDevice <= 2 * bare.rssPerDevice ? "≤2× bare ok" : "≤2× bare MISSED") : "-",
-        note: "process RSS after all connected and a settle, less before, / N; each side its own process and broker",
+        note: `process RSS after all connected and a settle, less before, / N; each side its own process and broker; ours: N createDevice (sim/device.ts) with a data folder each, built and run as npm start runs the simulator (node ${START_FLAGS.join(" ")}: a 2 MiB young generation; MQTT.js and bare: node's defaults)`,
+      },
+      ...(plain
+        ? [
+            {
+              metric: `RSS per device, ${k}, ours with Node's defaults`,
+              ours: kib(plain.rssPerDevice),
+              peer: `bare ${kib(bare.rssPerDevice)}`,
+              ratio: `${(plain.rssPerDevice / bare.rssPerDevice).toFixed(1)}× bare`,
+              goal: "-",
+              note: `as the row above without npm start's ${START_FLAGS.join(" ")} (V8 grows the young generation to 32 MiB in the start-up burst and keeps it); ${plain.cpuUsPerMessage.toFixed(1)} µs CPU per message`,
+            },
+          ]
+        : []),
+      {
+        metric: `RSS per device, ${k}, the command line`,
+        ours: kib(cliPerDevice),
+        peer: `MQTT.js ${kib(js.rssPerDevice)}; bare ${kib(bare.rssPerDevice)}`,
+        ratio: `${(cliPerDevice / bare.rssPerDevice).toFixed(1)}× bare, ${(cliPerDevice / js.rssPerDevice).toFixed(2)}× MQTT.js`,
+        goal: n >= 10000 ? (cliPerDevice <= 2 * bare.rssPerDevice ? "≤2× bare ok" : "≤2× bare MISSED") : "-",
+        note: `node sim/start.mjs (npm start) --devices ${n} --http 0 --fresh: RSS from /proc once all are online, less the same with --devices 1 (${kib(cliOne.rss)}), / (N−1); all ${k} online in ${(cli.connectMs / 1000).toFixed(1)} s, ${cli.cpuUsPerMessage.toFixed(1)} µs CPU per message (status line's msg/s)`,
       },
       {
         metric: `JS memory per device, ${k}`,
@@ -370,7 +510,7 @@ export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; 
         peer: `MQTT.js ${js.cpuUsPerMessage.toFixed(1)} µs`,
         ratio: `${(ours.cpuUsPerMessage / js.cpuUsPerMessage).toFixed(2)}×`,
         goal: ours.cpuUsPerMessage <= js.cpuUsPerMessage ? "≤ MQTT.js ok" : "≤ MQTT.js MISSED",
-        note: `process CPU over ${windowMs / 1000} s / state messages written (QoS 1, every ${interval / 1000} s per device); ours includes the virtual DHT's pulse train and the offline buffer's file`,
+        note: `process CPU over ${windowMs / 1000} s / state messages written (QoS 1, every ${interval / 1000} s per device). Ours per reading: a virtual DHT pulse train encoded and decoded, the reading written to its offline-buffer file and marked sent on PUBACK (2 file writes), a PUBLISH written; MQTT.js: JSON.stringify of the payload and its publish; neither keeps anything on disk but ours`,
       },
     );
   }

@@ -29,7 +29,7 @@ import type {
   TimerId,
   UpdatePort,
 } from "../ports";
-import { Updater } from "../update/updater";
+import { Updater, updateOutcomeKept } from "../update/updater";
 import { decodeUtf8 } from "../utf8";
 import { VERSION } from "../version";
 import { type LedCommand, MAX_COMMAND, parseLedCommand, parseLosantCommand } from "./command";
@@ -103,8 +103,6 @@ export class App {
   readonly sampler: Sampler;
   /** The running firmware's version. */
   readonly version: string;
-  /** Firmware updates: `ota/set`, and images pushed by the web page (`begin`/`write`/`end`). */
-  readonly updater: Updater;
   /** Readings, published live or through the offline buffer. */
   readonly telemetry: Telemetry;
   led = false;
@@ -123,6 +121,9 @@ export class App {
   private readonly model: string;
   private readonly startedAt: number;
   private diagTimer: TimerId | undefined;
+  /** The update window of a new firmware, ms (see AppOptions). */
+  private readonly updateWindow: number | undefined;
+  private madeUpdater: Updater | undefined;
   /** Refused settings, reported on the error topic after the next connect. */
   private configErrors: string[] = [];
 
@@ -158,7 +159,22 @@ export class App {
       new ClientEvents(this),
     );
     this.sampler = new Sampler(new Sampling(this, ports, this.config.interval));
-    this.updater = new Updater(new UpdateLink(this, ports), { version: this.version, window: options.updateWindow });
+    this.updateWindow = options.updateWindow;
+    // A firmware on trial is watched from the start; otherwise the updater is made when first needed.
+    if (ports.update?.trial) this.madeUpdater = this.makeUpdater();
+  }
+
+  /**
+   * Firmware updates: `ota/set`, and images pushed by the web page
+   * (`begin`/`write`/`end`). Made at first use (an update, a trial, an
+   * update's outcome to report), so an idle device keeps none.
+   */
+  get updater(): Updater {
+    return (this.madeUpdater ??= this.makeUpdater());
+  }
+
+  private makeUpdater(): Updater {
+    return new Updater(new UpdateLink(this, this.ports), { version: this.version, window: this.updateWindow });
   }
 
   /**
@@ -183,7 +199,7 @@ export class App {
   /** Publishes `offline`, disconnects cleanly and stops. */
   stop(done?: () => void): void {
     this.sampler.stop();
-    this.updater.stop();
+    this.madeUpdater?.stop();
     this.ports.clock.clear(this.diagTimer);
     this.diagTimer = undefined;
     if (this.client.connected && this.topics.status)
@@ -272,7 +288,7 @@ export class App {
     this.diag();
     this.telemetry.reportDrops();
     this.publishConfigErrors();
-    this.updater.connected();
+    if (this.madeUpdater || updateOutcomeKept(this.ports.store)) this.updater.connected();
     this.telemetry.pump();
     this.changed();
   }

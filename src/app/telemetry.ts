@@ -20,6 +20,7 @@ import { round1 } from "./topics";
 
 /** Buffered readings sent and not yet acknowledged, at most: commands are never starved by a replay. */
 const REPLAY_WINDOW = 4;
+let sharedStateViews: Views | undefined;
 /** Before this (2017-07-14), a wall clock has not been set. */
 const CLOCK_SET_MS = 1.5e12;
 
@@ -33,7 +34,8 @@ export class Telemetry {
   /** The offline buffer, when the platform has flash for it and `buffer` is not 0. */
   readonly log: ReadingLog | undefined;
   private dropsUnreported = 0;
-  private readonly views = new Views(new Uint8Array(STATE_MAX), 8);
+  /** Where a state payload is written before the client copies it: shared by the process's apps, made at first use. */
+  private readonly views = (sharedStateViews ??= new Views(new Uint8Array(STATE_MAX), 8));
   private readonly taken: LoggedReading = { time: 0, temp: 0, hum: 0, timed: false };
   private pumping = false;
 

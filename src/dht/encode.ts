@@ -65,24 +65,22 @@ export function encodeBytes(
  * (`FRAME_ENTRIES` when `out` is large enough; the train is cut at `out.length`).
  */
 export function encodeFrame(bytes: Uint8Array, out: Uint16Array, jitter: () => number): number {
-  let n = 0;
-  const cap = out.length;
-  const put = (level: number, us: number): void => {
-    if (n < cap) {
-      const d = us + jitter();
-      out[n++] = pulse(level, Math.max(d, 1));
-    }
-  };
-  put(1, RELEASE_HIGH_US);
-  put(0, RESPONSE_LOW_US);
-  put(1, RESPONSE_HIGH_US);
+  let n = put(out, 0, 1, RELEASE_HIGH_US, jitter);
+  n = put(out, n, 0, RESPONSE_LOW_US, jitter);
+  n = put(out, n, 1, RESPONSE_HIGH_US, jitter);
   for (let bit = 0; bit < FRAME_BITS; bit++) {
     const one = (bytes[bit >> 3] >>> (7 - (bit & 7))) & 1;
-    put(0, BIT_LOW_US);
-    put(1, one ? ONE_HIGH_US : ZERO_HIGH_US);
+    n = put(out, n, 0, BIT_LOW_US, jitter);
+    n = put(out, n, 1, one ? ONE_HIGH_US : ZERO_HIGH_US, jitter);
   }
-  put(0, TRAILING_LOW_US);
-  return n;
+  return put(out, n, 0, TRAILING_LOW_US, jitter);
+}
+
+/** Writes one jittered pulse at `n` if `out` has room; returns the next index (no closure per frame). */
+function put(out: Uint16Array, n: number, level: number, us: number, jitter: () => number): number {
+  if (n >= out.length) return n;
+  out[n] = pulse(level, Math.max(us + jitter(), 1));
+  return n + 1;
 }
 
 // Damage, as wiring and timing cause it: used by the virtual sensor and the tests.

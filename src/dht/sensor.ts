@@ -1,8 +1,8 @@
 /**
  * A ports.ts `Sensor` for a DHT11 or DHT22/AM2302, built from a pulse capture
  * (the ESP32's native module polling the GPIO, or the simulators' virtual
- * sensor) and the shared decoder. One capture buffer, one decode record and
- * one result object per sensor: reads allocate nothing once warm.
+ * sensor) and the shared decoder. One capture buffer per process, one decode
+ * record and one result object per sensor: reads allocate nothing once warm.
  */
 import type { Sensor, SensorResult } from "../ports";
 import { createDecoded, type DhtDecoded, decode } from "./decoder";
@@ -20,12 +20,17 @@ export interface PulseCapture {
   capture(startLowUs: number, out: Uint16Array): number;
 }
 
+/** The capture buffer, shared by the process's sensors (a simulator's fleet has thousands; each read uses it only within the call), made at first use. */
+let sharedCapture: Uint16Array | undefined;
+/** The decode record, shared the same way: a read copies its values out before returning. */
+let sharedDecoded: DhtDecoded | undefined;
+
 /** Shortest time between two reads of a DHT11/DHT22, ms. */
 export const DHT_MIN_INTERVAL_MS = 2000;
 
 export interface DhtSensor extends Sensor {
   readonly model: DhtModel;
-  /** The last decode (bytes, bit count, error detail), for diagnostics. */
+  /** The last decode of the process (bytes, bit count, error detail), for diagnostics. */
   readonly last: DhtDecoded;
 }
 
@@ -38,34 +43,49 @@ export interface DhtSensor extends Sensor {
  */
 export function createDhtSensor(capture: PulseCapture, model: DhtModel): DhtSensor {
   if (model !== "dht11" && model !== "dht22") throw new RangeError(`unknown DHT model ${String(model)}`);
-  const buffer = new Uint16Array(CAPTURE_ENTRIES);
-  const decoded = createDecoded();
-  const startLow = START_LOW_US[model];
-  const good: { ok: true; temp: number; hum: number } = { ok: true, temp: 0, hum: 0 };
-  const bad: { ok: false; error: string; detail?: string } = { ok: false, error: "", detail: "" };
+  return new Dht(capture, model);
+}
 
-  return {
-    model,
-    minInterval: DHT_MIN_INTERVAL_MS,
-    last: decoded,
-    read(): SensorResult {
-      let count: number;
-      try {
-        count = capture.capture(startLow, buffer);
-      } catch (e) {
-        bad.error = "capture";
-        bad.detail = String(e);
-        return bad;
-      }
-      const error = decode(buffer, count, model, decoded);
-      if (error !== null) {
-        bad.error = error;
-        bad.detail = decoded.detail;
-        return bad;
-      }
-      good.temp = decoded.temp;
-      good.hum = decoded.hum;
-      return good;
-    },
-  };
+/** See createDhtSensor: an object with methods rather than closures (a simulator's fleet has thousands). */
+class Dht implements DhtSensor {
+  readonly minInterval = DHT_MIN_INTERVAL_MS;
+  private readonly startLow: number;
+  private readonly good: { ok: true; temp: number; hum: number } = { ok: true, temp: 0, hum: 0 };
+  private readonly bad: { ok: false; error: string; detail?: string } = { ok: false, error: "", detail: "" };
+
+  constructor(
+    private readonly capture: PulseCapture,
+    readonly model: DhtModel,
+  ) {
+    this.startLow = START_LOW_US[model];
+  }
+
+  /** The process's last decode (one sensor on a device; a simulator's fleet shares it). */
+  get last(): DhtDecoded {
+    return (sharedDecoded ??= createDecoded());
+  }
+
+  read(): SensorResult {
+    const buffer = (sharedCapture ??= new Uint16Array(CAPTURE_ENTRIES));
+    const bad = this.bad;
+    let count: number;
+    try {
+      count = this.capture.capture(this.startLow, buffer);
+    } catch (e) {
+      bad.error = "capture";
+      bad.detail = String(e);
+      return bad;
+    }
+    const decoded = this.last;
+    const error = decode(buffer, count, this.model, decoded);
+    if (error !== null) {
+      bad.error = error;
+      bad.detail = decoded.detail;
+      return bad;
+    }
+    const good = this.good;
+    good.temp = decoded.temp;
+    good.hum = decoded.hum;
+    return good;
+  }
 }

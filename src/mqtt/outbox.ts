@@ -17,7 +17,7 @@
  *   when the lane is full. Control messages refused are not counted in
  *   `dropped`, which counts readings only.
  *
- * Message records and their payload buffers are pooled: once warm, storing
+ * Message records and their payload buffers are pooled (one pool per process): once warm, storing
  * and removing a message allocates nothing. A record's buffer is sized to a
  * reading (RECORD_BYTES); a larger payload (a discovery config, at each
  * connect) gets a buffer of its own that is let go with the message, so the
@@ -63,8 +63,16 @@ const EMPTY = new Uint8Array(0);
  * state, availability and most errors; discovery configs and diag do not.
  */
 export const RECORD_BYTES = 64;
-/** Records kept for reuse, at most: what one connection's steady traffic cycles through. */
+/**
+ * Records kept for reuse: the pool is shared by every outbox of the process
+ * (one on a device; a simulator's fleet has thousands, each holding a record
+ * only while its message waits), made at first use. It keeps at most POOL
+ * records, and one more per outbox made, so that a fleet whose devices
+ * publish at once finds them all again.
+ */
 const POOL = 8;
+let sharedPool: Message[] | undefined;
+let poolLimit = POOL;
 
 /** The payload as a view of its exact length (allocates one: for tests and diagnostics, not the write path). */
 export function payloadOf(message: Message): Uint8Array {
@@ -86,14 +94,16 @@ export class Outbox {
   private dataBytes = 0;
   private controlCount = 0;
   private controlBytes = 0;
-  private readonly pool: Message[] = [];
+  private readonly pool = (sharedPool ??= []);
 
   constructor(
     readonly data: LaneBounds,
     readonly control: LaneBounds,
     /** Called for each reading dropped, after the store is consistent again, so it may publish. */
     private readonly onDrop: (topic: Uint8Array, qos: QoS) => void,
-  ) {}
+  ) {
+    poolLimit++;
+  }
 
   get length(): number {
     return this.items.length;
@@ -245,7 +255,7 @@ export class Outbox {
 
   /** Keeps the record for reuse, with its buffer if that is a reading's size (a larger one is let go). */
   private recycle(message: Message): void {
-    if (this.pool.length >= POOL) return;
+    if (this.pool.length >= poolLimit) return;
     if (message.bytes.length > RECORD_BYTES) message.bytes = EMPTY;
     message.topic = EMPTY;
     this.pool.push(message);

@@ -10,7 +10,6 @@ import type { Wire } from "./wire";
 
 export interface Subscription {
   filter: string;
-  bytes: Uint8Array;
   qos: QoS;
 }
 
@@ -21,7 +20,8 @@ export interface PendingRequest {
 }
 
 export class Subscriptions {
-  readonly list: Subscription[] = [];
+  /** Made again, exact-length, at each change (rare: at start), so a device keeps no spare capacity. */
+  list: Subscription[] = [];
   private readonly pending: PendingRequest[] = [];
   /** The packet id given last. */
   private lastId = 0;
@@ -31,23 +31,30 @@ export class Subscriptions {
     if (checkTopicFilter(filter)) return undefined;
     let subscription = this.find(filter);
     if (subscription) subscription.qos = qos;
-    else this.list.push((subscription = { filter, bytes: utf8(filter), qos }));
+    else this.list = this.list.concat((subscription = { filter, qos }));
     return subscription;
   }
 
   /** Removes a subscription; undefined if there was none. */
   remove(filter: string): Subscription | undefined {
     const index = this.list.findIndex((s) => s.filter === filter);
-    return index < 0 ? undefined : this.list.splice(index, 1)[0];
+    if (index < 0) return undefined;
+    const removed = this.list[index];
+    this.list = this.list.filter((_, i) => i !== index);
+    return removed;
   }
 
   find(filter: string): Subscription | undefined {
     return this.list.find((s) => s.filter === filter);
   }
 
-  /** Writes a SUBSCRIBE for `subscriptions` with `packetId` and waits for its SUBACK. */
+  /**
+   * Writes a SUBSCRIBE for `subscriptions` with `packetId` and waits for its
+   * SUBACK. The filters are encoded here, at a (re)connect or a new
+   * subscription, rather than kept encoded by every device.
+   */
   subscribe(wire: Wire, packetId: number, subscriptions: Subscription[]): void {
-    const topics = subscriptions.map((s) => s.bytes);
+    const topics = subscriptions.map((s) => utf8(s.filter));
     const size = subscribeLength(topics);
     const out = wire.packet(size);
     writeSubscribe(
@@ -63,7 +70,7 @@ export class Subscriptions {
 
   /** Writes an UNSUBSCRIBE for `subscription` with `packetId` and waits for its UNSUBACK. */
   unsubscribe(wire: Wire, packetId: number, subscription: Subscription): void {
-    const topics = [subscription.bytes];
+    const topics = [utf8(subscription.filter)];
     const size = unsubscribeLength(topics);
     const out = wire.packet(size);
     writeUnsubscribe(out, 0, packetId, topics);

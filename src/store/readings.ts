@@ -100,6 +100,10 @@ export function blocksFor(capacity: number, blockLength: number): number {
   return Math.ceil(capacity / (blockLength / RECORD_BYTES - 1)) + 1;
 }
 
+/** Scratch for one record and one flag byte, shared by every log of the process: used only within a call. Made at first use (never in a preloaded module's flash). */
+let sharedRecord: Uint8Array | undefined;
+let sharedFlag: Uint8Array | undefined;
+
 export class ReadingLog {
   /** Readings appended and not yet acknowledged (a slot left torn by a power cut counts until it is passed). */
   pending = 0;
@@ -108,8 +112,8 @@ export class ReadingLog {
   private readonly flash: Flash;
   private readonly blocks: number;
   private readonly slots: number;
-  private readonly record = new Uint8Array(RECORD_BYTES);
-  private readonly flag = new Uint8Array(1);
+  private readonly record = (sharedRecord ??= new Uint8Array(RECORD_BYTES));
+  private readonly flag = (sharedFlag ??= new Uint8Array(1));
   private readonly seen: LoggedReading = { time: 0, temp: 0, hum: 0 };
   /** Physical block and slot of the next write; the block's sequence number. */
   private tailBlock = 0;
@@ -122,6 +126,16 @@ export class ReadingLog {
   private sendBlock = 0;
   private sendSlot = 1;
   private handed = 0;
+  /**
+   * The record written last and where (-1: none), as three small integers:
+   * a live reading is taken and acknowledged right after it was written, and
+   * reads it from here rather than from flash. Flash stays the truth: a
+   * restart reads it all back.
+   */
+  private lastAt = -1;
+  private last0 = 0;
+  private last1 = 0;
+  private last2 = 0;
 
   constructor(flash: Flash) {
     this.flash = flash;
@@ -145,8 +159,14 @@ export class ReadingLog {
   /** Appends a reading as pending; when full, the oldest block of readings is dropped. */
   append(time: number, temp: number, hum: number, timed = true): void {
     if (this.tailSlot >= this.slots) this.openBlock();
-    encodeRecord(this.record, time, temp, hum, timed);
-    this.flash.write(this.offset(this.tailBlock, this.tailSlot), this.record);
+    const b = this.record;
+    encodeRecord(b, time, temp, hum, timed);
+    const at = this.offset(this.tailBlock, this.tailSlot);
+    this.flash.write(at, b);
+    this.lastAt = at;
+    this.last0 = b[0] | (b[1] << 8) | (b[2] << 16);
+    this.last1 = b[3] | (b[4] << 8) | (b[5] << 16);
+    this.last2 = b[6] | (b[7] << 8);
     if (this.pending === 0) {
       this.headBlock = this.sendBlock = this.tailBlock;
       this.headSlot = this.sendSlot = this.tailSlot;
@@ -170,7 +190,7 @@ export class ReadingLog {
         this.sendSlot = 1;
       }
       this.handed++;
-      this.flash.read(this.offset(block, slot), this.record);
+      this.readRecord(this.offset(block, slot));
       if (decodeRecord(this.record, out) && this.record[6] & PENDING) return true;
       // A torn slot: nothing to send. At the head it is passed now; else
       // when the readings ahead of it are acknowledged (skipTorn).
@@ -182,7 +202,7 @@ export class ReadingLog {
   /** The oldest pending reading, into `out` (reused); false when none. */
   peek(out: LoggedReading): boolean {
     while (this.pending > 0) {
-      this.flash.read(this.offset(this.headBlock, this.headSlot), this.record);
+      this.readRecord(this.offset(this.headBlock, this.headSlot));
       if (decodeRecord(this.record, out) && this.record[6] & PENDING) return true;
       this.advanceHead(); // a torn slot, or one acknowledged by a write that recovery could not see
     }
@@ -204,10 +224,11 @@ export class ReadingLog {
   acknowledge(): void {
     if (this.pending === 0) return;
     const at = this.offset(this.headBlock, this.headSlot);
-    this.flash.read(at, this.record);
+    this.readRecord(at);
     if (this.record[6] & PENDING && this.record[6] !== 0xff) {
       this.flag[0] = this.record[6] & ~PENDING;
       this.flash.write(at + 6, this.flag);
+      if (at === this.lastAt) this.lastAt = -1;
     }
     this.advanceHead();
     this.skipTorn();
@@ -216,7 +237,7 @@ export class ReadingLog {
   /** Passes torn slots that were handed out and now stand at the head. */
   private skipTorn(): void {
     while (this.pending > 0 && this.handed > 0) {
-      this.flash.read(this.offset(this.headBlock, this.headSlot), this.record);
+      this.readRecord(this.offset(this.headBlock, this.headSlot));
       if (decodeRecord(this.record, this.seen) && this.record[6] & PENDING) return;
       this.advanceHead();
     }
@@ -260,10 +281,30 @@ export class ReadingLog {
       }
     }
     this.flash.eraseBlock(next);
+    if (this.lastAt >= 0 && Math.floor(this.lastAt / this.flash.blockLength) === next) this.lastAt = -1;
     this.tailSeq = (this.tailSeq + 1) >>> 0;
     this.writeHeader(next, this.tailSeq);
     this.tailBlock = next;
     this.tailSlot = 1;
+  }
+
+  /** The record at `at` into `record`: the one written last from memory, else from flash. */
+  private readRecord(at: number): void {
+    const b = this.record;
+    if (at !== this.lastAt) {
+      this.flash.read(at, b);
+      return;
+    }
+    const x = this.last0;
+    const y = this.last1;
+    b[0] = x & 0xff;
+    b[1] = (x >> 8) & 0xff;
+    b[2] = x >> 16;
+    b[3] = y & 0xff;
+    b[4] = (y >> 8) & 0xff;
+    b[5] = y >> 16;
+    b[6] = this.last2 & 0xff;
+    b[7] = this.last2 >> 8;
   }
 
   private writeHeader(block: number, seq: number): void {

@@ -47,6 +47,15 @@ export const REBOOT_DELAY_MS = 1000;
 /** Store key of the record of an installed update, read after the restart. */
 export const RECORD_KEY = "ota";
 
+/** Whether `store` keeps an installed update whose outcome is still to be reported (at the next connect). */
+export function updateOutcomeKept(store: Store | undefined): boolean {
+  try {
+    return !!store?.get(RECORD_KEY);
+  } catch {
+    return false;
+  }
+}
+
 /** An answer, as published on the `ota` topic. */
 export interface UpdateAnswer {
   state: "downloading" | "verifying" | "rebooting" | "done" | "failed" | "rolled-back";
