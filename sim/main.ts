@@ -62,10 +62,10 @@ function portFree(port: number, host: string): Promise<boolean> {
 function statusLine(devices: VirtualDevice[], where: string): string {
   if (devices.length === 1) {
     const { app } = devices[0];
-    const r = app.lastReading;
+    const r = app.telemetry.last;
     const reading = r ? `${r.temp.toFixed(1)} °C ${r.hum.toFixed(1)} %RH` : "no reading yet";
     const mqtt = app.client.connected ? "online" : `offline (${app.client.lastError || app.client.state})`;
-    return `${app.id} | ${where} | mqtt ${mqtt} | ${reading} | led ${app.led ? "ON" : "OFF"} | sent ${app.readings} | cmds ${app.commands} (${app.badCommands} bad) | sensor errors ${app.sampler.sensorErrors} | queued ${app.client.queued} | dropped ${app.client.dropped}`;
+    return `${app.id} | ${where} | mqtt ${mqtt} | ${reading} | led ${app.led ? "ON" : "OFF"} | sent ${app.telemetry.count} | cmds ${app.commands} (${app.badCommands} bad) | sensor errors ${app.sampler.sensorErrors} | queued ${app.client.queued} | dropped ${app.client.dropped}`;
   }
   fleet ??= new FleetStatus(devices, where);
   return fleet.line();

@@ -75,7 +75,7 @@ function ours(): Fleet {
     },
     messages: () => {
       let n = 0;
-      for (const d of devices) n += d.app.client.published ?? d.app.readings;
+      for (const d of devices) n += d.app.client.published ?? d.app.telemetry.count;
       return n;
     },
   };

@@ -199,7 +199,7 @@ describe("web: GET routes", () => {
   it("GET /state.json after a reading: numbers, its age in seconds, online", () => {
     const t = device({ interval: 10000 });
     t.online();
-    while (t.device.app.lastReadingAt === undefined) t.clock.advance(100); // the first reading
+    while (t.device.app.telemetry.lastAt === undefined) t.clock.advance(100); // the first reading
     const at = t.clock.now();
     t.clock.advance(3400);
     const s = t.call("/state.json").json();
@@ -208,7 +208,7 @@ describe("web: GET routes", () => {
     assert.equal(s.readingAge, 3);
     assert.equal(s.mqtt, "online");
     assert.equal(s.uptime, Math.floor((at + 3400) / 1000));
-    assert.equal(s.temp, t.device.app.lastReading!.temp);
+    assert.equal(s.temp, t.device.app.telemetry.last!.temp);
   });
 
   it("GET / is the page: gzip when the browser takes it, plain otherwise", () => {

@@ -29,7 +29,8 @@ import type {
   TimerId,
   UpdatePort,
 } from "../ports";
-import { Updater, updateOutcomeKept } from "../update/updater";
+import { readRecord } from "../update/record";
+import { Updater } from "../update/updater";
 import { decodeUtf8 } from "../utf8";
 import { VERSION } from "../version";
 import { type LedCommand, MAX_COMMAND, parseLedCommand, parseLosantCommand } from "./command";
@@ -164,11 +165,7 @@ export class App {
     if (ports.update?.trial) this.madeUpdater = this.makeUpdater();
   }
 
-  /**
-   * Firmware updates: `ota/set`, and images pushed by the web page
-   * (`begin`/`write`/`end`). Made at first use (an update, a trial, an
-   * update's outcome to report), so an idle device keeps none.
-   */
+  /** Firmware updates (`ota/set`, images pushed by the page), made at first use: an idle device keeps none. */
   get updater(): Updater {
     return (this.madeUpdater ??= this.makeUpdater());
   }
@@ -245,21 +242,6 @@ export class App {
     return this.client.dropped + (this.telemetry.log?.dropped ?? 0);
   }
 
-  /** The latest reading, rounded as published. */
-  get lastReading(): { temp: number; hum: number } | undefined {
-    return this.telemetry.last;
-  }
-
-  /** Clock time (ms) of the latest reading. */
-  get lastReadingAt(): number | undefined {
-    return this.telemetry.lastAt;
-  }
-
-  /** Readings taken. */
-  get readings(): number {
-    return this.telemetry.count;
-  }
-
   diagnostics(): Record<string, number | string> {
     return {
       version: this.version,
@@ -288,7 +270,7 @@ export class App {
     this.diag();
     this.telemetry.reportDrops();
     this.publishConfigErrors();
-    if (this.madeUpdater || updateOutcomeKept(this.ports.store)) this.updater.connected();
+    if (this.madeUpdater || readRecord(this.ports.store) !== undefined) this.updater.connected();
     this.telemetry.pump();
     this.changed();
   }

@@ -30,6 +30,7 @@
  */
 
 import type { Clock, Hash, HttpClient, Log, Store, TimerId, UpdatePort } from "../ports";
+import { keepRecord, readRecord } from "./record";
 import { checkVersion, parseRequest } from "./request";
 import { parseDigest, SHA256_BYTES } from "./sha256";
 import { errorText, Transfer, tooLarge } from "./transfer";
@@ -44,17 +45,7 @@ export const STALL_MS = 20000;
 const STALL_CHECK_MS = 5000;
 /** Between `rebooting` and the restart: time for the message (and a web answer) to leave. */
 export const REBOOT_DELAY_MS = 1000;
-/** Store key of the record of an installed update, read after the restart. */
-export const RECORD_KEY = "ota";
-
-/** Whether `store` keeps an installed update whose outcome is still to be reported (at the next connect). */
-export function updateOutcomeKept(store: Store | undefined): boolean {
-  try {
-    return !!store?.get(RECORD_KEY);
-  } catch {
-    return false;
-  }
-}
+export { RECORD_KEY } from "./record";
 
 /** An answer, as published on the `ota` topic. */
 export interface UpdateAnswer {
@@ -237,9 +228,9 @@ export class Updater {
         this.ports.log(`update: cannot confirm version ${this.running} (${errorText(e)})`);
       }
     }
-    const record = this.readRecord();
+    const record = readRecord(this.ports.store);
     if (!record) return;
-    this.keep("");
+    keepRecord(this.ports.store, this.ports.log, "");
     if (this.confirmed || record === this.running) {
       this.ports.report({ state: "done", version: this.running });
     } else {
@@ -319,7 +310,7 @@ export class Updater {
     }
     this.release();
     if (!this.target && version) this.target = version;
-    this.keep(this.target || "?");
+    keepRecord(this.ports.store, this.ports.log, this.target || "?");
     this.ports.log(`update: ${this.target}: ${received} bytes verified and installed; restarting`);
     this.go("rebooting");
     this.ports.report({ state: "rebooting", version: this.target });
@@ -386,23 +377,5 @@ export class Updater {
         ? `version ${this.running} is on trial until it reaches the broker`
         : `an update to ${this.target || "a pushed image"} is ${this.state === "downloading" ? `downloading (${this.transfer?.progress ?? 0} %)` : this.state}`;
     return `${what}; try again later`;
-  }
-
-  /** The version an installed update was to run, or undefined. */
-  private readRecord(): string | undefined {
-    try {
-      const text = this.ports.store?.get(RECORD_KEY);
-      return text ? text : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private keep(version: string): void {
-    try {
-      this.ports.store?.set(RECORD_KEY, version);
-    } catch (e) {
-      this.ports.log(`update: cannot keep the update record (${errorText(e)})`);
-    }
   }
 }

@@ -101,8 +101,8 @@ function seconds(from: number, to: number): number {
 function state(device: DeviceWeb): Record<string, unknown> {
   const { app, clock } = device;
   const diag = app.diagnostics();
-  const reading = app.lastReading;
-  const at = app.lastReadingAt;
+  const reading = app.telemetry.last;
+  const at = app.telemetry.lastAt;
   return {
     id: app.id,
     version: diag.version,
