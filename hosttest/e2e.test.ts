@@ -11,7 +11,7 @@ import { test } from "node:test";
 import { acceptance } from "./support/acceptance";
 import { launch } from "./support/child";
 import { freePort, startMosquitto, waitForPort } from "./support/mosquitto";
-import { connectPeer } from "./support/peer";
+import { connectPeer, type Peer } from "./support/peer";
 import { runSim } from "./support/sim";
 
 test("simulator on mosquitto passes the interface acceptance probe", { timeout: 60000 }, async () => {
@@ -127,6 +127,28 @@ test("with --faults sensor=0.8 only valid readings are published and 3 failures 
     assert.equal(await sim.exited, 0);
   }
   assert.match(sim.output(), /sensor errors [1-9]/);
+});
+
+test("with --faults wifi=8s the access point goes away every 8 s for 5 s, and the device comes back each time", {
+  timeout: 40000,
+}, async () => {
+  const port = await freePort();
+  const sim = runSim(["--port", String(port), "--http", "0", "--interval", "2000", "--faults", "wifi=8s"]);
+  let peer: Peer | undefined;
+  try {
+    await sim.waitFor(/mqtt: connected as sim-1/, 10000);
+    peer = await connectPeer(`mqtt://127.0.0.1:${port}`, ["devices/sim-1/status"]);
+    await sim.waitFor(/access point gone \(fault injection\)[\s\S]*link lost/, 12000);
+    // The Last Will: the broker saw the connection go with the link.
+    assert.ok(await peer.next("devices/sim-1/status", (m) => m.text === "offline", 10000));
+    const from = peer.messages.length;
+    await sim.waitFor(/access point gone[\s\S]*got an address[\s\S]*mqtt: connected as sim-1/, 20000);
+    assert.ok(await peer.next("devices/sim-1/status", (m) => m.text === "online", 5000, from));
+  } finally {
+    await peer?.end();
+    sim.child.kill("SIGTERM");
+    assert.equal(await sim.exited, 0);
+  }
 });
 
 test("npm start stops cleanly through npm: SIGTERM to npm reaches the simulator, exit 0, nothing left behind", {

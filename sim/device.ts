@@ -27,7 +27,7 @@ useStringPort(nodeStrings);
 /** The offline buffer's file in a device's data folder. */
 const BUFFER_FILE = "buffer.bin";
 /** How long a Wi-Fi drop injected by `--faults wifi=…` lasts, ms. */
-const WIFI_OUTAGE_MS = 5000;
+export const WIFI_OUTAGE_MS = 5000;
 /** How long the virtual radio takes to associate and get an address, ms. */
 const ASSOCIATE_MS = 50;
 

@@ -12,9 +12,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { WIFI_OUTAGE_MS } from "../../sim/device";
 import { sequenceNumber } from "../../sim/virtual-dht";
 import { type Hostility, startHostileBroker } from "./hostile-broker";
-import { type Mosquitto, startMosquitto } from "./mosquitto";
+import { freePort, type Mosquitto, startMosquitto } from "./mosquitto";
 import { connectPeer, type Peer } from "./peer";
 import { type ProxyMode, startProxy, type Tap } from "./proxy";
 import { runSim, type SimProcess } from "./sim";
@@ -444,16 +445,37 @@ export async function proxyFaults(rounds: number, faultMs = 6000, healMs = 2000,
   }
 }
 
-/** Virtual Wi-Fi drops every `periodS` seconds (5 s outages) for `seconds`. */
+/**
+ * Virtual Wi-Fi drops every `periodS` seconds (5 s outages) for `seconds`,
+ * through the simulator's controls (`POST /api/sim/device`), then none: a
+ * device whose attempts kept landing in outages may be waiting out a backoff
+ * of up to 60 s when the last one ends, so the count waits that long.
+ */
 export async function wifiDrops(seconds: number, periodS = 10): Promise<Outcome> {
   const broker = await persistentMosquitto();
   const url = `mqtt://127.0.0.1:${broker.port}`;
-  const s = new Subject("chaos-wifi", url, url, ["--qos", "1", "--faults", `wifi=${periodS}s`]);
+  const http = await freePort();
+  const s = new Subject("chaos-wifi", url, url, ["--qos", "1", "--http", String(http)]);
+  const wifi = async (state: "drop" | "restore") => {
+    const answer = await fetch(`http://127.0.0.1:${http}/api/sim/device`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: s.id, wifi: state }),
+    });
+    if (answer.status !== 200) throw new Error(`wifi ${state}: ${answer.status} ${await answer.text()}`);
+  };
   try {
     await s.start();
     s.markMemory();
-    await sleep(seconds * 1000);
-    await s.settle();
+    const end = Date.now() + seconds * 1000;
+    while (Date.now() + periodS * 1000 <= end) {
+      await sleep(periodS * 1000 - WIFI_OUTAGE_MS);
+      await wifi("drop");
+      await sleep(WIFI_OUTAGE_MS);
+      await wifi("restore");
+    }
+    await sleep(Math.max(0, end - Date.now()));
+    await s.settle(75_000);
     return s.outcome(`virtual Wi-Fi dropped every ${periodS} s for ${seconds} s`);
   } finally {
     await s.stop();
