@@ -129,21 +129,20 @@ test("with --faults sensor=0.8 only valid readings are published and 3 failures 
   assert.match(sim.output(), /sensor errors [1-9]/);
 });
 
-test("with --faults wifi=8s the access point goes away every 8 s for 5 s, and the device comes back each time", {
-  timeout: 40000,
+test("with --faults wifi=3s the access point goes away after 3 s: the device loses its link and the broker its connection", {
+  timeout: 30000,
 }, async () => {
+  // Coming back between drops is the chaos suite's (hosttest/chaos.test.ts): with drops every few
+  // seconds a retry may keep landing in an outage, as the backoff means it to.
   const port = await freePort();
-  const sim = runSim(["--port", String(port), "--http", "0", "--interval", "2000", "--faults", "wifi=8s"]);
+  const sim = runSim(["--port", String(port), "--http", "0", "--interval", "2000", "--faults", "wifi=3s"]);
   let peer: Peer | undefined;
   try {
     await sim.waitFor(/mqtt: connected as sim-1/, 10000);
     peer = await connectPeer(`mqtt://127.0.0.1:${port}`, ["devices/sim-1/status"]);
-    await sim.waitFor(/access point gone \(fault injection\)[\s\S]*link lost/, 12000);
+    await sim.waitFor(/access point gone \(fault injection\)[\s\S]*link lost/, 10000);
     // The Last Will: the broker saw the connection go with the link.
     assert.ok(await peer.next("devices/sim-1/status", (m) => m.text === "offline", 10000));
-    const from = peer.messages.length;
-    await sim.waitFor(/access point gone[\s\S]*got an address[\s\S]*mqtt: connected as sim-1/, 20000);
-    assert.ok(await peer.next("devices/sim-1/status", (m) => m.text === "online", 5000, from));
   } finally {
     await peer?.end();
     sim.child.kill("SIGTERM");
