@@ -110,16 +110,21 @@ function oursEncodeCached(qos: QoS): () => void {
   };
 }
 
-function peerGenerate(qos: QoS): () => void {
-  const packet = {
-    cmd: "publish" as const,
-    topic: TOPIC,
+/** The state PUBLISH as mqtt-packet takes it (a Buffer topic is written as given). */
+function peerPacket(qos: QoS, topic: string | Buffer = TOPIC): mqttPacket.IPublishPacket {
+  return {
+    cmd: "publish",
+    topic: topic as string,
     payload: payloadBuffer,
     qos,
     retain: false,
     dup: false,
     messageId: 1,
   };
+}
+
+function peerGenerate(qos: QoS): () => void {
+  const packet = peerPacket(qos);
   return () => {
     sink += mqttPacket.generate(packet).length;
   };
@@ -127,15 +132,7 @@ function peerGenerate(qos: QoS): () => void {
 
 /** writeToStream into a stream that copies each chunk into one reused buffer: the packet's bytes in one place, as ours. */
 function peerWriteToStream(qos: QoS, topic: string | Buffer = TOPIC): () => void {
-  const packet = {
-    cmd: "publish" as const,
-    topic,
-    payload: payloadBuffer,
-    qos,
-    retain: false,
-    dup: false,
-    messageId: 1,
-  };
+  const packet = peerPacket(qos, topic);
   const into = Buffer.alloc(256);
   let at = 0;
   const stream = {
@@ -154,17 +151,7 @@ function peerWriteToStream(qos: QoS, topic: string | Buffer = TOPIC): () => void
 // ---------------------------------------------------------------- decode
 
 function wire(qos: QoS): Uint8Array {
-  return new Uint8Array(
-    mqttPacket.generate({
-      cmd: "publish",
-      topic: TOPIC,
-      payload: payloadBuffer,
-      qos,
-      retain: false,
-      dup: false,
-      messageId: 1,
-    }),
-  );
+  return new Uint8Array(mqttPacket.generate(peerPacket(qos)));
 }
 
 /** Ours: the parser, then what mqtt-packet's packet holds: the topic as a string and a view of the payload. */
