@@ -19,7 +19,7 @@
  *
  * A platform may hand in its own string encoder (`useStringPort`): on V8 the
  * loop that finds a string's end by reading past it is slow (about 90 ns for
- * a 22-character topic, where Node's `Buffer.byteLength` takes 13), and the
+ * a 22-character topic, where Node's own byte-length count takes 13), and the
  * Node adapter's port is several times faster. It must give the same bytes.
  */
 
