@@ -88,10 +88,23 @@ describe("offline buffer: the log", () => {
   it("appending and acknowledging take one flash write each (8 bytes and 1 byte)", () => {
     const flash = new RamFlash(4096, 3);
     const log = new ReadingLog(flash);
+    log.append(1, 2, 3);
+    log.acknowledge();
     const before = flash.writes;
     log.append(1, 2, 3);
     log.acknowledge();
     assert.equal(flash.writes - before, 2);
+  });
+
+  it("a fresh region is written only at the first append (block 0's erase and header with it)", () => {
+    const flash = new RamFlash(64, 4);
+    const log = new ReadingLog(flash);
+    assert.equal(flash.writes, 0, "opening a fresh log writes nothing");
+    assert.equal(new ReadingLog(flash).pending, 0);
+    assert.equal(log.take({ time: 0, temp: 0, hum: 0 }), false);
+    log.append(0, 0.1, 50);
+    assert.equal(flash.writes, 2, "header and record");
+    assert.deepEqual(replay(flash), [1]);
   });
 });
 

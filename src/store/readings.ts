@@ -133,6 +133,8 @@ export class ReadingLog {
    * restart reads it all back.
    */
   private lastAt = -1;
+  /** A fresh region whose first block is erased and headed at the first append, not at start: a device that never buffers never writes. */
+  private unformatted = false;
   private last0 = 0;
   private last1 = 0;
   private last2 = 0;
@@ -158,7 +160,11 @@ export class ReadingLog {
 
   /** Appends a reading as pending; when full, the oldest block of readings is dropped. */
   append(time: number, temp: number, hum: number, timed = true): void {
-    if (this.tailSlot >= this.slots) this.openBlock();
+    if (this.unformatted) {
+      this.unformatted = false;
+      this.flash.eraseBlock(0);
+      this.writeHeader(0, 1);
+    } else if (this.tailSlot >= this.slots) this.openBlock();
     const b = this.record;
     encodeRecord(b, time, temp, hum, timed);
     const at = this.offset(this.tailBlock, this.tailSlot);
@@ -345,10 +351,9 @@ export class ReadingLog {
       }
     }
     if (newest < 0) {
-      // A fresh (or wholly torn) region: start at block 0.
-      this.flash.eraseBlock(0);
+      // A fresh (or wholly torn) region: block 0 is erased and headed at the first append.
+      this.unformatted = true;
       this.tailSeq = 1;
-      this.writeHeader(0, 1);
       this.tailBlock = 0;
       this.tailSlot = 1;
       this.pending = 0;
