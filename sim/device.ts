@@ -26,6 +26,8 @@ useStringPort(nodeStrings);
 
 /** The offline buffer's file in a device's data folder. */
 const BUFFER_FILE = "buffer.bin";
+/** The settings' and LED state's file in a device's data folder. */
+const STORE_FILE = "store.json";
 /** How long a Wi-Fi drop injected by `--faults wifi=…` lasts, ms. */
 export const WIFI_OUTAGE_MS = 5000;
 /** How long the virtual radio takes to associate and get an address, ms. */
@@ -109,6 +111,8 @@ export interface DeviceOptions {
   dataDir?: string;
   /** Start from nothing: what was kept in `dataDir` is deleted first. */
   fresh?: boolean;
+  /** Whether `dataDir` exists, when the caller knows (a fleet lists its data folder once); else it is looked at. */
+  folderExists?: boolean;
   /** Readings that count up (see virtual-dht's `sequenceReading`). */
   sequence?: boolean;
   faults: Faults;
@@ -136,7 +140,7 @@ export interface VirtualDevice {
 
 /** The file that holds a virtual device's store. */
 export function storeFile(dataDir: string): string {
-  return path.join(dataDir, "store.json");
+  return path.join(dataDir, STORE_FILE);
 }
 
 /** Readings waiting in the offline buffer a device keeps in `dataDir` (0 when there is none). */
@@ -184,6 +188,8 @@ class SimDevice implements VirtualDevice {
   /** The running boot's offline-buffer file, let go when it stops. */
   private flashFile: ReturnType<typeof fileFlash> | undefined;
   private timers: NodeJS.Timeout[] | undefined;
+  /** Nothing of this device is on disk yet: its first boot need not read its files (a restart reads them). */
+  private blank = false;
 
   constructor(
     config: Config,
@@ -196,22 +202,26 @@ class SimDevice implements VirtualDevice {
     let file: string | undefined;
     if (options.dataDir) {
       file = storeFile(options.dataDir);
-      if (options.fresh) {
-        fs.rmSync(file, { force: true });
-        fs.rmSync(path.join(options.dataDir, BUFFER_FILE), { force: true });
-        for (const f of firmwareFiles(options.dataDir)) fs.rmSync(f, { force: true });
-      }
-      const kept =
-        fs.existsSync(file) ||
-        fs.existsSync(path.join(options.dataDir, BUFFER_FILE)) ||
-        firmwareFiles(options.dataDir).some((f) => fs.existsSync(f));
-      this.say(kept ? `data: resuming from ${options.dataDir}` : `data: starting fresh in ${options.dataDir}`);
+      // One look at the folder (none for a new device) rather than a check per file: a fleet boots thousands.
+      const dir = options.dataDir;
+      const ours = new Set([STORE_FILE, BUFFER_FILE, ...firmwareFiles(dir).map((f) => path.basename(f))]);
+      const found = (options.folderExists ?? fs.existsSync(dir)) ? fs.readdirSync(dir).filter((n) => ours.has(n)) : [];
+      // The offline buffer is emptied (an empty file reads as erased flash) rather than deleted: after many
+      // deletions ext4 makes every new file slow for about 30 s (it scans for recently freed inodes not to
+      // reuse), which would stall a fleet started again with --fresh.
+      if (options.fresh)
+        for (const name of found)
+          if (name === BUFFER_FILE) fs.truncateSync(path.join(dir, name), 0);
+          else fs.rmSync(path.join(dir, name), { force: true });
+      const kept = !options.fresh && found.length > 0;
+      this.blank = !kept;
+      this.say(kept ? `data: resuming from ${dir}` : `data: starting fresh in ${dir}`);
     }
     this.file = file;
     if (options.setup) {
       // Unprovisioned: like a board fresh from the flasher, or one whose Wi-Fi was reset.
       config = { ...config, ssid: "" };
-      const store = fileStore(file);
+      const store = fileStore(file, !this.blank);
       if (store.get("ssid") !== undefined) store.delete?.("ssid");
     }
     this.config = config;
@@ -239,8 +249,9 @@ class SimDevice implements VirtualDevice {
   readonly say = (line: string): void => this.log(`${this.id}: ${line}`);
 
   private start(): Device {
-    const { options, loader, led, dht } = this;
-    const firmware = loader?.boot();
+    const { options, loader, led, dht, blank } = this;
+    this.blank = false;
+    const firmware = loader?.boot(blank);
     const restart = () => void this.restart();
     return boot(
       { ...this.config, id: this.id },
@@ -250,14 +261,14 @@ class SimDevice implements VirtualDevice {
         socket: firmware?.faultBoot ? faultySocket : nodeSocket,
         wifi: this.wifi,
         log: this.say,
-        store: fileStore(this.file),
+        store: fileStore(this.file, !blank),
         led: () => led,
         capture: () => dht,
         heap: processHeap,
         flash: (byteLength) => {
           if (!options.dataDir) return undefined;
           this.flashFile?.dispose();
-          this.flashFile = fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK);
+          this.flashFile = fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK, !blank);
           return this.flashFile;
         },
         wallClock: Date.now,

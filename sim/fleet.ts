@@ -4,6 +4,7 @@
  * process may open a file per device, and quiet per-device logs.
  */
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import type { VirtualDevice } from "./device";
 import { connectingNow } from "./node-ports";
 
@@ -80,4 +81,9 @@ export function checkFileLimit(devices: number, limit = fileLimit()): string | u
   const needed = filesNeeded(devices);
   if (limit === undefined || limit >= needed) return undefined;
   return `--devices ${devices} needs about ${needed} open files (one socket per device), but this shell allows ${limit}: raise it with \`ulimit -n ${needed}\` (up to \`ulimit -Hn\`), or split the fleet over processes with --first`;
+}
+
+/** The names in folder `dir` (none when it does not exist): a fleet reads its data folder once rather than each device's. */
+export function namesIn(dir: string): Set<string> {
+  return new Set(fs.existsSync(dir) ? fs.readdirSync(dir) : []);
 }

@@ -12,7 +12,7 @@ import { parseArgs, type SimOptions, USAGE } from "./cli";
 import { simControls } from "./dashboard/controls";
 import { type RunningDashboard, startDashboard } from "./dashboard/server";
 import { bufferedReadings, createDevice, type VirtualDevice } from "./device";
-import { CHATTY_FLEET, checkFileLimit, FleetStatus } from "./fleet";
+import { CHATTY_FLEET, checkFileLimit, FleetStatus, namesIn } from "./fleet";
 import { openStore } from "./history/store";
 import { isLoopback, urlHost } from "./listen";
 import { nodeHttpServer } from "./node-http";
@@ -188,6 +188,7 @@ async function main(): Promise<void> {
   const quiet = ids.length > CHATTY_FLEET;
   if (quiet) log(`${ids.length} devices: log lines of ${ids[0]} only (the status line counts them all)`);
   const drop = () => {};
+  const folders = namesIn(options.data);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     const dataDir = path.join(options.data, id);
@@ -199,6 +200,7 @@ async function main(): Promise<void> {
         address,
         {
           dataDir,
+          folderExists: folders.has(id),
           fresh: options.fresh,
           sequence: options.sequence,
           faults: options.faults,

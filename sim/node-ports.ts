@@ -531,17 +531,23 @@ class FileFlash implements Flash {
   private live = true;
   /** The file's length. */
   private size: number;
+  /** The file may exist, or its folder does (else the folder is made before the first open). */
+  private folderKnown: boolean;
 
   constructor(
-    private readonly file: string,
+    readonly file: string,
     readonly byteLength: number,
     readonly blockLength: number,
+    exists: boolean,
   ) {
     let size = 0;
-    try {
-      size = fs.statSync(file).size;
-    } catch {
-      size = 0; // none yet: made, with its folder, at the first write
+    this.folderKnown = exists;
+    if (exists) {
+      try {
+        size = fs.statSync(file).size;
+      } catch {
+        size = 0; // none yet: made, with its folder, at the first write
+      }
     }
     if (size > byteLength) {
       fs.truncateSync(file, 0);
@@ -582,7 +588,9 @@ class FileFlash implements Flash {
   private open(): number {
     if (this.fd >= 0) return this.fd;
     if (openFiles.size >= flashFileBudget() && openedLast && openedLast !== this) openedLast.close();
-    this.fd = openCreating(this.file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+    if (!this.folderKnown) fs.mkdirSync(path.dirname(this.file), { recursive: true }); // no failed open first
+    this.folderKnown = true;
+    this.fd = openCreating(this.file, FLASH_FLAGS);
     openFiles.add(this);
     openedLast = this;
     return this.fd;
@@ -605,6 +613,7 @@ class FileFlash implements Flash {
   }
 }
 
+const FLASH_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
 /** Opens `file` with `flags`, making its folder first if it has none yet. */
 function openCreating(file: string, flags: number): number {
   try {
@@ -616,9 +625,17 @@ function openCreating(file: string, flags: number): number {
   }
 }
 
-/** A flash region in a file: see FileFlash. `dispose()` when the device is done with it. */
-export function fileFlash(file: string, byteLength: number, blockLength: number): Flash & { dispose(): void } {
-  return new FileFlash(file, byteLength, blockLength);
+/**
+ * A flash region in a file: see FileFlash. `dispose()` when the device is
+ * done with it. `exists` false: the caller knows there is no file yet.
+ */
+export function fileFlash(
+  file: string,
+  byteLength: number,
+  blockLength: number,
+  exists = true,
+): Flash & { dispose(): void } {
+  return new FileFlash(file, byteLength, blockLength, exists);
 }
 
 /**
@@ -626,16 +643,20 @@ export function fileFlash(file: string, byteLength: number, blockLength: number)
  * change is written to a temporary file and renamed over the old one, so a
  * killed process leaves the old or the new contents, never a torn file.
  */
-export function fileStore(file: string | undefined): Store {
-  return new FileStore(file);
+export function fileStore(file: string | undefined, exists = true): Store {
+  return new FileStore(file, exists);
 }
 
 /** See fileStore: an object with methods rather than closures (a fleet has one per device). */
 class FileStore implements Store {
   private readonly values: Record<string, string> = {};
 
-  constructor(private readonly file: string | undefined) {
-    if (!file) return;
+  /** `exists` false: the caller knows there is no file yet. */
+  constructor(
+    private readonly file: string | undefined,
+    exists: boolean,
+  ) {
+    if (!file || !exists) return;
     try {
       const parsed: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
       if (parsed && typeof parsed === "object" && !Array.isArray(parsed))

@@ -101,8 +101,9 @@ export class SimBootLoader {
     this.log = log;
   }
 
-  /** A boot: applies the boot loader's rules, then says which firmware runs. */
-  boot(): Firmware {
+  /** A boot: applies the boot loader's rules, then says which firmware runs (`blank`: the folder holds none of its files, known without looking). */
+  boot(blank = false): Firmware {
+    if (blank) return { slot: 0, version: this.factory, faultBoot: false, trial: false };
     let data = this.read();
     if (data.state === "pending-verify" || data.state === "aborted") {
       this.log(`bootloader: the firmware in slot ${data.active} was not confirmed; back to slot ${data.previous}`);
