@@ -270,6 +270,8 @@ class NodeSocket implements Socket {
   /** Counted in `connecting` until the broker answers. */
   private pacing = false;
   private writablePending = false;
+  /** Writes wait for the end of this turn (see write). */
+  private corked = false;
 
   constructor(readonly options: SocketOptions) {}
 
@@ -379,9 +381,23 @@ class NodeSocket implements Socket {
   }
 
   write(bytes: Uint8Array): void {
-    if (this.closed || !this.stream) return;
-    this.stream.write(Buffer.from(bytes)); // copied: the caller reuses its buffer
+    const stream = this.stream;
+    if (this.closed || !stream) return;
+    if (!this.corked) {
+      // Packets written in one turn of the event loop leave in one system call and one segment (a
+      // connection's announcements, an acknowledgement and a report): uncorked after the turn's callback.
+      this.corked = true;
+      stream.cork();
+      toUncork.push(this);
+      if (toUncork.length === 1) process.nextTick(uncorkAll);
+    }
+    stream.write(Buffer.from(bytes)); // copied: the caller reuses its buffer
     this.signalWritable();
+  }
+
+  uncork(): void {
+    this.corked = false;
+    this.stream?.uncork();
   }
 
   close(): void {
@@ -427,6 +443,14 @@ function notifyAllWritable(): void {
   const sockets = writableSoon;
   writableSoon = []; // a socket that signals again while told goes to the next turn
   for (let i = 0; i < sockets.length; i++) sockets[i].notifyWritable();
+}
+/** Sockets written to in this turn of the event loop, to uncork when its callback returns. */
+let toUncork: NodeSocket[] = [];
+
+function uncorkAll(): void {
+  const sockets = toUncork;
+  toUncork = [];
+  for (let i = 0; i < sockets.length; i++) sockets[i].uncork();
 }
 function failLater(socket: NodeSocket, message: string): void {
   socket.fail(message);

@@ -154,6 +154,9 @@ export class Subject {
       reconnectPeriod: 200,
     });
     await this.sim.waitFor("mqtt: connected", 20000);
+    // The device's SUBSCRIBE went out before its `online` (one connection keeps order): once the peer
+    // has `online`, a command it publishes reaches the device. The log line alone can come first.
+    await this.peer.next(`devices/${this.id}/status`, (m) => m.text === "online", 10000);
   }
 
   /** Starts the simulator process (again: a restarted device counts its readings from 1, so counting starts over). */
