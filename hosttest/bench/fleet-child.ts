@@ -1,17 +1,18 @@
 /**
  * One side of the fleet benchmark (./fleet.ts), run in its own process:
  *
- *   node --expose-gc build/fleet-child.mjs MODE N PORT INTERVAL WINDOW
+ *   node --expose-gc build/fleet-child.mjs MODE N PORT INTERVAL WINDOW [DATA]
  *
  * (built from this file by ./fleet.ts with sim/bundle.mjs, as `npm start`
  * builds the simulator; `node --import tsx` runs it unbuilt).
  *
  * MODE `ours`: N virtual devices of the simulator (`createDevice`, each with
- * its data folder, as `npm start -- --devices N` runs them); `mqttjs`: N
- * MQTT.js clients doing the same job the way its users write it (Last Will,
- * a subscription to the LED command, `online` retained, the state payload at
- * QoS 1 every INTERVAL ms); `bare`: N sockets that sent a CONNECT and got
- * their CONNACK, and do nothing else: the floor.
+ * its data folder under DATA, as `npm start -- --devices N --data DATA
+ * --fresh` runs them); `mqttjs`: N MQTT.js clients doing the same job the
+ * way its users write it (Last Will, a subscription to the LED command,
+ * `online` retained, the state payload at QoS 1 every INTERVAL ms); `bare`:
+ * N sockets that sent a CONNECT and got their CONNACK, and do nothing else:
+ * the floor.
  *
  * Prints one JSON line: time from the first connect to the last CONNACK,
  * memory before and after (RSS; V8 heap + buffers after gc), and the CPU the
@@ -25,9 +26,10 @@ import path from "node:path";
 import mqtt from "mqtt";
 import mqttPacket from "mqtt-packet";
 import { createDevice, type VirtualDevice } from "../../sim/device";
+import { namesIn } from "../../sim/fleet";
 import { buildConfig } from "../../src/app/config";
 
-const [mode, countArg, portArg, intervalArg, windowArg] = process.argv.slice(2);
+const [mode, countArg, portArg, intervalArg, windowArg, DATA] = process.argv.slice(2);
 const N = Number(countArg);
 const PORT = Number(portArg);
 const INTERVAL = Number(intervalArg);
@@ -51,18 +53,29 @@ interface Fleet {
 }
 
 function ours(): Fleet {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-ours-"));
-  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  // The bench's data folder, reused by each of its runs (--fresh empties rather than deletes, see sim/device.ts), else one of our own.
+  let dir = DATA;
+  if (!dir) {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-ours-"));
+    process.on("exit", () => fs.rmSync(own, { recursive: true, force: true }));
+    dir = own;
+  }
   const { config } = buildConfig({ interval: INTERVAL, qos: 1 });
   const devices: VirtualDevice[] = [];
   const broker = { tls: false, host: HOST, port: PORT };
+  const folders = namesIn(dir); // as the simulator's command line does
   for (let i = 1; i <= N; i++) {
     devices.push(
       createDevice(
         config,
         `sim-${i}`,
         broker,
-        { dataDir: path.join(dir, `sim-${i}`), fresh: true, faults: { sensor: 0, wifi: 0 } },
+        {
+          dataDir: path.join(dir, `sim-${i}`),
+          folderExists: folders.has(`sim-${i}`),
+          fresh: true,
+          faults: { sensor: 0, wifi: 0 },
+        },
         () => {},
       ),
     );

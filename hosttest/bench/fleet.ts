@@ -22,20 +22,13 @@ import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
 import { bundle } from "../../sim/bundle.mjs";
 import { findMosquitto, freePort, waitForPort } from "../support/mosquitto.ts";
-import { runSim } from "../support/sim.ts";
+import { runSim, runStarted, START_FLAGS } from "../support/sim.ts";
 import type { BenchRow } from "./table.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 
 export type Row = BenchRow;
-
-/** The Node flags `npm start` runs the simulator with (package.json: `node <flags> sim/start.mjs`), for our side. */
-export const START_FLAGS: string[] = (() => {
-  const script: string = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts.start;
-  const words = script.split(/\s+/);
-  return words.slice(words.indexOf("node") + 1, words.indexOf("sim/start.mjs"));
-})();
 
 interface ChildResult {
   mode: string;
@@ -117,6 +110,7 @@ async function runChild(
   interval: number,
   windowMs: number,
   flags: string[],
+  data: string,
 ): Promise<ChildResult> {
   childScript ??= bundle("hosttest/bench/fleet-child.ts", "fleet-child");
   const child = spawnRaised([
@@ -129,6 +123,7 @@ async function runChild(
     String(port),
     String(interval),
     String(windowMs),
+    data,
   ]);
   let out = "";
   let err = "";
@@ -164,9 +159,8 @@ function procStats(pid: number): { rss: number; cpuMs: number } {
  * the bundle), with `--devices n --http 0 --fresh` against a fresh mosquitto:
  * RSS from /proc once all are online, CPU per message over `windowMs`.
  */
-export async function measureCli(n: number, interval: number, windowMs: number): Promise<CliResult> {
+export async function measureCli(n: number, interval: number, windowMs: number, data: string): Promise<CliResult> {
   const broker = await startBroker();
-  const data = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-cli-"));
   const child = spawnRaised([
     process.execPath,
     ...START_FLAGS,
@@ -223,7 +217,6 @@ export async function measureCli(n: number, interval: number, windowMs: number):
   } finally {
     child.kill("SIGTERM");
     await exited;
-    fs.rmSync(data, { recursive: true, force: true });
     await broker.stop();
   }
 }
@@ -235,11 +228,12 @@ async function measure(
   n: number,
   interval: number,
   windowMs: number,
+  data: string,
   flags = mode === "ours" ? START_FLAGS : [],
 ): Promise<ChildResult> {
   const broker = await startBroker();
   try {
-    return await runChild(mode, n, broker.port, interval, windowMs, flags);
+    return await runChild(mode, n, broker.port, interval, windowMs, flags, data);
   } finally {
     await broker.stop();
   }
@@ -257,7 +251,7 @@ function percentile(sorted: number[], p: number): number {
 /** Command → LED report through the simulator's command line, and the broker's echo, interleaved; ms. */
 export async function roundTrip(count: number): Promise<{ device: number[]; echo: number[] }> {
   const broker = await startBroker();
-  const sim = runSim([
+  const sim = runStarted([
     "--broker",
     `mqtt://127.0.0.1:${broker.port}`,
     "--http",
@@ -428,8 +422,27 @@ export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; 
   const results: Record<string, unknown> = {};
   const hard = hardFileLimit();
   const interval = 2000;
+  // One data folder for every run of ours, kept until the end, as a user's `data` is: each run starts
+  // it with --fresh (which empties rather than deletes, see sim/device.ts). Deleting a fleet's folders
+  // between runs would slow the next run's new files for about 30 s (ext4 scans recently freed inodes).
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-data-"));
+  try {
+    return await fleetRuns(sizes, hard, interval, data, rows, results);
+  } finally {
+    fs.rmSync(data, { recursive: true, force: true });
+  }
+}
+
+async function fleetRuns(
+  sizes: number[],
+  hard: number,
+  interval: number,
+  data: string,
+  rows: Row[],
+  results: Record<string, unknown>,
+): Promise<{ rows: Row[]; results: Record<string, unknown> }> {
   // The command line with one device: what a simulator process costs before its devices.
-  const cliOne = await measureCli(1, interval, 3000);
+  const cliOne = await measureCli(1, interval, 3000, data);
   results.cli_1 = cliOne;
   for (const n of sizes) {
     if (hard < n + 512) {
@@ -444,13 +457,13 @@ export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; 
       continue;
     }
     const windowMs = 10000;
-    const bare = await measure("bare", n, interval, windowMs);
-    const js = await measure("mqttjs", n, interval, windowMs);
-    const ours = await measure("ours", n, interval, windowMs);
-    const cli = await measureCli(n, interval, windowMs);
+    const bare = await measure("bare", n, interval, windowMs, data);
+    const js = await measure("mqttjs", n, interval, windowMs, data);
+    const ours = await measure("ours", n, interval, windowMs, data);
+    const cli = await measureCli(n, interval, windowMs, data);
     const cliPerDevice = (cli.rss - cliOne.rss) / (n - 1);
     // Ours again with Node's defaults (no flag), to show what npm start's flag is worth.
-    const plain = n >= 10000 ? await measure("ours", n, interval, windowMs, []) : undefined;
+    const plain = n >= 10000 ? await measure("ours", n, interval, windowMs, data, []) : undefined;
     results[`fleet_${n}`] = {
       ours,
       mqttjs: js,

@@ -18,6 +18,27 @@ export function runSim(args: string[], env: Record<string, string> = {}): SimPro
   return runScript("sim/main.ts", [...data, ...args], env, data[1]);
 }
 
+/** The Node flags `npm start` runs the simulator with (package.json: `node <flags> sim/start.mjs`). */
+export const START_FLAGS: string[] = (() => {
+  const script: string = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts.start;
+  const words = script.split(/\s+/);
+  return words.slice(words.indexOf("node") + 1, words.indexOf("sim/start.mjs"));
+})();
+
+/** Runs the simulator as `npm start` does (its Node flags, the bundle sim/start.mjs builds), for the benchmarks. */
+export function runStarted(args: string[]): SimProcess {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), "sim-data-"));
+  const run = launch(process.execPath, [...START_FLAGS, path.join(root, "sim", "start.mjs"), "--data", data, ...args], {
+    cwd: root,
+    name: "sim/start.mjs",
+  });
+  const exited = run.exited.then((code) => {
+    fs.rmSync(data, { recursive: true, force: true });
+    return code;
+  });
+  return { ...run, exited };
+}
+
 /** Runs `npm run dashboard` (sim/dashboard/main.ts) with `args`. */
 export function runDashboard(args: string[]): SimProcess {
   return runScript("sim/dashboard/main.ts", args, {});
