@@ -17,7 +17,7 @@ import { VirtualLed } from "../src/virtual";
 import type { WebPage } from "../src/web/routes";
 import type { Faults } from "./cli";
 import { nodeHttpClient } from "./http-client";
-import { fileFlash, fileStore, nodeClock, nodeSocket, nodeStrings } from "./node-ports";
+import { eraseFile, type FlashFileState, fileFlash, fileStore, nodeClock, nodeSocket, nodeStrings } from "./node-ports";
 import { faultySocket, firmwareFiles, nodeSha256, SimBootLoader, windowFromEnvironment } from "./ota";
 import { VirtualDht } from "./virtual-dht";
 
@@ -28,6 +28,8 @@ useStringPort(nodeStrings);
 const BUFFER_FILE = "buffer.bin";
 /** The settings' and LED state's file in a device's data folder. */
 const STORE_FILE = "store.json";
+/** The files a device keeps in its data folder. */
+const OUR_FILES = new Set([STORE_FILE, BUFFER_FILE, ...firmwareFiles("").map((f) => path.basename(f))]);
 /** How long a Wi-Fi drop injected by `--faults wifi=…` lasts, ms. */
 export const WIFI_OUTAGE_MS = 5000;
 /** How long the virtual radio takes to associate and get an address, ms. */
@@ -190,6 +192,8 @@ class SimDevice implements VirtualDevice {
   private timers: NodeJS.Timeout[] | undefined;
   /** Nothing of this device is on disk yet: its first boot need not read its files (a restart reads them). */
   private blank = false;
+  /** What the first boot knows of the offline buffer's file (later boots look). */
+  private bufferFile: FlashFileState = "look";
 
   constructor(
     config: Config,
@@ -204,17 +208,16 @@ class SimDevice implements VirtualDevice {
       file = storeFile(options.dataDir);
       // One look at the folder (none for a new device) rather than a check per file: a fleet boots thousands.
       const dir = options.dataDir;
-      const ours = new Set([STORE_FILE, BUFFER_FILE, ...firmwareFiles(dir).map((f) => path.basename(f))]);
-      const found = (options.folderExists ?? fs.existsSync(dir)) ? fs.readdirSync(dir).filter((n) => ours.has(n)) : [];
-      // The offline buffer is emptied (an empty file reads as erased flash) rather than deleted: after many
-      // deletions ext4 makes every new file slow for about 30 s (it scans for recently freed inodes not to
-      // reuse), which would stall a fleet started again with --fresh.
+      const folder = options.folderExists ?? fs.existsSync(dir);
+      const found = folder ? fs.readdirSync(dir).filter((n) => OUR_FILES.has(n)) : [];
+      // --fresh erases the offline buffer's file in place rather than deleting it (see eraseFile).
       if (options.fresh)
         for (const name of found)
-          if (name === BUFFER_FILE) fs.truncateSync(path.join(dir, name), 0);
+          if (name === BUFFER_FILE) eraseFile(path.join(dir, name));
           else fs.rmSync(path.join(dir, name), { force: true });
       const kept = !options.fresh && found.length > 0;
       this.blank = !kept;
+      this.bufferFile = kept || found.includes(BUFFER_FILE) ? "look" : folder ? "new-in-folder" : "new";
       this.say(kept ? `data: resuming from ${dir}` : `data: starting fresh in ${dir}`);
     }
     this.file = file;
@@ -249,8 +252,9 @@ class SimDevice implements VirtualDevice {
   readonly say = (line: string): void => this.log(`${this.id}: ${line}`);
 
   private start(): Device {
-    const { options, loader, led, dht, blank } = this;
+    const { options, loader, led, dht, blank, bufferFile } = this;
     this.blank = false;
+    this.bufferFile = "look";
     const firmware = loader?.boot(blank);
     const restart = () => void this.restart();
     return boot(
@@ -268,7 +272,7 @@ class SimDevice implements VirtualDevice {
         flash: (byteLength) => {
           if (!options.dataDir) return undefined;
           this.flashFile?.dispose();
-          this.flashFile = fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK, !blank);
+          this.flashFile = fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK, bufferFile);
           return this.flashFile;
         },
         wallClock: Date.now,
