@@ -254,10 +254,15 @@ function renderDetail(): void {
   const sim = $("#sim");
   sim.hidden = !d.sim;
   if (d.sim) {
+    // A field being typed into (focused, or edited and not yet set) keeps what the user typed.
     const focus = document.activeElement;
-    if (focus !== $("#simTemp")) $<HTMLInputElement>("#simTemp").value = String(d.sim.temp);
-    if (focus !== $("#simHum")) $<HTMLInputElement>("#simHum").value = String(d.sim.hum);
-    if (focus !== $("#simFault")) $<HTMLInputElement>("#simFault").value = String(Math.round(d.sim.faultRate * 100));
+    const show = (id: string, value: string) => {
+      const input = $<HTMLInputElement>(id);
+      if (input !== focus && !editing.has(id)) input.value = value;
+    };
+    show("#simTemp", String(d.sim.temp));
+    show("#simHum", String(d.sim.hum));
+    show("#simFault", String(Math.round(d.sim.faultRate * 100)));
     $("#simFaultOut").textContent = `${Math.round(d.sim.faultRate * 100)} %`;
     $("#simWifi").textContent = d.sim.wifi ? "Drop Wi-Fi" : "Restore Wi-Fi";
     $("#simInfo").textContent =
@@ -265,7 +270,11 @@ function renderDetail(): void {
   }
 }
 
+/** The virtual sensor's fields the user has typed into since the last Set: a refresh leaves them alone. */
+const editing = new Set<string>();
+
 function wireSim(id: string): void {
+  editing.clear(); // another device's fields
   const change = async (body: Record<string, unknown>) => {
     try {
       const sim = (await api("/api/sim/device", { id, ...body })) as SimState;
@@ -277,8 +286,12 @@ function wireSim(id: string): void {
       notice((error as Error).message);
     }
   };
-  $("#simSet").onclick = () =>
-    change({ temp: $<HTMLInputElement>("#simTemp").value, hum: $<HTMLInputElement>("#simHum").value });
+  for (const field of ["#simTemp", "#simHum"]) $<HTMLInputElement>(field).oninput = () => editing.add(field);
+  $("#simSet").onclick = () => {
+    const body = { temp: $<HTMLInputElement>("#simTemp").value, hum: $<HTMLInputElement>("#simHum").value };
+    editing.clear();
+    return change(body);
+  };
   $("#simDrift").onclick = () => change({ drift: true });
   $<HTMLInputElement>("#simFault").oninput = (e) =>
     ($("#simFaultOut").textContent = `${(e.target as HTMLInputElement).value} %`);
