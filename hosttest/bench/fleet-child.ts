@@ -9,8 +9,9 @@
  * MODE `ours`: N virtual devices of the simulator (`createDevice`, each with
  * its data folder under DATA, as `npm start -- --devices N --data DATA
  * --fresh` runs them); `mqttjs`: N MQTT.js clients doing the same job the
- * way its users write it (Last Will, a subscription to the LED command,
- * `online` retained, the state payload at QoS 1 every INTERVAL ms); `bare`:
+ * way its users write it (Last Will; at each connect the device's three
+ * subscriptions, `online`, the LED state and the three discovery configs at
+ * QoS 1 retained, and a diag; the state payload at QoS 1 every INTERVAL ms); `bare`:
  * N sockets that sent a CONNECT and got their CONNACK, and do nothing else:
  * the floor.
  *
@@ -28,6 +29,7 @@ import mqttPacket from "mqtt-packet";
 import { createDevice, type VirtualDevice } from "../../sim/device";
 import { namesIn } from "../../sim/fleet";
 import { buildConfig } from "../../src/app/config";
+import { discoveryMessages, topicsFor } from "../../src/app/topics";
 
 const [mode, countArg, portArg, intervalArg, windowArg, DATA] = process.argv.slice(2);
 const N = Number(countArg);
@@ -98,8 +100,11 @@ function mqttjs(): Fleet {
   const clients: mqtt.MqttClient[] = [];
   let messages = 0;
   let connected = 0;
+  const { config } = buildConfig({ interval: INTERVAL, qos: 1 });
+  const startedAt = Date.now();
   for (let i = 1; i <= N; i++) {
     const id = `mqttjs-${i}`;
+    const topics = topicsFor(config, id);
     const client = mqtt.connect({
       host: HOST,
       port: PORT,
@@ -107,18 +112,28 @@ function mqttjs(): Fleet {
       clean: false,
       keepalive: 30,
       reconnectPeriod: 1000,
-      will: { topic: `devices/${id}/status`, payload: Buffer.from("offline"), qos: 1, retain: true },
+      will: { topic: topics.status, payload: Buffer.from("offline"), qos: 1, retain: true },
     });
     let timer: NodeJS.Timeout | undefined;
+    let reconnects = -1;
     client.on("connect", () => {
       connected++;
-      client.subscribe(`devices/${id}/led/set`, { qos: 1 });
-      client.publish(`devices/${id}/status`, "online", { qos: 1, retain: true });
+      reconnects++;
+      // The device's job at each connect (../../src/app/app.ts connected()): its three subscriptions, then
+      // online, the LED state and the Home Assistant discovery configs (QoS 1, retained) and a diag (QoS 0).
+      client.subscribe([topics.command, topics.configSet, topics.otaSet], { qos: 1 });
+      client.publish(topics.status, "online", { qos: 1, retain: true });
+      client.publish(topics.led, "OFF", { qos: 1, retain: true });
+      for (const m of discoveryMessages(config, topics, { id, model: "ESP32 + DHT11", version: "0.1.0" }))
+        client.publish(m.topic, m.payload, { qos: 1, retain: true });
+      const uptime = Math.round((Date.now() - startedAt) / 1000);
+      const diag = { version: "0.1.0", uptime, rssi: -60, heap: 0, reconnects, sensorErrors: 0, dropped: 0 };
+      client.publish(topics.diag, JSON.stringify({ ...diag, queued: 0, buffered: 0, refused: 0 }), { qos: 0 });
       if (timer === undefined)
         timer = setInterval(() => {
           const temp = Math.round((22 + Math.random() * 4) * 10) / 10;
           const hum = Math.round((40 + Math.random() * 20) * 10) / 10;
-          client.publish(`devices/${id}/state`, JSON.stringify({ data: { temp, hum } }), { qos: 1 }, () => messages++);
+          client.publish(topics.state, JSON.stringify({ data: { temp, hum } }), { qos: 1 }, () => messages++);
         }, INTERVAL);
     });
     client.on("close", () => {

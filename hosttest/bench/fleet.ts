@@ -515,7 +515,7 @@ async function fleetRuns(
         peer: `MQTT.js ${(js.connectMs / 1000).toFixed(2)} s; bare ${(bare.connectMs / 1000).toFixed(2)} s`,
         ratio: `${(ours.connectMs / js.connectMs).toFixed(2)}×`,
         goal: ours.connectMs <= js.connectMs ? "≤ MQTT.js ok" : "≤ MQTT.js MISSED",
-        note: "first connect to last CONNACK; ours: 64 opening at once (the socket adapter paces), MQTT.js and bare: all at once, as their users write it",
+        note: "first connect to last CONNACK; each connection does the device's job: its subscriptions, online, the LED state and three discovery configs (QoS 1, retained) and a diag (bare: CONNECT only); ours: 64 opening at once (the socket adapter paces), MQTT.js and bare: all at once, as their users write it",
       },
       {
         metric: `CPU per message, ${k}`,
