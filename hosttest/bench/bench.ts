@@ -19,8 +19,8 @@
  * (sim/node-ports.ts `nodeStrings`), as the simulator does; the XS rows use
  * the core's own loops.
  *
- * Node throughput: warm-up, then ROUNDS timed rounds of a fixed op count,
- * median ops/s. XS: heap slots and computation per operation (./xs.ts).
+ * Node throughput: warm-up, then ROUNDS timed rounds of a fixed op count
+ * (ours and the peer's taking turns), median ops/s. XS: heap slots and computation per operation (./xs.ts).
  * Wire bytes: what MqttClient writes to a fake socket per state message.
  */
 import mqttPacket from "mqtt-packet";
@@ -54,28 +54,49 @@ const ROUND_MS = 250;
 
 let sink = 0;
 
-/** ops/s of `op`, median of ROUNDS rounds of ~ROUND_MS each, after a calibrating warm-up. */
-function throughput(op: () => void): number {
-  // Warm-up and calibration: how many ops fill one round.
+/** How many runs of `op` fill one round of ~ROUND_MS (warming it up on the way). */
+function calibrate(op: () => void): number {
   let n = 1000;
   for (;;) {
     const t = performance.now();
     for (let i = 0; i < n; i++) op();
     const ms = performance.now() - t;
-    if (ms > ROUND_MS / 4) {
-      n = Math.max(1000, Math.floor((n * ROUND_MS) / ms));
-      break;
-    }
+    if (ms > ROUND_MS / 4) return Math.max(1000, Math.floor((n * ROUND_MS) / ms));
     n *= 2;
   }
+}
+
+/** ops/s of one timed round of `n` runs of `op`. */
+function round(op: () => void, n: number): number {
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) op();
+  return (n * 1e9) / Number(process.hrtime.bigint() - t);
+}
+
+/** ops/s of `op`, median of ROUNDS rounds of ~ROUND_MS each, after a calibrating warm-up. */
+function throughput(op: () => void): number {
+  const n = calibrate(op);
   const rates: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) op();
-    const ns = Number(process.hrtime.bigint() - t);
-    rates.push((n * 1e9) / ns);
-  }
+  for (let r = 0; r < ROUNDS; r++) rates.push(round(op, n));
   return median(rates);
+}
+
+/**
+ * ops/s of `ours` and `peer`, each the median of ROUNDS rounds, the two
+ * taking turns (after a warm-up round each): a slow spell of the machine
+ * falls on both sides of a ratio rather than on one.
+ */
+function throughputs(ours: () => void, peer: () => void): [number, number] {
+  const n = [calibrate(ours), calibrate(peer)];
+  round(ours, n[0]);
+  round(peer, n[1]);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    a.push(round(ours, n[0]));
+    b.push(round(peer, n[1]));
+  }
+  return [median(a), median(b)];
 }
 
 // ---------------------------------------------------------------- encode
@@ -228,8 +249,7 @@ const started = performance.now();
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(1)}×`;
 const atLeast3 = (r: number): string => (r >= 3 ? "≥3× ok" : "≥3× MISSED");
 for (const qos of [0, 1] as const) {
-  const ours = throughput(oursEncodeNew(qos));
-  const peer = throughput(peerGenerate(qos));
+  const [ours, peer] = throughputs(oursEncodeNew(qos), peerGenerate(qos));
   results[`encode_new_q${qos}`] = { ours, generate: peer, ratio: ours / peer };
   rows.push({
     metric: `encode PUBLISH q${qos}, new buffer each (Node)`,
@@ -241,8 +261,7 @@ for (const qos of [0, 1] as const) {
   });
 }
 for (const qos of [0, 1] as const) {
-  const ours = throughput(oursEncodeReused(qos));
-  const peer = throughput(peerWriteToStream(qos));
+  const [ours, peer] = throughputs(oursEncodeReused(qos), peerWriteToStream(qos));
   results[`encode_reused_q${qos}`] = { ours, writeToStream: peer, ratio: ours / peer };
   rows.push({
     metric: `encode PUBLISH q${qos}, reused buffer (Node)`,
@@ -254,8 +273,7 @@ for (const qos of [0, 1] as const) {
   });
 }
 {
-  const ours = throughput(oursEncodeCached(1));
-  const peer = throughput(peerWriteToStream(1, Buffer.from(TOPIC)));
+  const [ours, peer] = throughputs(oursEncodeCached(1), peerWriteToStream(1, Buffer.from(TOPIC)));
   results.encode_cached_q1 = { ours, writeToStream: peer, ratio: ours / peer };
   rows.push({
     metric: "encode PUBLISH q1, topic bytes given (Node)",
@@ -267,8 +285,7 @@ for (const qos of [0, 1] as const) {
   });
 }
 for (const qos of [0, 1] as const) {
-  const ours = throughput(oursDecode(qos));
-  const peer = throughput(peerDecode(qos));
+  const [ours, peer] = throughputs(oursDecode(qos), peerDecode(qos));
   results[`decode_q${qos}`] = { ours, peer, ratio: ours / peer };
   rows.push({
     metric: `decode PUBLISH q${qos} (Node)`,
