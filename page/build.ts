@@ -13,7 +13,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
-import * as esbuild from "esbuild";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
@@ -27,6 +26,7 @@ export interface BuiltPage {
 
 /** Builds the page in memory. */
 export async function buildPage(): Promise<BuiltPage> {
+  const esbuild = await import("esbuild"); // loaded when the page is built, not whenever this module is
   const js = await esbuild.build({
     entryPoints: [path.join(here, "page.ts")],
     bundle: true,

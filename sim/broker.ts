@@ -9,8 +9,6 @@
 import type http from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import { Aedes } from "aedes";
-import { createWebSocketStream, WebSocketServer } from "ws";
 import { listen } from "./listen";
 
 export interface BrokerOptions {
@@ -35,6 +33,9 @@ export interface RunningBroker {
 
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const host = options.host ?? "127.0.0.1";
+  // Loaded here, not at start: a simulator on another broker never needs them (see sim/start.mjs).
+  const { Aedes } = await import("aedes");
+  const { createWebSocketStream, WebSocketServer } = await import("ws");
   const aedes = await Aedes.createBroker();
   if (options.user !== undefined || options.password !== undefined) {
     const user = options.user ?? "";

@@ -9,7 +9,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build, stop } from "esbuild";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -27,13 +26,18 @@ const sourceMetaUrl = {
 
 /**
  * Bundles `entry` (relative to the repository) into build/`name`.mjs and
- * returns the output's path.
+ * returns the output's path. An output newer than every file it was built
+ * from (listed beside it, with this file, package.json and tsconfig.json) is
+ * used as it is: `npm start` then starts without loading esbuild.
  * @param {string} entry
  * @param {string} name
  * @returns {Promise<string>}
  */
 export async function bundle(entry, name) {
   const outfile = path.join(root, "build", `${name}.mjs`);
+  const inputsFile = `${outfile}.inputs.json`;
+  if (upToDate(outfile, inputsFile)) return outfile;
+  const { build, stop } = await import("esbuild");
   const result = await build({
     entryPoints: [path.join(root, entry)],
     outfile,
@@ -45,13 +49,33 @@ export async function bundle(entry, name) {
     plugins: [sourceMetaUrl],
     logLevel: "silent",
     write: false,
+    metafile: true,
   });
   // esbuild's service process would stay for the simulator's whole run (it starts again if used again).
   await stop();
   // Written beside and renamed over, so that simulators starting at once never read a half-written file.
   fs.mkdirSync(path.dirname(outfile), { recursive: true });
-  const temporary = `${outfile}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, result.outputFiles[0].contents);
-  fs.renameSync(temporary, outfile);
+  const inputs = Object.keys(result.metafile.inputs);
+  writeReplacing(inputsFile, JSON.stringify(inputs));
+  writeReplacing(outfile, result.outputFiles[0].contents);
   return outfile;
+}
+
+/** Writes `file` through a temporary file renamed over it. */
+function writeReplacing(file, contents) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, contents);
+  fs.renameSync(temporary, file);
+}
+
+/** Whether `outfile` is newer than each of the files it was built from (see bundle). */
+function upToDate(outfile, inputsFile) {
+  try {
+    const built = fs.statSync(outfile).mtimeMs;
+    const inputs = JSON.parse(fs.readFileSync(inputsFile, "utf8"));
+    const always = [fileURLToPath(import.meta.url), path.join(root, "package.json"), path.join(root, "tsconfig.json")];
+    return [...inputs.map((f) => path.resolve(root, f)), ...always].every((f) => fs.statSync(f).mtimeMs < built);
+  } catch {
+    return false; // not built yet, or an input is gone
+  }
 }

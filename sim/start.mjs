@@ -1,6 +1,6 @@
 /**
  * `npm start`: builds the simulator (sim/main.ts) into build/sim.mjs with
- * esbuild, as the dashboard's page is built at start, and runs it in this
+ * esbuild (when a source changed since), as the dashboard's page is built at start, and runs it in this
  * process: the same flags, output, exit codes and signal handling as
  * `node --import tsx sim/main.ts`, with less memory per virtual device (see
  * ./bundle.mjs).

@@ -5,7 +5,6 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -14,6 +13,7 @@ export interface PageFiles {
 }
 
 export async function buildPage(): Promise<PageFiles> {
+  const { build } = await import("esbuild"); // loaded when a dashboard starts (see sim/start.mjs)
   const result = await build({
     entryPoints: [path.join(here, "page", "main.ts")],
     bundle: true,

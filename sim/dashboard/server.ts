@@ -14,7 +14,6 @@
 import crypto from "node:crypto";
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import mqtt from "mqtt";
 import type { HistoryStore, Row } from "../history/store";
 import { DAY_MS } from "../history/store";
 import { listen } from "../listen";
@@ -95,6 +94,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
   // The client id follows the store, so a restarted dashboard resumes its broker session.
   const clientId = `dashboard-${crypto.createHash("sha1").update(store.where).digest("hex").slice(0, 10)}`;
+  const { default: mqtt } = await import("mqtt"); // loaded when a dashboard starts (see sim/start.mjs)
   const client = mqtt.connect(options.broker, {
     clientId,
     clean: false,

@@ -4,7 +4,7 @@
  * the key (device, t), so TimescaleDB can turn `readings` into a hypertable
  * partitioned on `t` (`SELECT create_hypertable('readings', 't', migrate_data => true)`).
  */
-import pg from "pg";
+import type pg from "pg";
 import type { DeviceInfo, HistoryStore, Row } from "./store";
 
 const SCHEMA = `
@@ -36,7 +36,8 @@ function rows(result: pg.QueryResult): Row[] {
 }
 
 export async function openPostgres(url: string): Promise<HistoryStore> {
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  const { default: postgres } = await import("pg"); // loaded when a PostgreSQL store is opened
+  const pool = new postgres.Pool({ connectionString: url, max: 4 });
   pool.on("error", () => {}); // an idle client lost: the next query reconnects
   try {
     await pool.query(SCHEMA);

@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { DeviceInfo, HistoryStore, Reading, Row } from "./store";
 
 const SCHEMA = `
@@ -20,11 +20,12 @@ CREATE TABLE IF NOT EXISTS devices (
   info TEXT NOT NULL
 );`;
 
-export function openSqlite(file: string): HistoryStore {
+export async function openSqlite(file: string): Promise<HistoryStore> {
+  const { default: Sqlite } = await import("better-sqlite3"); // loaded when a store is opened (see sim/start.mjs)
   if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   let db: Database.Database;
   try {
-    db = new Database(file);
+    db = new Sqlite(file);
     db.pragma("journal_mode = WAL");
   } catch (error) {
     throw new Error(`cannot open the history database ${file}: ${(error as Error).message}`);
