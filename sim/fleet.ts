@@ -87,3 +87,17 @@ export function checkFileLimit(devices: number, limit = fileLimit()): string | u
 export function namesIn(dir: string): Set<string> {
   return new Set(fs.existsSync(dir) ? fs.readdirSync(dir) : []);
 }
+
+/**
+ * Says once, as soon as it happens, that every device of a fleet is online
+ * and how long after the process started (the status line comes once a
+ * second): a look every 50 ms until then.
+ */
+export function sayWhenAllOnline(devices: VirtualDevice[], log: (line: string) => void): void {
+  const timer = setInterval(() => {
+    for (const device of devices) if (!device.app.client.connected) return;
+    clearInterval(timer);
+    log(`all ${devices.length} devices online, ${(performance.now() / 1000).toFixed(2)} s after start`);
+  }, 50);
+  timer.unref();
+}
