@@ -50,6 +50,7 @@ export async function bundle(entry, name) {
     logLevel: "silent",
     write: false,
     metafile: true,
+    absWorkingDir: root, // the metafile's input paths are relative to it (see upToDate)
   });
   // esbuild's service process would stay for the simulator's whole run (it starts again if used again).
   await stop();
