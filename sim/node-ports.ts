@@ -559,7 +559,7 @@ class FileFlash implements Flash {
   private state: FlashFileState;
 
   constructor(
-    readonly file: string,
+    private readonly file: string,
     readonly byteLength: number,
     readonly blockLength: number,
     state: FlashFileState,

@@ -420,29 +420,22 @@ export async function segments(): Promise<{
 }
 
 export async function benchFleet(sizes = [1000, 10000]): Promise<{ rows: Row[]; results: Record<string, unknown> }> {
-  const rows: Row[] = [];
-  const results: Record<string, unknown> = {};
-  const hard = hardFileLimit();
-  const interval = 2000;
   // One data folder for every run of ours, kept until the end, as a user's `data` is: each run starts
   // it with --fresh (which empties rather than deletes, see sim/device.ts). Deleting a fleet's folders
   // between runs would slow the next run's new files for about 30 s (ext4 scans recently freed inodes).
   const data = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-data-"));
   try {
-    return await fleetRuns(sizes, hard, interval, data, rows, results);
+    return await fleetRuns(sizes, data);
   } finally {
     fs.rmSync(data, { recursive: true, force: true });
   }
 }
 
-async function fleetRuns(
-  sizes: number[],
-  hard: number,
-  interval: number,
-  data: string,
-  rows: Row[],
-  results: Record<string, unknown>,
-): Promise<{ rows: Row[]; results: Record<string, unknown> }> {
+async function fleetRuns(sizes: number[], data: string): Promise<{ rows: Row[]; results: Record<string, unknown> }> {
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  const hard = hardFileLimit();
+  const interval = 2000;
   // The command line with one device: what a simulator process costs before its devices.
   const cliOne = await measureCli(1, interval, 3000, data);
   results.cli_1 = cliOne;

@@ -15,7 +15,7 @@ export type SimProcess = Child;
 /** Runs the simulator; unless `args` name a `--data` folder, each run keeps its devices' flash in a new temporary one. `env`: added to the environment. */
 export function runSim(args: string[], env: Record<string, string> = {}): SimProcess {
   const data = args.indexOf("--data") >= 0 ? [] : ["--data", fs.mkdtempSync(path.join(os.tmpdir(), "sim-data-"))];
-  return runScript("sim/main.ts", [...data, ...args], env, data[1]);
+  return runNode(["--import", "tsx", path.join(root, "sim/main.ts"), ...data, ...args], "sim/main.ts", env, data[1]);
 }
 
 /** The Node flags `npm start` runs the simulator with (package.json: `node <flags> sim/start.mjs`). */
@@ -28,28 +28,25 @@ export const START_FLAGS: string[] = (() => {
 /** Runs the simulator as `npm start` does (its Node flags, the bundle sim/start.mjs builds), for the benchmarks. */
 export function runStarted(args: string[]): SimProcess {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), "sim-data-"));
-  const run = launch(process.execPath, [...START_FLAGS, path.join(root, "sim", "start.mjs"), "--data", data, ...args], {
-    cwd: root,
-    name: "sim/start.mjs",
-  });
-  const exited = run.exited.then((code) => {
-    fs.rmSync(data, { recursive: true, force: true });
-    return code;
-  });
-  return { ...run, exited };
+  return runNode(
+    [...START_FLAGS, path.join(root, "sim/start.mjs"), "--data", data, ...args],
+    "sim/start.mjs",
+    {},
+    data,
+  );
 }
 
 /** Runs `npm run dashboard` (sim/dashboard/main.ts) with `args`. */
 export function runDashboard(args: string[]): SimProcess {
-  return runScript("sim/dashboard/main.ts", args, {});
+  return runNode(["--import", "tsx", path.join(root, "sim/dashboard/main.ts"), ...args], "sim/dashboard/main.ts", {});
 }
 
-/** Runs one of the project's TypeScript entry points; `scratch` is deleted when it exits. */
-function runScript(script: string, args: string[], env: Record<string, string>, scratch?: string): SimProcess {
-  const run = launch(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
+/** Runs Node with `args` in the repository, named `name` in failures; `scratch` is deleted when it exits. */
+function runNode(args: string[], name: string, env: Record<string, string>, scratch?: string): SimProcess {
+  const run = launch(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
-    name: script,
+    name,
   });
   if (!scratch) return run;
   const exited = run.exited.then((code) => {
