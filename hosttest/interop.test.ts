@@ -6,9 +6,6 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { test } from "node:test";
 import { startBroker } from "../sim/broker";
 import { nodeClock, nodeSocket } from "../sim/node-ports";
@@ -16,7 +13,7 @@ import { type ClientHandler, type ClientOptions, MqttClient } from "../src/mqtt/
 import { type QoS, SUBACK } from "../src/mqtt/packet";
 import { Parser } from "../src/mqtt/parser";
 import type { SocketFactory } from "../src/ports";
-import { freePort, startMosquitto } from "./support/mosquitto";
+import { freePort, startMosquitto, startPersistentMosquitto } from "./support/mosquitto";
 import { connectPeer } from "./support/peer";
 
 interface Inbound {
@@ -147,17 +144,10 @@ test("every QoS in both directions through aedes", { timeout: 30000 }, async () 
 test("a broker restarted mid-stream loses no QoS 1/2 message and duplicates no QoS 2 message, in either direction", {
   timeout: 90000,
 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mosquitto-data-"));
-  fs.chmodSync(dir, 0o777);
   // mosquitto 2.0 restores a session's QoS 1/2 messages as queued when its in-flight window is unlimited (0),
   // and then resends a QoS 2 flow that was past PUBREL as a new PUBLISH; with the default window (20) it
   // mishandles the messages queued beyond the window. A large finite window keeps every flow in flight.
-  const broker = await startMosquitto([
-    "persistence true",
-    `persistence_location ${dir}/`,
-    "autosave_interval 1",
-    "max_inflight_messages 1000",
-  ]);
+  const broker = await startPersistentMosquitto(["autosave_interval 1", "max_inflight_messages 1000"]);
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const N = 200;
   // The sink: mosquitto_sub with a persistent session at QoS 2 (it reconnects by itself); -d prints

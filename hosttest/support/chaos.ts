@@ -15,7 +15,7 @@ import path from "node:path";
 import { WIFI_OUTAGE_MS } from "../../sim/device";
 import { sequenceNumber } from "../../sim/virtual-dht";
 import { type Hostility, startHostileBroker } from "./hostile-broker";
-import { freePort, type Mosquitto, startMosquitto } from "./mosquitto";
+import { freePort, type Mosquitto, startPersistentMosquitto } from "./mosquitto";
 import { connectPeer, type Peer } from "./peer";
 import { type ProxyMode, startProxy, type Tap } from "./proxy";
 import { runSim, type SimProcess } from "./sim";
@@ -102,10 +102,7 @@ export class AckTap {
 
 /** mosquitto with persistence saved after every change, so a SIGKILL loses nothing it acknowledged. */
 export function persistentMosquitto(): Promise<Mosquitto> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chaos-db-"));
-  return startMosquitto([
-    "persistence true",
-    `persistence_location ${dir}/`,
+  return startPersistentMosquitto([
     "autosave_interval 1",
     "autosave_on_changes true",
     "max_queued_messages 100000",

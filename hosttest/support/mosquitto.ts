@@ -97,3 +97,23 @@ export async function startMosquitto(extra: string[] = []): Promise<Mosquitto> {
     restart: launch,
   };
 }
+
+/**
+ * mosquitto that keeps its sessions and queued messages across restarts, in a
+ * database saved to a fresh folder (`extra` adds to the config). A restart
+ * refuses to go on when no database was saved: the broker would come back
+ * with every session forgotten, and a test would count its losses as ours.
+ */
+export async function startPersistentMosquitto(extra: string[] = []): Promise<Mosquitto> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mosquitto-data-"));
+  // mosquitto started as root drops to its own user before it writes the database.
+  fs.chmodSync(dir, 0o777);
+  const broker = await startMosquitto(["persistence true", `persistence_location ${dir}/`, ...extra]);
+  const restart = broker.restart;
+  broker.restart = async () => {
+    if (!fs.existsSync(path.join(dir, "mosquitto.db")))
+      throw new Error(`mosquitto saved no database in ${dir}: a restart would forget every session\n${broker.log()}`);
+    await restart();
+  };
+  return broker;
+}
