@@ -370,7 +370,7 @@ export async function brokerOutage(seconds: number): Promise<Outcome & { timed: 
  */
 export async function outageRestart(
   outageMs = 20000,
-): Promise<{ timed: number; inOrder: boolean; gaps: number[]; alive: boolean; trace: string[] }> {
+): Promise<{ timed: number; inOrder: boolean; gaps: number[]; restartMs: number; alive: boolean; trace: string[] }> {
   const broker = await persistentMosquitto();
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const s = new Subject("chaos-outage-restart", url, url, ["--qos", "1", "--keepalive", "5"]);
@@ -379,10 +379,14 @@ export async function outageRestart(
     await sleep(3000);
     await broker.stop();
     await sleep(outageMs / 2);
+    const killedAt = Date.now();
     s.sim.child.kill("SIGKILL");
     await s.sim.exited;
     const from = s.peer.messages.length;
     s.launch();
+    // How long the device was away: from the kill until the new process is up (slower on a loaded machine).
+    await s.sim.waitFor("data: resuming from", 20000);
+    const restartMs = Date.now() - killedAt;
     await s.sim.waitFor("readings wait in the offline buffer", 20000);
     await sleep(outageMs / 2);
     await broker.restart();
@@ -400,7 +404,7 @@ export async function outageRestart(
       if (times[i] <= times[i - 1]) inOrder = false;
     }
     const o = s.outcome("outage restart");
-    return { timed: times.length, inOrder, gaps, alive: o.alive, trace: o.trace };
+    return { timed: times.length, inOrder, gaps, restartMs, alive: o.alive, trace: o.trace };
   } finally {
     await s.stop();
     await broker.stop();
