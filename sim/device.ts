@@ -252,12 +252,15 @@ class SimDevice implements VirtualDevice {
   /** One line of this device's log. */
   readonly say = (line: string): void => this.log(`${this.id}: ${line}`);
 
+  /** The restart port (the firmware asks, e.g. after an update or a settings change): a field, so no boot's scope stays alive with it. */
+  private readonly restartSoon = (): void => void this.restart();
+
   private start(): Device {
     const { options, loader, led, dht, blank, bufferFile } = this;
     this.blank = false;
     this.bufferFile = "look";
     const firmware = loader?.boot(blank);
-    const restart = () => void this.restart();
+    const restart = this.restartSoon;
     return boot(
       { ...this.config, id: this.id },
       [],
@@ -289,7 +292,7 @@ class SimDevice implements VirtualDevice {
         defaultId: () => this.id,
         needsSsid: options.setup === true,
         defaultBroker: this.broker,
-        model: `ESP32 + ${this.config.sensor.toUpperCase()} (simulated)`,
+        model: modelName(this.config.sensor),
         version: firmware?.version,
         updateWindow: this.updateWindow,
       },
@@ -331,6 +334,15 @@ class SimDevice implements VirtualDevice {
     await this.restarting;
     await this.halt();
   }
+}
+
+const modelNames = new Map<string, string>();
+
+/** What a device calls its model (one string per sensor type for the whole fleet). */
+function modelName(sensor: string): string {
+  let name = modelNames.get(sensor);
+  if (name === undefined) modelNames.set(sensor, (name = `ESP32 + ${sensor.toUpperCase()} (simulated)`));
+  return name;
 }
 
 /** The process's V8 heap in use (process.memoryUsage() reads /proc too: 10–50 µs, at each connect of each device's diag). */

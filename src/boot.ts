@@ -38,7 +38,7 @@ import { addDeviceRoutes, type WebPage } from "./web/routes";
 import { WebServer } from "./web/server";
 import { addUpdateRoute } from "./web/update";
 import { IndicatorLed, SETUP_PATTERN } from "./wifi/indicator";
-import { WiFiSupervisor } from "./wifi/supervisor";
+import { WiFiSupervisor, type WiFiSupervisorOptions } from "./wifi/supervisor";
 
 /** What a platform hands the core. */
 export interface BootPorts {
@@ -132,37 +132,23 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
     );
 
   const clock = ports.clock;
-  // The callbacks below keep what they name for the device's life: `announce`, not the whole of `ports`.
-  const announce = ports.announce;
   const led = new IndicatorLed(ports.led(config.ledPin), clock);
   const port = config.web === "off" ? undefined : config.web;
-  const page = (address: string) => `http://${address}${port === 80 ? "" : `:${port}`}/`;
-  let app: App | undefined;
-  const wifi = new WiFiSupervisor({
-    wifi: ports.wifi,
-    clock,
-    ssid: config.ssid,
-    password: config.password,
-    requireSsid: platform.needsSsid,
-    log,
-    backoff: new Backoff(1000, 60000, ports.random),
-    setup: { name: `${id}-setup`, password: config.apPassword },
-    onSetup: (active, address) => {
-      led.blink(active ? SETUP_PATTERN : undefined);
-      if (active && address && web)
-        log(`web: the page is at ${page(address)} (any address works while the access point is open)`);
-    },
-    onUp: () => {
-      if (port !== undefined && web) {
-        const address = wifi.address();
-        if (address) log(`web: the page is at ${page(address)}`);
-        announce?.(id, port);
-      }
-      if (broker) app?.resume();
-    },
-    onDown: () => app?.hold(),
-  });
-  app = new App(
+  const device = new Booted(id, port, led, log, ports.announce, broker !== undefined);
+  const wifi = new WiFiSupervisor(
+    new LinkOptions(device, {
+      wifi: ports.wifi,
+      clock,
+      ssid: config.ssid,
+      password: config.password,
+      requireSsid: platform.needsSsid,
+      log,
+      backoff: new Backoff(1000, 60000, ports.random),
+      setup: { name: `${id}-setup`, password: config.apPassword },
+    }),
+  );
+  device.wifi = wifi;
+  const app = new App(
     config,
     {
       clock,
@@ -190,15 +176,14 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
       updateWindow: platform.updateWindow,
     },
   );
+  device.app = app;
   app.reportConfigErrors(errors);
   // The LED and the sensor start now; MQTT when Wi-Fi has an address.
   app.start(false);
-  const running = app;
-  let web: WebServer | undefined;
   if (port !== undefined && ports.http) {
-    web = new WebServer({ log, password: config.webPassword, realm: id, setup: () => wifi.setup });
+    const web = new WebServer({ log, password: config.webPassword, realm: id, setup: () => wifi.setup });
     addDeviceRoutes(web, {
-      app: running,
+      app,
       clock,
       log,
       store: ports.store,
@@ -206,22 +191,107 @@ export function boot(built: Config, errors: string[], ports: BootPorts, platform
       setup: () => wifi.setup,
       restart: ports.restart,
     });
-    addUpdateRoute(web, running.updater);
+    addUpdateRoute(web, app.updater);
     if (web.listen(ports.http, port))
       log(`web: serving on port ${port}${config.webPassword ? " (changes need the web password)" : ""}`);
+    device.web = web;
   }
   wifi.start();
-  return {
-    app: running,
-    wifi,
-    web,
-    stop(done?: () => void): void {
-      web?.close();
-      running.stop(() => {
-        wifi.stop();
-        led.blink(undefined);
-        done?.();
-      });
-    },
-  };
+  return device;
+}
+
+/**
+ * A composed device: what it does as its Wi-Fi link comes and goes and as
+ * set-up mode opens, and how it stops. An object with methods rather than
+ * closures over boot's scope, since a fleet of virtual devices has thousands.
+ */
+class Booted implements Device {
+  app!: App;
+  wifi!: WiFiSupervisor;
+  web: WebServer | undefined;
+
+  constructor(
+    private readonly id: string,
+    /** The web page's port (undefined: `web=off`). */
+    private readonly port: number | undefined,
+    private readonly led: IndicatorLed,
+    private readonly log: Log,
+    private readonly announce: BootPorts["announce"],
+    private readonly hasBroker: boolean,
+  ) {}
+
+  /** The link has an address: the page is announced there, and MQTT resumes. */
+  linkUp(): void {
+    const port = this.port;
+    if (port !== undefined && this.web) {
+      const address = this.wifi.address();
+      if (address) this.log(`web: the page is at ${this.page(address)}`);
+      this.announce?.(this.id, port);
+    }
+    if (this.hasBroker) this.app?.resume();
+  }
+
+  /** The link is lost: MQTT holds. */
+  linkDown(): void {
+    this.app?.hold();
+  }
+
+  /** Set-up mode began (the LED blinks its pattern; `address`: the access point's) or ended. */
+  setupMode(active: boolean, address?: string): void {
+    this.led.blink(active ? SETUP_PATTERN : undefined);
+    if (active && address && this.web)
+      this.log(`web: the page is at ${this.page(address)} (any address works while the access point is open)`);
+  }
+
+  /** Publishes `offline`, disconnects cleanly, and lets go of Wi-Fi. */
+  stop(done?: () => void): void {
+    this.web?.close();
+    this.app.stop(() => {
+      this.wifi.stop();
+      this.led.blink(undefined);
+      done?.();
+    });
+  }
+
+  private page(address: string): string {
+    return `http://${address}${this.port === 80 ? "" : `:${this.port}`}/`;
+  }
+}
+
+/** The Wi-Fi supervisor's options, its events passed on to the device (methods, not closures: see Booted). */
+class LinkOptions implements WiFiSupervisorOptions {
+  readonly wifi: WiFiPort;
+  readonly clock: Clock;
+  readonly ssid: string;
+  readonly password: string;
+  readonly requireSsid: boolean | undefined;
+  readonly log: Log | undefined;
+  readonly backoff: Backoff | undefined;
+  readonly setup: WiFiSupervisorOptions["setup"];
+
+  constructor(
+    private readonly device: Booted,
+    options: Omit<WiFiSupervisorOptions, "onUp" | "onDown" | "onSetup">,
+  ) {
+    this.wifi = options.wifi;
+    this.clock = options.clock;
+    this.ssid = options.ssid;
+    this.password = options.password;
+    this.requireSsid = options.requireSsid;
+    this.log = options.log;
+    this.backoff = options.backoff;
+    this.setup = options.setup;
+  }
+
+  onUp(): void {
+    this.device.linkUp();
+  }
+
+  onDown(): void {
+    this.device.linkDown();
+  }
+
+  onSetup(active: boolean, address?: string): void {
+    this.device.setupMode(active, address);
+  }
 }
