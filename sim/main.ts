@@ -192,7 +192,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     const dataDir = path.join(options.data, id);
-    const deviceConfig = { ...config, web: webPort(i) };
+    // One configuration for the whole fleet unless each device serves its page on a port of its own.
+    const deviceConfig = web === "off" ? config : { ...config, web: webPort(i) };
     devices.push(
       createDevice(
         deviceConfig,

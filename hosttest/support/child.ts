@@ -84,7 +84,8 @@ export function launch(command: string, args: string[], options: ChildOptions = 
     output: () => output,
     exited,
     closed,
-    waitFor(text: string | RegExp, ms = 10000): Promise<RegExpExecArray | undefined> {
+    // 20 s by default: on a fresh machine (CI) a process may spend seconds compiling TypeScript before its first line.
+    waitFor(text: string | RegExp, ms = 20000): Promise<RegExpExecArray | undefined> {
       const find = (): RegExpExecArray | undefined | false => {
         const seen = view(output);
         if (typeof text === "string") return seen.includes(text) ? undefined : false;
