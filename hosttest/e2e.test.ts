@@ -14,8 +14,10 @@ import { freePort, startMosquitto, waitForPort } from "./support/mosquitto";
 import { connectPeer, type Peer } from "./support/peer";
 import { runSim } from "./support/sim";
 
-// Each test has its own broker, ports and data folder: they run side by side, a few at a time.
-describe("end to end", { concurrency: 4 }, () => {
+// Each test has its own broker, ports and data folder, but they run one at a time: side by side (4 at once, beside
+// two other test files) the embedded-broker acceptance run once missed the `offline` its simulator publishes
+// as it stops (aedes may still be delivering it when the simulator closes the broker).
+describe("end to end", { concurrency: 1 }, () => {
   it("simulator on mosquitto passes the interface acceptance probe", { timeout: 60000 }, async () => {
     const broker = await startMosquitto();
     try {
