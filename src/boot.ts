@@ -228,12 +228,12 @@ class Booted implements Device {
       if (address) this.log(`web: the page is at ${this.page(address)}`);
       this.announce?.(this.id, port);
     }
-    if (this.hasBroker) this.app?.resume();
+    if (this.hasBroker) this.app.resume();
   }
 
   /** The link is lost: MQTT holds. */
   linkDown(): void {
-    this.app?.hold();
+    this.app.hold();
   }
 
   /** Set-up mode began (the LED blinks its pattern; `address`: the access point's) or ended. */
@@ -268,6 +268,8 @@ class LinkOptions implements WiFiSupervisorOptions {
   readonly log: Log | undefined;
   readonly backoff: Backoff | undefined;
   readonly setup: WiFiSupervisorOptions["setup"];
+  readonly connectTimeout: number | undefined;
+  readonly minDelay: number | undefined;
 
   constructor(
     private readonly device: Booted,
@@ -281,6 +283,8 @@ class LinkOptions implements WiFiSupervisorOptions {
     this.log = options.log;
     this.backoff = options.backoff;
     this.setup = options.setup;
+    this.connectTimeout = options.connectTimeout;
+    this.minDelay = options.minDelay;
   }
 
   onUp(): void {
