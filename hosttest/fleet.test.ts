@@ -2,11 +2,14 @@
  * A small fleet through the simulator's command line: `--devices` with
  * `--first` numbers the slice, every device comes online on the embedded
  * broker, the fleet says once when all are online, and the status line
- * counts them.
+ * counts them; after a broker restart it says when all are back.
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { test } from "node:test";
-import { freePort } from "./support/mosquitto";
+import { freePort, startMosquitto } from "./support/mosquitto";
 import { connectPeer, type Peer } from "./support/peer";
 import { runSim } from "./support/sim";
 
@@ -29,5 +32,27 @@ test("--devices 3 --first 5: sim-5 … sim-7 online, one line when all are, the 
     await peer?.end();
     sim.child.kill("SIGINT");
     await sim.exited;
+  }
+});
+
+test("a fleet that lost its broker says when all its devices are back, and how long that took", {
+  timeout: 30000,
+}, async () => {
+  const broker = await startMosquitto();
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-"));
+  const sim = runSim(["--broker", `mqtt://127.0.0.1:${broker.port}`, "--http", "0", "--devices", "3", "--data", data]);
+  try {
+    await sim.waitFor(/all 3 devices online, [\d.]+ s after start/, 15000);
+    await broker.stop(true);
+    await sim.waitFor(/\| 0 online/, 5000);
+    await broker.restart();
+    const back = await sim.waitFor(/all 3 devices online again, (\d+\.\d\d) s after the first went offline/, 15000);
+    assert.ok(Number(back[1]) > 0);
+    assert.equal(sim.output().match(/all 3 devices online, /g)?.length, 1, "the first line said once");
+  } finally {
+    sim.child.kill("SIGINT");
+    await sim.exited;
+    await broker.stop();
+    fs.rmSync(data, { recursive: true, force: true });
   }
 });

@@ -5,6 +5,8 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import v8 from "node:v8";
+import vm from "node:vm";
 import type { VirtualDevice } from "./device";
 import { connectingNow } from "./node-ports";
 
@@ -89,15 +91,57 @@ export function namesIn(dir: string): Set<string> {
 }
 
 /**
- * Says once, as soon as it happens, that every device of a fleet is online
- * and how long after the process started (the status line comes once a
- * second): a look every 50 ms until then.
+ * Says as soon as every device of a fleet is online, and how long after the
+ * process started (the status line comes once a second), and again each
+ * time all are back after some went offline (a broker restart), with how
+ * long that took: a look every 50 ms. Each time, the heap is compacted.
  */
-export function sayWhenAllOnline(devices: VirtualDevice[], log: (line: string) => void): void {
+export function watchFleet(devices: VirtualDevice[], log: (line: string) => void): void {
+  let lostAt = -1; // when some were first seen offline; -1 while all are online
+  let first = true;
   const timer = setInterval(() => {
-    for (const device of devices) if (!device.app.client.connected) return;
-    clearInterval(timer);
-    log(`all ${devices.length} devices online, ${(performance.now() / 1000).toFixed(2)} s after start`);
+    let all = true;
+    for (const device of devices)
+      if (!device.app.client.connected) {
+        all = false;
+        break;
+      }
+    const now = performance.now();
+    if (!all) {
+      if (lostAt < 0) lostAt = now;
+      return;
+    }
+    if (lostAt < 0 && !first) return;
+    const n = devices.length;
+    if (first) log(`all ${n} devices online, ${(now / 1000).toFixed(2)} s after start`);
+    else log(`all ${n} devices online again, ${((now - lostAt) / 1000).toFixed(2)} s after the first went offline`);
+    first = false;
+    lostAt = -1;
+    compactHeap();
   }, 50);
   timer.unref();
+}
+
+let collect: (() => void) | undefined;
+
+/**
+ * One full collection that also compacts the old generation. A fleet coming
+ * online (at start, or after a broker restart) makes garbage that outlives
+ * the young generation, and it lies on the same pages as the devices' own
+ * objects; an ordinary collection frees it but keeps the pages. Moving the
+ * live objects together gives them back: about 1.4 KiB a device at 10,000.
+ * Compaction is asked for this collection only, and V8's `gc` is reached
+ * without `--expose-gc` on the command line.
+ */
+export function compactHeap(): void {
+  if (!collect) {
+    v8.setFlagsFromString("--expose-gc");
+    collect = vm.runInNewContext("gc") as () => void;
+  }
+  v8.setFlagsFromString("--compact-on-every-full-gc");
+  try {
+    collect();
+  } finally {
+    v8.setFlagsFromString("--no-compact-on-every-full-gc");
+  }
 }

@@ -12,7 +12,7 @@ import { parseArgs, type SimOptions, USAGE } from "./cli";
 import { simControls } from "./dashboard/controls";
 import { type RunningDashboard, startDashboard } from "./dashboard/server";
 import { bufferedReadings, createDevice, type VirtualDevice } from "./device";
-import { CHATTY_FLEET, checkFileLimit, FleetStatus, namesIn, sayWhenAllOnline } from "./fleet";
+import { CHATTY_FLEET, checkFileLimit, FleetStatus, namesIn, watchFleet } from "./fleet";
 import { openStore } from "./history/store";
 import { isLoopback, urlHost } from "./listen";
 import { nodeHttpServer } from "./node-http";
@@ -216,7 +216,7 @@ async function main(): Promise<void> {
     if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
   }
 
-  if (devices.length > 1) sayWhenAllOnline(devices, log);
+  if (devices.length > 1) watchFleet(devices, log);
 
   let last = "";
   const draw = () => {

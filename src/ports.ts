@@ -13,8 +13,13 @@ export type TimerId = unknown;
 export interface Clock {
   /** Milliseconds from an arbitrary origin; never goes backwards. */
   now(): number;
-  /** Calls `callback` once after `ms` milliseconds. */
-  set(callback: () => void, ms: number): TimerId;
+  /**
+   * Calls `callback` once after `ms` milliseconds. `replacing`: a one-shot
+   * timer of this clock that the caller gives up (cleared first if still
+   * pending), whose record the clock may reuse rather than make a new one:
+   * a timer set again and again (the next reading) then allocates nothing.
+   */
+  set(callback: () => void, ms: number, replacing?: TimerId): TimerId;
   /** Calls `callback` every `ms` milliseconds until cleared. */
   repeat(callback: () => void, ms: number): TimerId;
   /** Cancels a timer; `undefined` is ignored. */

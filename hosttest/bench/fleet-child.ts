@@ -1,7 +1,7 @@
 /**
  * One side of the fleet benchmark (./fleet.ts), run in its own process:
  *
- *   node --expose-gc build/fleet-child.mjs MODE N PORT INTERVAL WINDOW [DATA]
+ *   node build/fleet-child.mjs MODE N PORT INTERVAL WINDOW [DATA]
  *
  * (built from this file by ./fleet.ts with sim/bundle.mjs, as `npm start`
  * builds the simulator; `node --import tsx` runs it unbuilt).
@@ -16,7 +16,7 @@
  * the floor.
  *
  * Prints one JSON line: time from the first connect to the last CONNACK,
- * memory before and after (RSS; V8 heap + buffers after gc), and the CPU the
+ * memory before and after (RSS; V8 heap + buffers, after a compacting gc), and the CPU the
  * process spent over WINDOW ms of steady running with the messages it
  * published meanwhile.
  */
@@ -27,7 +27,7 @@ import path from "node:path";
 import mqtt from "mqtt";
 import mqttPacket from "mqtt-packet";
 import { createDevice, type VirtualDevice } from "../../sim/device";
-import { namesIn } from "../../sim/fleet";
+import { compactHeap, namesIn } from "../../sim/fleet";
 import { buildConfig } from "../../src/app/config";
 import { discoveryMessages, topicsFor } from "../../src/app/topics";
 
@@ -38,12 +38,11 @@ const INTERVAL = Number(intervalArg);
 const WINDOW = Number(windowArg);
 const HOST = "127.0.0.1";
 
-const gc = (globalThis as { gc?: () => void }).gc;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Memory after one compacting full collection, as the simulator makes once its fleet is online (each side alike). */
 function memory(): { rss: number; js: number; heap: number; heapTotal: number } {
-  gc?.();
-  gc?.();
+  compactHeap();
   const m = process.memoryUsage();
   return { rss: m.rss, js: m.heapUsed + m.external, heap: m.heapUsed, heapTotal: m.heapTotal };
 }

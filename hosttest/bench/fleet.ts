@@ -115,7 +115,6 @@ async function runChild(
   childScript ??= bundle("hosttest/bench/fleet-child.ts", "fleet-child");
   const child = spawnRaised([
     process.execPath,
-    "--expose-gc",
     ...flags,
     await childScript,
     mode,
@@ -502,7 +501,7 @@ async function fleetRuns(sizes: number[], data: string): Promise<{ rows: Row[]; 
         peer: `MQTT.js ${kib(js.jsPerDevice)}; bare ${kib(bare.jsPerDevice)}`,
         ratio: `${(ours.jsPerDevice / js.jsPerDevice).toFixed(2)}× MQTT.js`,
         goal: "-",
-        note: "V8 heap used + external (buffers) after gc, less before, / N",
+        note: "V8 heap used + external (buffers) after a compacting gc, less before, / N",
       },
       {
         metric: `time to all connected, ${k}`,

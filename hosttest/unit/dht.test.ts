@@ -16,7 +16,8 @@ import {
 } from "../../src/dht/frame";
 import { Sampler } from "../../src/dht/sampler";
 import { createDhtSensor, type PulseCapture } from "../../src/dht/sensor";
-import type { Clock, Sensor, SensorResult, TimerId } from "../../src/ports";
+import type { Sensor, SensorResult } from "../../src/ports";
+import { FakeClock } from "./fakes";
 import { prng } from "./prng";
 
 // ---------------------------------------------------------------- helpers
@@ -39,49 +40,6 @@ function train(bytes: Uint8Array, jitter: () => number = noJitter): { buf: Uint1
   let n = encodeFrame(bytes, buf, jitter);
   buf[n++] = pulse(1, EDGE_TIMEOUT_US);
   return { buf, n };
-}
-
-class FakeClock implements Clock {
-  t = 0;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; every: number; cb: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  set(cb: () => void, ms: number): TimerId {
-    this.timers.set(++this.seq, { at: this.t + ms, every: 0, cb });
-    return this.seq;
-  }
-  repeat(cb: () => void, ms: number): TimerId {
-    this.timers.set(++this.seq, { at: this.t + ms, every: ms, cb });
-    return this.seq;
-  }
-  clear(id: TimerId | undefined): void {
-    if (id !== undefined) this.timers.delete(id as number);
-  }
-  pending(): number {
-    return this.timers.size;
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: number | undefined;
-      let at = Infinity;
-      for (const [id, timer] of this.timers) {
-        if (timer.at < at) {
-          at = timer.at;
-          next = id;
-        }
-      }
-      if (next === undefined || at > end) break;
-      const timer = this.timers.get(next)!;
-      this.t = at;
-      if (timer.every > 0) timer.at += timer.every;
-      else this.timers.delete(next);
-      timer.cb();
-    }
-    this.t = end;
-  }
 }
 
 const GOOD = (temp: number, hum: number): SensorResult => ({ ok: true, temp, hum });
@@ -455,8 +413,7 @@ describe("dht sampling policy", () => {
   });
 
   it("starting long after power-up reads at once", () => {
-    const clock = new FakeClock();
-    clock.t = 50000;
+    const clock = new FakeClock(50000);
     const sensor = scripted(clock, [GOOD(21, 40)]);
     const s = new Sampler({ clock, sensor, interval: 3000, poweredAt: 0, onReading: () => {} });
     s.start();
@@ -555,7 +512,7 @@ describe("dht sampling policy", () => {
     clock.advance(1500); // read at 1000
     s.stop();
     assert.equal(s.running, false);
-    assert.equal(clock.pending(), 0);
+    assert.equal(clock.pending, 0);
     clock.advance(10000);
     assert.deepEqual(sensor.reads, [1000]);
     s.start();

@@ -79,7 +79,8 @@ export class FakeClock implements Clock {
     return this.time;
   }
 
-  set(callback: () => void, ms: number): TimerId {
+  set(callback: () => void, ms: number, replacing?: TimerId): TimerId {
+    this.clear(replacing);
     return this.add(callback, ms, 0);
   }
 

@@ -19,7 +19,10 @@ function now(): number {
 
 export const clock: Clock = {
   now,
-  set: (callback, ms) => Timer.set(() => callback(), Math.max(ms, 0)),
+  set: (callback, ms, replacing) => {
+    if (replacing !== undefined) Timer.clear(replacing as Timer);
+    return Timer.set(() => callback(), Math.max(ms, 0));
+  },
   repeat: (callback, ms) => Timer.repeat(() => callback(), ms > 0 ? ms : 1),
   clear: (id: TimerId | undefined) => {
     if (id !== undefined) Timer.clear(id as Timer);

@@ -99,16 +99,15 @@ export class Sampler {
   }
 
   private schedule(): void {
-    this.clock.clear(this.timer);
     const gap = this.streak > 0 && this.streak < this.limit ? this.sensor.minInterval : this.effective;
     let due = this.lastReadAt < 0 ? this.earliest : this.lastReadAt + gap;
     if (due < this.earliest) due = this.earliest;
     const wait = due - this.clock.now();
-    this.timer = this.clock.set(this.tick, Math.max(wait, 0));
+    // The same timer record each time (this.timer is the sampler's own, run or pending).
+    this.timer = this.clock.set(this.tick, Math.max(wait, 0), this.timer);
   }
 
   private sample(): void {
-    this.timer = undefined;
     if (!this.active) return;
     this.lastReadAt = this.clock.now();
     const result = this.sensor.read();
