@@ -143,7 +143,16 @@ export interface VirtualDevice {
 
 /** The file that holds a virtual device's store. */
 export function storeFile(dataDir: string): string {
-  return path.join(dataDir, STORE_FILE);
+  return flatJoin(dataDir, STORE_FILE);
+}
+
+/**
+ * `path.join` as one flat string. V8 keeps a string made by joining as a
+ * tree of its pieces (a 32-byte node per join, beside the pieces), and a
+ * fleet keeps a few paths per device.
+ */
+export function flatJoin(...parts: string[]): string {
+  return Buffer.from(path.join(...parts)).toString();
 }
 
 /** Readings waiting in the offline buffer a device keeps in `dataDir` (0 when there is none). */
@@ -180,7 +189,12 @@ class SimDevice implements VirtualDevice {
   readonly wifi = new VirtualWiFi();
   restarts = 0;
   private readonly config: Config;
+  /** The data folder (none: nothing is kept), and the store's file in it. */
+  private readonly dir: string | undefined;
   private readonly file: string | undefined;
+  private readonly http: HttpServerFactory | undefined;
+  private readonly page: WebPage | undefined;
+  private readonly unprovisioned: boolean;
   /** Firmware updates: two slots and a boot loader in the data folder (none without one). */
   private readonly loader: SimBootLoader | undefined;
   private readonly updateWindow: number | undefined;
@@ -200,9 +214,14 @@ class SimDevice implements VirtualDevice {
     config: Config,
     readonly id: string,
     private readonly broker: BrokerAddress,
-    private readonly options: DeviceOptions,
+    options: DeviceOptions,
     private readonly log: (line: string) => void,
   ) {
+    // What later boots need of the options, as fields: a fleet's options objects are one per device.
+    this.dir = options.dataDir;
+    this.http = options.http;
+    this.page = options.page;
+    this.unprovisioned = options.setup === true;
     this.dht = new VirtualDht({ model: config.sensor, faultRate: options.faults.sensor, sequence: options.sequence });
     let file: string | undefined;
     if (options.dataDir) {
@@ -228,8 +247,10 @@ class SimDevice implements VirtualDevice {
       const store = fileStore(file, !this.blank);
       if (store.get("ssid") !== undefined) store.delete?.("ssid");
     }
-    this.config = config;
-    this.loader = options.dataDir ? new SimBootLoader(options.dataDir, VERSION, this.say) : undefined;
+    // The device's id in its configuration (as an ESP32 flashed with one), unless the configuration has none:
+    // the boot path then takes this id as the platform's, and a fleet's devices share one configuration.
+    this.config = config.id && config.id !== id ? { ...config, id } : config;
+    this.loader = this.dir ? new SimBootLoader(this.dir, VERSION, this.say) : undefined;
     this.updateWindow = options.updateWindow ?? windowFromEnvironment();
     this.device = this.start();
     if (options.faults.wifi > 0) {
@@ -256,13 +277,13 @@ class SimDevice implements VirtualDevice {
   private readonly restartSoon = (): void => void this.restart();
 
   private start(): Device {
-    const { options, loader, led, dht, blank, bufferFile } = this;
+    const { dir, loader, led, dht, blank, bufferFile } = this;
     this.blank = false;
     this.bufferFile = "look";
     const firmware = loader?.boot(blank);
     const restart = this.restartSoon;
     return boot(
-      { ...this.config, id: this.id },
+      this.config,
       [],
       {
         clock: nodeClock,
@@ -274,9 +295,9 @@ class SimDevice implements VirtualDevice {
         capture: () => dht,
         heap: processHeap,
         flash: (byteLength) => {
-          if (!options.dataDir) return undefined;
+          if (!dir) return undefined;
           this.flashFile?.dispose();
-          this.flashFile = fileFlash(path.join(options.dataDir, BUFFER_FILE), byteLength, FLASH_BLOCK, bufferFile);
+          this.flashFile = fileFlash(flatJoin(dir, BUFFER_FILE), byteLength, FLASH_BLOCK, bufferFile);
           return this.flashFile;
         },
         wallClock: Date.now,
@@ -284,13 +305,13 @@ class SimDevice implements VirtualDevice {
         update: firmware && loader ? loader.port(firmware, restart) : undefined,
         httpClient: nodeHttpClient,
         sha256: nodeSha256,
-        http: options.http,
-        page: options.page,
+        http: this.http,
+        page: this.page,
       },
       {
         board: "Node simulator",
         defaultId: () => this.id,
-        needsSsid: options.setup === true,
+        needsSsid: this.unprovisioned,
         defaultBroker: this.broker,
         model: modelName(this.config.sensor),
         version: firmware?.version,

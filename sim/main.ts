@@ -11,7 +11,7 @@ import { type RunningBroker, startBroker } from "./broker";
 import { parseArgs, type SimOptions, USAGE } from "./cli";
 import { simControls } from "./dashboard/controls";
 import { type RunningDashboard, startDashboard } from "./dashboard/server";
-import { bufferedReadings, createDevice, type VirtualDevice } from "./device";
+import { bufferedReadings, createDevice, flatJoin, type VirtualDevice } from "./device";
 import { CHATTY_FLEET, checkFileLimit, FleetStatus, namesIn, watchFleet } from "./fleet";
 import { openStore } from "./history/store";
 import { isLoopback, urlHost } from "./listen";
@@ -95,7 +95,9 @@ async function main(): Promise<void> {
   let broker: RunningBroker | undefined;
   let address = options.broker;
   const ids = deviceIds(options);
-  const config = { ...options.config };
+  // Each device's id comes from its number (the platform's id, as an ESP32's from its MAC), so a fleet's devices
+  // share one configuration; a single configured id stays in it.
+  const config = { ...options.config, id: ids.length === 1 ? ids[0] : "" };
   if (address) {
     try {
       await probe(address.host, address.port);
@@ -191,7 +193,7 @@ async function main(): Promise<void> {
   const folders = namesIn(options.data);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
-    const dataDir = path.join(options.data, id);
+    const dataDir = flatJoin(options.data, id);
     // One configuration for the whole fleet unless each device serves its page on a port of its own.
     const deviceConfig = web === "off" ? config : { ...config, web: webPort(i) };
     devices.push(

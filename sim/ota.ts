@@ -90,6 +90,15 @@ class SimUpdatePort implements UpdatePort {
   }
 }
 
+const factoryBoots = new Map<string, Firmware>();
+
+/** A first boot's firmware (the factory slot): one object per version for a whole fleet (it is never changed). */
+function factoryBoot(version: string): Firmware {
+  let firmware = factoryBoots.get(version);
+  if (!firmware) factoryBoots.set(version, (firmware = { slot: 0, version, faultBoot: false, trial: false }));
+  return firmware;
+}
+
 export class SimBootLoader {
   private readonly dir: string;
   private readonly factory: string;
@@ -103,7 +112,7 @@ export class SimBootLoader {
 
   /** A boot: applies the boot loader's rules, then says which firmware runs (`blank`: the folder holds none of its files, known without looking). */
   boot(blank = false): Firmware {
-    if (blank) return { slot: 0, version: this.factory, faultBoot: false, trial: false };
+    if (blank) return factoryBoot(this.factory);
     let data = this.read();
     if (data.state === "pending-verify" || data.state === "aborted") {
       this.log(`bootloader: the firmware in slot ${data.active} was not confirmed; back to slot ${data.previous}`);

@@ -16,7 +16,7 @@
 
 import { App, VERSION } from "./app/app";
 import { type BrokerAddress, type Config, parseBroker } from "./app/config";
-import { applyKept } from "./app/settings";
+import { applyKept, keptKeys } from "./app/settings";
 import type { DhtModel } from "./dht/frame";
 import { createDhtSensor, type PulseCapture } from "./dht/sensor";
 import { Backoff } from "./mqtt/backoff";
@@ -116,7 +116,8 @@ export interface Device {
 export function boot(built: Config, errors: string[], ports: BootPorts, platform: Platform): Device {
   const log = ports.log;
   for (const error of errors) log(`config: ${error}`);
-  const config: Config = { ...built };
+  // A copy only when kept settings change it: else a fleet's devices share one configuration.
+  const config: Config = keptKeys(ports.store).length > 0 ? { ...built } : built;
   applyKept(config, ports.store, log);
   const broker = config.broker ? parseBroker(config.broker) : platform.defaultBroker;
   const id = config.id || platform.defaultId();

@@ -40,9 +40,13 @@ const HOST = "127.0.0.1";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Memory after one compacting full collection, as the simulator makes once its fleet is online (each side alike). */
-function memory(): { rss: number; js: number; heap: number; heapTotal: number } {
+/**
+ * Memory after one compacting full collection, as the simulator makes once its fleet is online (each side
+ * alike), and a second's wait: V8 gives the evacuated pages back to the system from a background thread.
+ */
+async function memory(): Promise<{ rss: number; js: number; heap: number; heapTotal: number }> {
   compactHeap();
+  await sleep(1000);
   const m = process.memoryUsage();
   return { rss: m.rss, js: m.heapUsed + m.external, heap: m.heapUsed, heapTotal: m.heapTotal };
 }
@@ -170,7 +174,7 @@ function bare(): Fleet {
 
 async function main(): Promise<void> {
   await sleep(200);
-  const before = memory();
+  const before = await memory();
   const started = performance.now();
   const fleet = mode === "ours" ? ours() : mode === "mqttjs" ? mqttjs() : bare();
   let connectMs = NaN;
@@ -183,7 +187,7 @@ async function main(): Promise<void> {
     await sleep(10);
   }
   await sleep(Math.max(2000, INTERVAL + 500));
-  const after = memory();
+  const after = await memory();
   const cpu0 = process.cpuUsage();
   const m0 = fleet.messages();
   const t0 = performance.now();

@@ -97,7 +97,9 @@ export interface AppOptions {
  * are called by the small handler classes of ./handlers, not by users.
  */
 export class App {
-  readonly config: Config;
+  /** The configuration in effect: the caller's own object (a fleet's devices share one) until config/set changes it. */
+  config: Config;
+  private ownsConfig = false;
   readonly id: string;
   readonly topics: Topics;
   readonly client: MqttClient;
@@ -130,7 +132,7 @@ export class App {
 
   constructor(config: Config, ports: AppPorts, options: AppOptions) {
     this.ports = ports;
-    this.config = { ...config };
+    this.config = config;
     this.id = options.id;
     this.model = options.model ?? `ESP32 + ${config.sensor.toUpperCase()}`;
     this.losant = config.profile === "losant";
@@ -172,6 +174,15 @@ export class App {
 
   private makeUpdater(): Updater {
     return new Updater(new UpdateLink(this, this.ports), { version: this.version, window: this.updateWindow });
+  }
+
+  /** The configuration, made the app's own first (config/set changes it at run time). @internal */
+  ownConfig(): Config {
+    if (!this.ownsConfig) {
+      this.config = { ...this.config };
+      this.ownsConfig = true;
+    }
+    return this.config;
   }
 
   /**

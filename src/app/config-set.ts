@@ -22,10 +22,11 @@ export function configure(app: App, text: string): void {
     app.badCommand(values);
     return;
   }
-  if (values.qos !== undefined) app.config.qos = values.qos as QoS;
+  const config = app.ownConfig();
+  if (values.qos !== undefined) config.qos = values.qos as QoS;
   if (values.interval !== undefined) {
-    app.config.interval = values.interval as number;
-    app.sampler.changeInterval(app.config.interval);
+    config.interval = values.interval as number;
+    app.sampler.changeInterval(config.interval);
   }
   const store = app.ports.store;
   const refused = keep(store, values);

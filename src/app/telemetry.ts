@@ -21,6 +21,8 @@ import { round1 } from "./topics";
 /** Buffered readings sent and not yet acknowledged, at most: commands are never starved by a replay. */
 const REPLAY_WINDOW = 4;
 let sharedStateViews: Views | undefined;
+/** The reading being replayed, shared the same way: used only within pump(). */
+let sharedTaken: LoggedReading | undefined;
 /** Before this (2017-07-14), a wall clock has not been set. */
 const CLOCK_SET_MS = 1.5e12;
 
@@ -36,7 +38,7 @@ export class Telemetry {
   private dropsUnreported = 0;
   /** Where a state payload is written before the client copies it: shared by the process's apps, made at first use. */
   private readonly views = (sharedStateViews ??= new Views(new Uint8Array(STATE_MAX), 8));
-  private readonly taken: LoggedReading = { time: 0, temp: 0, hum: 0, timed: false };
+  private readonly taken = (sharedTaken ??= { time: 0, temp: 0, hum: 0, timed: false });
   private pumping = false;
 
   constructor(

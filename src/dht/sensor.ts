@@ -24,6 +24,9 @@ export interface PulseCapture {
 let sharedCapture: Uint16Array | undefined;
 /** The decode record, shared the same way: a read copies its values out before returning. */
 let sharedDecoded: DhtDecoded | undefined;
+/** The two result objects every sensor of the process returns (see createDhtSensor), made at first use. */
+let sharedGood: { ok: true; temp: number; hum: number } | undefined;
+let sharedBad: { ok: false; error: string; detail?: string } | undefined;
 
 /** Shortest time between two reads of a DHT11/DHT22, ms. */
 export const DHT_MIN_INTERVAL_MS = 2000;
@@ -37,7 +40,8 @@ export interface DhtSensor extends Sensor {
 /**
  * Makes a `Sensor` for `model` reading through `capture`.
  * `read()` never throws. It returns the same result object every time (one
- * for success, one for failure): copy `temp`/`hum` out before the next read.
+ * for success, one for failure, shared by the process's sensors): copy
+ * `temp`/`hum` out before the next read.
  * Errors: `timeout`, `short-frame`, `long-frame`, `checksum`,
  * `out-of-range` (see ./decoder), or `capture` when the capture itself threw.
  */
@@ -50,8 +54,6 @@ export function createDhtSensor(capture: PulseCapture, model: DhtModel): DhtSens
 class Dht implements DhtSensor {
   readonly minInterval = DHT_MIN_INTERVAL_MS;
   private readonly startLow: number;
-  private readonly good: { ok: true; temp: number; hum: number } = { ok: true, temp: 0, hum: 0 };
-  private readonly bad: { ok: false; error: string; detail?: string } = { ok: false, error: "", detail: "" };
 
   constructor(
     private readonly capture: PulseCapture,
@@ -67,7 +69,7 @@ class Dht implements DhtSensor {
 
   read(): SensorResult {
     const buffer = (sharedCapture ??= new Uint16Array(CAPTURE_ENTRIES));
-    const bad = this.bad;
+    const bad = (sharedBad ??= { ok: false, error: "", detail: "" });
     let count: number;
     try {
       count = this.capture.capture(this.startLow, buffer);
@@ -83,7 +85,7 @@ class Dht implements DhtSensor {
       bad.detail = decoded.detail;
       return bad;
     }
-    const good = this.good;
+    const good = (sharedGood ??= { ok: true, temp: 0, hum: 0 });
     good.temp = decoded.temp;
     good.hum = decoded.hum;
     return good;

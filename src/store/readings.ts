@@ -103,6 +103,8 @@ export function blocksFor(capacity: number, blockLength: number): number {
 /** Scratch for one record and one flag byte, shared by every log of the process: used only within a call. Made at first use (never in a preloaded module's flash). */
 let sharedRecord: Uint8Array | undefined;
 let sharedFlag: Uint8Array | undefined;
+/** A record's reading decoded, where only its flags matter: shared the same way. */
+let sharedSeen: LoggedReading | undefined;
 
 export class ReadingLog {
   /** Readings appended and not yet acknowledged (a slot left torn by a power cut counts until it is passed). */
@@ -114,7 +116,7 @@ export class ReadingLog {
   private readonly slots: number;
   private readonly record = (sharedRecord ??= new Uint8Array(RECORD_BYTES));
   private readonly flag = (sharedFlag ??= new Uint8Array(1));
-  private readonly seen: LoggedReading = { time: 0, temp: 0, hum: 0 };
+  private readonly seen = (sharedSeen ??= { time: 0, temp: 0, hum: 0 });
   /** Physical block and slot of the next write; the block's sequence number. */
   private tailBlock = 0;
   private tailSlot = 0;
