@@ -4,6 +4,7 @@
  * live status line. SIGINT/SIGTERM: every device publishes `offline`,
  * disconnects cleanly, and the process exits 0.
  */
+import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { type BuiltPage, buildPage } from "../page/build";
@@ -191,9 +192,15 @@ async function main(): Promise<void> {
   if (quiet) log(`${ids.length} devices: log lines of ${ids[0]} only (the status line counts them all)`);
   const drop = () => {};
   const folders = namesIn(options.data);
+  const root = path.normalize(options.data).replace(/(.)[\\/]+$/, "$1"); // as path.join gives it: no trailing separator
+  try {
+    if (ids.length > 1) fs.mkdirSync(options.data, { recursive: true }); // where each new device makes its folder
+  } catch (error) {
+    fatal(`cannot make the data folder ${options.data}: ${(error as Error).message}`);
+  }
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
-    const dataDir = flatJoin(options.data, id);
+    const dataDir = flatJoin(root, id);
     // One configuration for the whole fleet unless each device serves its page on a port of its own.
     const deviceConfig = web === "off" ? config : { ...config, web: webPort(i) };
     devices.push(

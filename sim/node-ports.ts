@@ -558,20 +558,20 @@ function flashFileBudget(): number {
 /** Erased bytes (0xFF) shared by every flash file, grown to the longest erase. */
 let erasedBytes: Uint8Array | undefined;
 
+/** What a read-ahead holds: an aligned stretch of a file. */
+const FLASH_READ_AHEAD = 4096;
+
 /**
  * A flash region in a file (the simulator's stand-in for a flash partition):
  * `byteLength` bytes in blocks of `blockLength`. The file holds the region's
- * start and grows as blocks are used: what lies past its end reads as erased
- * (0xFF), so a device's new offline buffer costs a few bytes on disk, not
- * its whole size. A file longer than the region (from a larger `buffer`
+ * start and grows a block at a time as blocks are used: what lies past its
+ * end reads as erased (0xFF), so a device's new offline buffer costs a block
+ * on disk, not its whole size. A file longer than the region (from a larger `buffer`
  * setting) starts over erased. Writes go straight to the file, so a killed
  * process keeps everything written before it died. The file is opened when
  * used and kept open while the process's file limit allows (see
  * flashFileBudget), so a fleet never runs out of file handles.
  */
-/** What a read-ahead holds: an aligned stretch of a file. */
-const FLASH_READ_AHEAD = 4096;
-
 class FileFlash implements Flash {
   private fd = -1;
   /** Counted in liveFlashFiles. */
@@ -639,9 +639,22 @@ class FileFlash implements Flash {
   }
 
   write(offset: number, bytes: Uint8Array): void {
-    this.changed(offset, offset + bytes.length);
-    fs.writeSync(this.open(), bytes, 0, bytes.length, offset);
-    if (offset + bytes.length > this.size) this.size = offset + bytes.length;
+    const end = offset + bytes.length;
+    this.changed(offset, end);
+    if (end <= this.size) {
+      fs.writeSync(this.open(), bytes, 0, bytes.length, offset);
+      return;
+    }
+    // Past the file's end: the file grows to the end of the block written, erased around the bytes, in one
+    // write (as a flash block is all there, erased). Growing a file costs a journaled change of its length on
+    // ext4: once a block rather than at each record (a block on disk is 4 KiB, whatever the file's length).
+    const from = this.size;
+    const to = Math.min(this.byteLength, Math.ceil(end / this.blockLength) * this.blockLength);
+    const grown = grownBytes(to - from);
+    grown.fill(0xff, 0, to - from);
+    grown.set(bytes, offset - from);
+    fs.writeSync(this.open(), grown, 0, to - from, from);
+    this.size = to;
   }
 
   eraseBlock(block: number): void {
@@ -699,6 +712,14 @@ const readAhead = {
   bytes: new Uint8Array(FLASH_READ_AHEAD),
   last: undefined as FileFlash | undefined,
 };
+
+let grownScratch: Uint8Array | undefined;
+
+/** A scratch buffer of at least `length` bytes, shared (used within one write). */
+function grownBytes(length: number): Uint8Array {
+  if (!grownScratch || grownScratch.length < length) grownScratch = new Uint8Array(length);
+  return grownScratch;
+}
 
 /** At least `length` bytes of 0xFF, shared. */
 function erased(length: number): Uint8Array {
