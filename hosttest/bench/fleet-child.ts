@@ -26,7 +26,7 @@ import os from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
 import mqttPacket from "mqtt-packet";
-import { createDevice, type VirtualDevice } from "../../sim/device";
+import { createDevice, flatJoin, type VirtualDevice } from "../../sim/device";
 import { compactHeap, namesIn } from "../../sim/fleet";
 import { buildConfig } from "../../src/app/config";
 import { discoveryMessages, topicsFor } from "../../src/app/topics";
@@ -57,7 +57,7 @@ interface Fleet {
   messages(): number;
 }
 
-function ours(): Fleet {
+async function ours(): Promise<Fleet> {
   // The bench's data folder, reused by each of its runs (--fresh empties rather than deletes, see sim/device.ts), else one of our own.
   let dir = DATA;
   if (!dir) {
@@ -76,7 +76,7 @@ function ours(): Fleet {
         `sim-${i}`,
         broker,
         {
-          dataDir: path.join(dir, `sim-${i}`),
+          dataDir: flatJoin(dir, `sim-${i}`),
           folderExists: folders.has(`sim-${i}`),
           fresh: true,
           faults: { sensor: 0, wifi: 0 },
@@ -84,6 +84,8 @@ function ours(): Fleet {
         () => {},
       ),
     );
+    // As the command line does: connections start while the rest are made.
+    if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   return {
     connected: () => {
@@ -176,7 +178,7 @@ async function main(): Promise<void> {
   await sleep(200);
   const before = await memory();
   const started = performance.now();
-  const fleet = mode === "ours" ? ours() : mode === "mqttjs" ? mqttjs() : bare();
+  const fleet = mode === "ours" ? await ours() : mode === "mqttjs" ? mqttjs() : bare();
   let connectMs = NaN;
   const deadline = started + 120000;
   while (performance.now() < deadline) {

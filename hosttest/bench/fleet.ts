@@ -522,22 +522,33 @@ async function fleetRuns(sizes: number[], data: string): Promise<{ rows: Row[]; 
     );
   }
 
-  const rt = await roundTrip(1000);
+  // Three rounds of 2,000 each (a simulator and a broker each), the median round by its p50 ratio: one round's
+  // ratio moves by ±0.3 with where the three processes land on this machine's two cores.
+  const rounds: { device: number[]; echo: number[]; r50: number; r99: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const rt = await roundTrip(2000);
+    const r50 = percentile(rt.device, 50) / percentile(rt.echo, 50);
+    const r99 = percentile(rt.device, 99) / percentile(rt.echo, 99);
+    rounds.push({ ...rt, r50, r99 });
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const r50 = median(rounds.map((r) => r.r50));
+  const r99 = median(rounds.map((r) => r.r99));
+  const rt = rounds.find((r) => r.r50 === r50)!;
   const p = (xs: number[], q: number) => percentile(xs, q);
-  const r50 = p(rt.device, 50) / p(rt.echo, 50);
-  const r99 = p(rt.device, 99) / p(rt.echo, 99);
   results.roundTrip = {
     deviceMs: { p50: p(rt.device, 50), p99: p(rt.device, 99) },
     echoMs: { p50: p(rt.echo, 50), p99: p(rt.echo, 99) },
     samples: rt.device.length,
+    rounds: rounds.map((r) => ({ p50Ratio: r.r50, p99Ratio: r.r99 })),
   };
   rows.push({
     metric: "command → LED report round trip",
     ours: `p50 ${p(rt.device, 50).toFixed(3)} ms, p99 ${p(rt.device, 99).toFixed(3)} ms`,
     peer: `broker echo p50 ${p(rt.echo, 50).toFixed(3)} ms, p99 ${p(rt.echo, 99).toFixed(3)} ms`,
-    ratio: `p50 ${r50.toFixed(2)}×, p99 ${r99.toFixed(2)}×`,
+    ratio: `p50 ${r50.toFixed(2)}×, p99 ${r99.toFixed(2)}× (rounds ${rounds.map((r) => `${r.r50.toFixed(2)}/${r.r99.toFixed(2)}`).join(", ")})`,
     goal: `${r50 <= 2.5 ? "p50 ≤2.5× ok" : "p50 ≤2.5× MISSED"}; ${r99 <= 1.5 ? "p99 ≤1.5× ok" : "p99 ≤1.5× MISSED"}`,
-    note: "MQTT.js peer → mosquitto → simulator (npm start) → mosquitto → peer, QoS 1, `ON` each time (unchanged: no store.json write, which adds about 0.2 ms), beside peer → mosquitto → peer; 1,000 of each, interleaved",
+    note: "MQTT.js peer → mosquitto → simulator (npm start) → mosquitto → peer, QoS 1, `ON` each time (unchanged: no store.json write, which adds about 0.2 ms), beside peer → mosquitto → peer; 2,000 of each, interleaved, in each of 3 rounds: the median ratios, the times of the median round by p50",
   });
 
   try {
