@@ -472,9 +472,15 @@ export async function wifiDrops(seconds: number, periodS = 10): Promise<Outcome>
     await s.start();
     s.markMemory();
     const end = Date.now() + seconds * 1000;
+    const connections = () => s.lines.filter((line) => line.text.includes("mqtt: connected as")).length;
+    let drops = 0;
     while (Date.now() + periodS * 1000 <= end) {
       await sleep(periodS * 1000 - WIFI_OUTAGE_MS);
+      // Each drop finds the device back from the last one: its Wi-Fi backoff (full jitter, doubling from 1 s)
+      // can take longer than the rest of the period, on a loaded machine, and a drop while it is away changes nothing.
+      for (const until = Date.now() + 30000; connections() <= drops && Date.now() < until; ) await sleep(100);
       await wifi("drop");
+      drops++;
       await sleep(WIFI_OUTAGE_MS);
       await wifi("restore");
     }
