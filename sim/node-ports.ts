@@ -317,7 +317,9 @@ class NodeSocket implements Socket {
         });
         (stream as tls.TLSSocket).once("secureConnect", onConnect);
       } else {
-        const owned = new OwnedStream();
+        // Received bytes land in the process's one receive buffer and go straight to the port's reader
+        // (see onRead), rather than in a new buffer per read through the stream's 'data' events.
+        const owned = new OwnedStream(readIntoShared);
         stream = owned.connect({ host: options.host, port: options.port });
         stream.once("connect", onConnect);
       }
@@ -329,7 +331,7 @@ class NodeSocket implements Socket {
     (stream as OwnedStream).owner = this;
     this.stream = stream;
     if (options.nodelay) stream.setNoDelay(true);
-    stream.on("data", onData);
+    if (tlsOptions) stream.on("data", onData);
     stream.on("drain", onDrain);
     stream.on("error", onError);
     stream.on("end", onEnd);
@@ -349,13 +351,26 @@ class NodeSocket implements Socket {
     this.signalWritable();
   }
 
-  received(data: Buffer): void {
+  received(data: Uint8Array): void {
     if (this.closed) return;
     this.paced();
     if (this.chunk === undefined) this.chunk = data;
     else (this.chunks ??= []).push(data);
     this.available += data.length;
     this.options.onReadable(this.available);
+  }
+
+  /**
+   * Received into the shared receive buffer: what the reader left of it (rare:
+   * the reader takes all it is told of, unless its socket closed meanwhile) is
+   * copied out before the next read.
+   */
+  receivedShared(data: Uint8Array): void {
+    this.received(data);
+    if (this.chunk?.buffer === receiveBuffer.buffer) this.chunk = this.chunk.slice();
+    const chunks = this.chunks;
+    if (chunks && chunks[chunks.length - 1].buffer === receiveBuffer.buffer)
+      chunks[chunks.length - 1] = chunks[chunks.length - 1].slice();
   }
 
   ended(): void {
@@ -440,6 +455,20 @@ function onConnect(this: net.Socket): void {
 function onData(this: net.Socket, data: Buffer): void {
   ownerOf(this).received(data);
 }
+/** Bytes received by any plain TCP socket of this process, handed to its reader at once. */
+const receiveBuffer = new Uint8Array(16384);
+function onRead(this: net.Socket, length: number, buffer: Uint8Array): boolean {
+  ownerOf(this).receivedShared(buffer.subarray(0, length));
+  return true;
+}
+/**
+ * A plain TCP socket's options: it reads into receiveBuffer, and onRead is
+ * called with the socket as `this` (Node takes `onread` in the constructor;
+ * its types list it with connect's options).
+ */
+const readIntoShared = {
+  onread: { buffer: receiveBuffer, callback: onRead as (length: number, buffer: Uint8Array) => boolean },
+} satisfies net.ConnectOpts as net.SocketConstructorOpts;
 function onDrain(this: net.Socket): void {
   ownerOf(this).signalWritable();
 }
