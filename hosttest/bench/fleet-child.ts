@@ -8,7 +8,8 @@
  *
  * MODE `ours`: N virtual devices of the simulator (`createDevice`, each with
  * its data folder under DATA, as `npm start -- --devices N --data DATA
- * --fresh` runs them); `mqttjs`: N MQTT.js clients doing the same job the
+ * --fresh` runs them); `ours-in-memory`: the same without data folders (the
+ * offline buffer in RAM, nothing kept on disk, as MQTT.js keeps it); `mqttjs`: N MQTT.js clients doing the same job the
  * way its users write it (Last Will; at each connect the device's three
  * subscriptions, `online`, the LED state and the three discovery configs at
  * QoS 1 retained, and a diag; the state payload at QoS 1 every INTERVAL ms); `bare`:
@@ -76,7 +77,7 @@ async function ours(): Promise<Fleet> {
         `sim-${i}`,
         broker,
         {
-          dataDir: flatJoin(dir, `sim-${i}`),
+          dataDir: mode === "ours-in-memory" ? undefined : flatJoin(dir, `sim-${i}`),
           folderExists: folders.has(`sim-${i}`),
           fresh: true,
           faults: { sensor: 0, wifi: 0 },
@@ -178,12 +179,15 @@ async function main(): Promise<void> {
   await sleep(200);
   const before = await memory();
   const started = performance.now();
-  const fleet = mode === "ours" ? await ours() : mode === "mqttjs" ? mqttjs() : bare();
+  const startCpu = process.cpuUsage();
+  const fleet = mode.startsWith("ours") ? await ours() : mode === "mqttjs" ? mqttjs() : bare();
   let connectMs = NaN;
+  let connectCpu = { user: NaN, system: NaN };
   const deadline = started + 120000;
   while (performance.now() < deadline) {
     if (fleet.connected() >= N) {
       connectMs = performance.now() - started;
+      connectCpu = process.cpuUsage(startCpu);
       break;
     }
     await sleep(10);
@@ -203,6 +207,7 @@ async function main(): Promise<void> {
       mode,
       n: N,
       connectMs,
+      connectCpuMs: (connectCpu.user + connectCpu.system) / 1000,
       online,
       rssPerDevice: (after.rss - before.rss) / N,
       jsPerDevice: (after.js - before.js) / N,

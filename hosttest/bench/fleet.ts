@@ -34,6 +34,8 @@ interface ChildResult {
   mode: string;
   n: number;
   connectMs: number;
+  /** CPU the process spent until all were connected, ms. */
+  connectCpuMs: number;
   online: number;
   rssPerDevice: number;
   jsPerDevice: number;
@@ -222,15 +224,14 @@ export async function measureCli(n: number, interval: number, windowMs: number, 
   }
 }
 
-/** One side at one size, against its own fresh mosquitto. */
 /** One side at one size, against its own fresh mosquitto; ours with npm start's Node flags unless `flags` says otherwise. */
-async function measure(
+export async function measure(
   mode: string,
   n: number,
   interval: number,
   windowMs: number,
   data: string,
-  flags = mode === "ours" ? START_FLAGS : [],
+  flags = mode.startsWith("ours") ? START_FLAGS : [],
 ): Promise<ChildResult> {
   const broker = await startBroker();
   try {
@@ -252,8 +253,46 @@ function percentile(sorted: number[], p: number): number {
 /** Round trips of each kind made and not counted, first. */
 const WARM_UP = 3000;
 
-/** Command → LED report through the simulator's command line, and the broker's echo, interleaved; ms. */
-export async function roundTrip(count: number): Promise<{ device: number[]; echo: number[] }> {
+/** Round trips of one kind, ms, sorted. */
+export interface RoundTrips {
+  /** Through the simulator (`npm start`). */
+  device: number[];
+  /** Through an MQTT.js client that answers commands (./rt-responder.ts mqttjs). */
+  mqttjs: number[];
+  /** Through a bare socket that answers commands (./rt-responder.ts bare): the floor for a device process. */
+  bare: number[];
+  /** The broker's echo: the peer's publish back to itself. */
+  echo: number[];
+}
+
+/** A responder of ./rt-responder.ts, once it says it is subscribed. */
+async function startResponder(mode: string, port: number, id: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(here, "rt-responder.ts"), mode, String(port), id],
+    {
+      cwd: root,
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rt-responder ${mode} not ready within 20 s`)), 20000);
+    child.stdout!.on("data", (d: Buffer) => {
+      if (!d.toString().includes("ready")) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`rt-responder ${mode} exited (${code})`)));
+  });
+  return child;
+}
+
+/**
+ * Command → LED report through the simulator's command line, through an MQTT.js
+ * device and a bare-socket device (each in its own process, as the simulator),
+ * and the broker's echo, interleaved; ms.
+ */
+export async function roundTrip(count: number): Promise<RoundTrips> {
   const broker = await startBroker();
   const sim = runStarted([
     "--broker",
@@ -266,17 +305,21 @@ export async function roundTrip(count: number): Promise<{ device: number[]; echo
     "--interval",
     "60000",
   ]);
+  const responders: ChildProcess[] = [];
   const peer = mqtt.connect({ host: "127.0.0.1", port: broker.port, clientId: "bench-peer", reconnectPeriod: 0 });
   try {
     await sim.waitFor("mqtt: connected", 20000);
+    responders.push(await startResponder("mqttjs", broker.port, "mqttjs-1"));
+    responders.push(await startResponder("bare", broker.port, "bare-1"));
     if (!peer.connected)
       await new Promise<void>((resolve, reject) => {
         peer.once("connect", () => resolve());
         peer.once("error", reject);
       });
     nodelay(peer); // else Nagle and delayed ACKs add 40 ms to the peer's own writes
-    await peer.subscribeAsync(["devices/sim-1/led", "bench/echo"], { qos: 1 });
-    await sleep(300); // the retained LED state arrives first
+    const kinds = ["sim-1", "mqttjs-1", "bare-1"];
+    await peer.subscribeAsync([...kinds.map((id) => `devices/${id}/led`), "bench/echo"], { qos: 1 });
+    await sleep(300); // the retained LED states arrive first
     let waiting: ((topic: string) => void) | undefined;
     peer.on("message", (topic) => waiting?.(topic));
     const once = (send: () => void, topic: string) =>
@@ -291,21 +334,27 @@ export async function roundTrip(count: number): Promise<{ device: number[]; echo
         };
         send();
       });
-    const device: number[] = [];
-    const echo: number[] = [];
+    const command = (id: string) =>
+      once(() => peer.publish(`devices/${id}/led/set`, "ON", { qos: 1 }), `devices/${id}/led`);
+    const times: RoundTrips = { device: [], mqttjs: [], bare: [], echo: [] };
     // Warm-up first: a just-started simulator (and the peer) compile their code on background threads for
     // about the first 1.5 s of round trips, which then take 2–6 ms a few times in a hundred.
     for (let i = 0; i < count + WARM_UP; i++) {
-      const d = await once(() => peer.publish("devices/sim-1/led/set", "ON", { qos: 1 }), "devices/sim-1/led");
-      const e = await once(() => peer.publish("bench/echo", i % 2 ? "ON" : "OFF", { qos: 1 }), "bench/echo");
-      if (i >= WARM_UP) {
-        device.push(d);
-        echo.push(e);
-      }
+      const device = await command("sim-1");
+      const mqttjs = await command("mqttjs-1");
+      const bare = await command("bare-1");
+      const echo = await once(() => peer.publish("bench/echo", i % 2 ? "ON" : "OFF", { qos: 1 }), "bench/echo");
+      if (i < WARM_UP) continue;
+      times.device.push(device);
+      times.mqttjs.push(mqttjs);
+      times.bare.push(bare);
+      times.echo.push(echo);
     }
-    return { device: device.sort((a, b) => a - b), echo: echo.sort((a, b) => a - b) };
+    for (const list of Object.values(times)) list.sort((a: number, b: number) => a - b);
+    return times;
   } finally {
     peer.end(true);
+    for (const child of responders) child.kill();
     sim.child.kill("SIGINT");
     await sim.exited;
     await broker.stop();
@@ -441,34 +490,56 @@ async function fleetRuns(sizes: number[], data: string): Promise<{ rows: Row[]; 
   const hard = hardFileLimit();
   const interval = 2000;
   // First, on a quiet machine (the fleets after it leave the kernel writing their files back for a while).
-  // Three rounds of 2,000 each (a simulator and a broker each), the median round by its p50 ratio: one round's
-  // ratio moves by ±0.3 with where the three processes land on this machine's two cores.
-  const rounds: { device: number[]; echo: number[]; r50: number; r99: number }[] = [];
+  // Three rounds of 2,000 each (a broker and its devices each), the median of each ratio: one round's
+  // ratio moves by ±0.3 with where the processes land on this machine's two cores.
+  const rounds: (RoundTrips & { ratios: Record<string, number> })[] = [];
+  const ratioOf = (rt: RoundTrips, kind: "echo" | "bare" | "mqttjs", q: number) =>
+    percentile(rt.device, q) / percentile(rt[kind], q);
   for (let i = 0; i < 3; i++) {
     const rt = await roundTrip(2000);
-    const r50 = percentile(rt.device, 50) / percentile(rt.echo, 50);
-    const r99 = percentile(rt.device, 99) / percentile(rt.echo, 99);
-    rounds.push({ ...rt, r50, r99 });
+    const ratios: Record<string, number> = {};
+    for (const kind of ["echo", "bare", "mqttjs"] as const)
+      for (const q of [50, 99]) ratios[`${kind}${q}`] = ratioOf(rt, kind, q);
+    ratios.bareEcho50 = percentile(rt.bare, 50) / percentile(rt.echo, 50);
+    ratios.bareEcho99 = percentile(rt.bare, 99) / percentile(rt.echo, 99);
+    rounds.push({ ...rt, ratios });
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const r50 = median(rounds.map((r) => r.r50));
-  const r99 = median(rounds.map((r) => r.r99));
-  const rt = rounds.find((r) => r.r50 === r50)!;
+  const r = (key: string) => median(rounds.map((round) => round.ratios[key]));
+  const r50 = r("echo50");
+  const r99 = r("echo99");
+  const rt = rounds.find((round) => round.ratios.echo50 === r50)!;
   const p = (xs: number[], q: number) => percentile(xs, q);
+  const times = (xs: number[]) => `p50 ${p(xs, 50).toFixed(3)} ms, p99 ${p(xs, 99).toFixed(3)} ms`;
   results.roundTrip = {
     deviceMs: { p50: p(rt.device, 50), p99: p(rt.device, 99) },
+    mqttjsMs: { p50: p(rt.mqttjs, 50), p99: p(rt.mqttjs, 99) },
+    bareMs: { p50: p(rt.bare, 50), p99: p(rt.bare, 99) },
     echoMs: { p50: p(rt.echo, 50), p99: p(rt.echo, 99) },
     samples: rt.device.length,
-    rounds: rounds.map((r) => ({ p50Ratio: r.r50, p99Ratio: r.r99 })),
+    ratios: Object.fromEntries(Object.keys(rt.ratios).map((key) => [key, r(key)])),
+    rounds: rounds.map((round) => round.ratios),
   };
-  rows.push({
-    metric: "command → LED report round trip",
-    ours: `p50 ${p(rt.device, 50).toFixed(3)} ms, p99 ${p(rt.device, 99).toFixed(3)} ms`,
-    peer: `broker echo p50 ${p(rt.echo, 50).toFixed(3)} ms, p99 ${p(rt.echo, 99).toFixed(3)} ms`,
-    ratio: `p50 ${r50.toFixed(2)}×, p99 ${r99.toFixed(2)}× (rounds ${rounds.map((r) => `${r.r50.toFixed(2)}/${r.r99.toFixed(2)}`).join(", ")})`,
-    goal: `${r50 <= 2.5 ? "p50 ≤2.5× ok" : "p50 ≤2.5× MISSED"}; ${r99 <= 1.5 ? "p99 ≤1.5× ok" : "p99 ≤1.5× MISSED"}`,
-    note: "MQTT.js peer → mosquitto → simulator (npm start) → mosquitto → peer, QoS 1, `ON` each time (unchanged: no store.json write, which adds about 0.2 ms), beside peer → mosquitto → peer; 2,000 of each, interleaved, after 3,000 of each not counted (the simulator's code compiled), in each of 3 rounds: the median ratios, the times of the median round by p50",
-  });
+  const how =
+    "MQTT.js peer → mosquitto → device → mosquitto → peer, QoS 1, `ON` each time (unchanged: no store.json write, which adds about 0.2 ms); each device its own process: the simulator (npm start), an MQTT.js client that answers, a bare socket that answers (the PUBACK and the report in one write: the floor for any device process); beside the broker's echo, peer → mosquitto → peer. 2,000 of each kind, interleaved, after 3,000 of each not counted (the code compiled), in each of 3 rounds: the median ratios, the times of the median round by p50";
+  rows.push(
+    {
+      metric: "command → LED report round trip",
+      ours: times(rt.device),
+      peer: `broker echo ${times(rt.echo)}`,
+      ratio: `p50 ${r50.toFixed(2)}×, p99 ${r99.toFixed(2)}× (rounds ${rounds.map((round) => `${round.ratios.echo50.toFixed(2)}/${round.ratios.echo99.toFixed(2)}`).join(", ")})`,
+      goal: `${r50 <= 2.5 ? "p50 ≤2.5× ok" : "p50 ≤2.5× MISSED"}; ${r99 <= 1.5 ? "p99 ≤1.5× ok" : "p99 ≤1.5× MISSED"}`,
+      note: `${how}. The floor (bare-socket device) is p50 ${r("bareEcho50").toFixed(2)}×, p99 ${r("bareEcho99").toFixed(2)}× the echo: the device's path crosses the broker twice`,
+    },
+    {
+      metric: "round trip beside the floor and MQTT.js",
+      ours: times(rt.device),
+      peer: `bare socket ${times(rt.bare)}; MQTT.js ${times(rt.mqttjs)}`,
+      ratio: `${r("bare50").toFixed(2)}× / ${r("bare99").toFixed(2)}× bare, ${r("mqttjs50").toFixed(2)}× / ${r("mqttjs99").toFixed(2)}× MQTT.js (p50 / p99)`,
+      goal: "-",
+      note: "the same round trips as the row above, the same round",
+    },
+  );
 
   // The command line with one device: what a simulator process costs before its devices.
   const cliOne = await measureCli(1, interval, 3000, data);
@@ -489,12 +560,15 @@ async function fleetRuns(sizes: number[], data: string): Promise<{ rows: Row[]; 
     const bare = await measure("bare", n, interval, windowMs, data);
     const js = await measure("mqttjs", n, interval, windowMs, data);
     const ours = await measure("ours", n, interval, windowMs, data);
+    // Ours with nothing kept on disk (the offline buffer in RAM), as the MQTT.js clients keep theirs: equal work.
+    const inMemory = await measure("ours-in-memory", n, interval, windowMs, data);
     const cli = await measureCli(n, interval, windowMs, data);
     const cliPerDevice = (cli.rss - cliOne.rss) / (n - 1);
     // Ours again with Node's defaults (no flag), to show what npm start's flag is worth.
     const plain = n >= 10000 ? await measure("ours", n, interval, windowMs, data, []) : undefined;
     results[`fleet_${n}`] = {
       ours,
+      oursInMemory: inMemory,
       mqttjs: js,
       bare,
       cli: { ...cli, rssPerDevice: cliPerDevice },
@@ -544,7 +618,15 @@ async function fleetRuns(sizes: number[], data: string): Promise<{ rows: Row[]; 
         peer: `MQTT.js ${(js.connectMs / 1000).toFixed(2)} s; bare ${(bare.connectMs / 1000).toFixed(2)} s`,
         ratio: `${(ours.connectMs / js.connectMs).toFixed(2)}×`,
         goal: ours.connectMs <= js.connectMs ? "≤ MQTT.js ok" : "≤ MQTT.js MISSED",
-        note: "first connect to last CONNACK; each connection does the device's job: its subscriptions, online, the LED state and three discovery configs (QoS 1, retained) and a diag (bare: CONNECT only); ours: 64 opening at once (the socket adapter paces), MQTT.js and bare: all at once, as their users write it",
+        note: `first connect to last CONNACK; each connection does the device's job: its subscriptions, online, the LED state and three discovery configs (QoS 1, retained) and a diag (bare: CONNECT only); ours: 64 opening at once (the socket adapter paces), MQTT.js and bare: all at once, as their users write it. CPU until then (all threads): ours ${(ours.connectCpuMs / 1000).toFixed(2)} s (each device's folder and offline-buffer file made meanwhile), MQTT.js ${(js.connectCpuMs / 1000).toFixed(2)} s`,
+      },
+      {
+        metric: `time to all connected, ${k}, nothing on disk`,
+        ours: `${(inMemory.connectMs / 1000).toFixed(2)} s`,
+        peer: `MQTT.js ${(js.connectMs / 1000).toFixed(2)} s`,
+        ratio: `${(inMemory.connectMs / js.connectMs).toFixed(2)}×`,
+        goal: "-",
+        note: `as the row above, ours without data folders (the offline buffer in RAM, as MQTT.js keeps its own): equal work. CPU until then ${(inMemory.connectCpuMs / 1000).toFixed(2)} s; ${inMemory.cpuUsPerMessage.toFixed(1)} µs CPU per message; RSS ${kib(inMemory.rssPerDevice)} a device`,
       },
       {
         metric: `CPU per message, ${k}`,
