@@ -240,10 +240,9 @@ class SimDevice implements VirtualDevice {
       const kept = !options.fresh && found.length > 0;
       this.blank = !kept;
       this.bufferFile = kept || found.includes(BUFFER_FILE) ? "look" : "new-in-folder";
-      // A new device's folder is made now, off the event loop (a fleet's first readings come while it connects,
-      // and a folder costs about 40 µs on ext4); should the first reading come first, its write makes it.
-      // (Its parent is there, or the first write makes both.)
-      if (!folder) fs.mkdir(dir, ignore);
+      // A new device's folder is made now, in this thread: about 40 µs on ext4. Made by libuv's threads instead,
+      // a fleet's thousands of folders had those threads spinning on their parent's lock: 0.5 s more CPU at 10,000.
+      if (!folder) fs.mkdirSync(dir, { recursive: true });
       this.say(kept ? `data: resuming from ${dir}` : `data: starting fresh in ${dir}`);
     }
     this.file = file;
@@ -362,8 +361,6 @@ class SimDevice implements VirtualDevice {
     await this.halt();
   }
 }
-
-function ignore(): void {}
 
 const modelNames = new Map<string, string>();
 
