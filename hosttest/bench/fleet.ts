@@ -225,7 +225,7 @@ export async function measureCli(n: number, interval: number, windowMs: number, 
 }
 
 /** One side at one size, against its own fresh mosquitto; ours with npm start's Node flags unless `flags` says otherwise. */
-export async function measure(
+async function measure(
   mode: string,
   n: number,
   interval: number,
