@@ -194,13 +194,7 @@ async function main(): Promise<void> {
   }
   await sleep(Math.max(2000, INTERVAL + 500));
   const after = await memory();
-  const cpu0 = process.cpuUsage();
-  const m0 = fleet.messages();
-  const t0 = performance.now();
-  await sleep(WINDOW);
-  const cpu = process.cpuUsage(cpu0);
-  const m1 = fleet.messages();
-  const seconds = (performance.now() - t0) / 1000;
+  const cpu = await window(fleet);
   const online = fleet.connected();
   process.stdout.write(
     `${JSON.stringify({
@@ -213,14 +207,39 @@ async function main(): Promise<void> {
       jsPerDevice: (after.js - before.js) / N,
       heapPerDevice: (after.heap - before.heap) / N,
       heapTotalPerDevice: (after.heapTotal - before.heapTotal) / N,
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      cpuSystemMs: cpu.system / 1000,
-      messages: m1 - m0,
-      seconds,
-      cpuUsPerMessage: m1 > m0 ? (cpu.user + cpu.system) / (m1 - m0) : NaN,
+      ...cpu,
     })}\n`,
   );
+  if (process.env.FLEET_PAIRED) {
+    // Windows side by side with another fleet (see pairedCpu in ./fleet.ts): each SIGUSR2 measures one more.
+    process.on("SIGUSR2", () => void window(fleet).then((w) => process.stdout.write(`${JSON.stringify(w)}\n`)));
+    process.stdout.write("paired-ready\n");
+    return;
+  }
   process.exit(0);
+}
+
+/** Process CPU over WINDOW ms, and the state messages written meanwhile. */
+async function window(fleet: Fleet): Promise<{
+  cpuMs: number;
+  cpuSystemMs: number;
+  messages: number;
+  seconds: number;
+  cpuUsPerMessage: number;
+}> {
+  const cpu0 = process.cpuUsage();
+  const m0 = fleet.messages();
+  const t0 = performance.now();
+  await sleep(WINDOW);
+  const cpu = process.cpuUsage(cpu0);
+  const m1 = fleet.messages();
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuSystemMs: cpu.system / 1000,
+    messages: m1 - m0,
+    seconds: (performance.now() - t0) / 1000,
+    cpuUsPerMessage: m1 > m0 ? (cpu.user + cpu.system) / (m1 - m0) : Number.NaN,
+  };
 }
 
 void main();
