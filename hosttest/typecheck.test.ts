@@ -10,46 +10,56 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
-function typecheck(project: string): void {
-  const run = spawnSync(process.execPath, [tsc, "-p", project, "--noEmit"], { cwd: root, encoding: "utf8" });
-  assert.equal(run.status, 0, `tsc -p ${project}:\n${run.stdout}${run.stderr}`);
+/** `tsc -p project --noEmit` in its own process; the checks below run side by side (each is one CPU-bound process). */
+function typecheck(project: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [tsc, "-p", project, "--noEmit"],
+      { cwd: root, encoding: "utf8" },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`tsc -p ${project}:\n${stdout}${stderr}`));
+        else resolve();
+      },
+    );
+  });
 }
 
-test("src/ type-checks with lib es2022 and no Node or DOM types", { timeout: 120000 }, () => {
-  typecheck("src/tsconfig.json");
-});
+describe("type checks", { concurrency: 3 }, () => {
+  test("src/ type-checks with lib es2022 and no Node or DOM types", { timeout: 120000 }, () =>
+    typecheck("src/tsconfig.json"),
+  );
 
-test("the whole project type-checks", { timeout: 120000 }, () => {
-  typecheck("tsconfig.json");
-});
+  test("the whole project type-checks", { timeout: 120000 }, () => typecheck("tsconfig.json"));
 
-test("src/device/ type-checks with the ESP32's board (@moddable/typings + src/device/sdk.d.ts)", {
-  timeout: 120000,
-}, () => {
-  typecheck("src/device/tsconfig.json");
-});
+  test(
+    "src/device/ type-checks with the ESP32's board (@moddable/typings + src/device/sdk.d.ts)",
+    {
+      timeout: 120000,
+    },
+    () => typecheck("src/device/tsconfig.json"),
+  );
 
-test("src/device/ type-checks with the Moddable simulator's board", { timeout: 120000 }, () => {
-  typecheck("src/device/tsconfig.sim.json");
-});
+  test("src/device/ type-checks with the Moddable simulator's board", { timeout: 120000 }, () =>
+    typecheck("src/device/tsconfig.sim.json"),
+  );
 
-test("the dashboard page type-checks against the DOM", { timeout: 120000 }, () => {
-  typecheck("sim/dashboard/page/tsconfig.json");
-});
+  test("the dashboard page type-checks against the DOM", { timeout: 120000 }, () =>
+    typecheck("sim/dashboard/page/tsconfig.json"),
+  );
 
-test("the device's page type-checks against the DOM", { timeout: 120000 }, () => {
-  typecheck("page/tsconfig.json");
+  test("the device's page type-checks against the DOM", { timeout: 120000 }, () => typecheck("page/tsconfig.json"));
 });
 
 test("Biome: lint and format pass (npm run format fixes the formatting)", { timeout: 120000 }, () => {
