@@ -106,6 +106,21 @@ async function startBroker(): Promise<Broker> {
 /** The fleet child, built as `npm start` builds the simulator (one bundle, run without a TypeScript loader). */
 let childScript: Promise<string> | undefined;
 
+/** The command line of a ./fleet-child.ts run (the child bundled once). */
+async function childCommand(
+  mode: string,
+  n: number,
+  port: number,
+  interval: number,
+  windowMs: number,
+  flags: string[],
+  data: string,
+): Promise<string[]> {
+  childScript ??= bundle("hosttest/bench/fleet-child.ts", "fleet-child");
+  const script = await childScript;
+  return [process.execPath, ...flags, script, mode, String(n), String(port), String(interval), String(windowMs), data];
+}
+
 async function runChild(
   mode: string,
   n: number,
@@ -115,18 +130,7 @@ async function runChild(
   flags: string[],
   data: string,
 ): Promise<ChildResult> {
-  childScript ??= bundle("hosttest/bench/fleet-child.ts", "fleet-child");
-  const child = spawnRaised([
-    process.execPath,
-    ...flags,
-    await childScript,
-    mode,
-    String(n),
-    String(port),
-    String(interval),
-    String(windowMs),
-    data,
-  ]);
+  const child = spawnRaised(await childCommand(mode, n, port, interval, windowMs, flags, data));
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d));
@@ -163,8 +167,6 @@ async function pairedCpu(
   rounds: number,
   data: string,
 ): Promise<{ ours: CpuWindow[]; mqttjs: CpuWindow[]; ratios: number[] }> {
-  childScript ??= bundle("hosttest/bench/fleet-child.ts", "fleet-child");
-  const script = await childScript;
   const brokers: Broker[] = [];
   const children: ChildProcess[] = [];
   const outputs: string[] = [];
@@ -184,20 +186,10 @@ async function pairedCpu(
     for (const [i, mode] of ["ours", "mqttjs"].entries()) {
       const broker = await startBroker();
       brokers.push(broker);
-      const child = spawnRaised(
-        [
-          process.execPath,
-          ...(mode === "ours" ? START_FLAGS : []),
-          script,
-          mode,
-          String(n),
-          String(broker.port),
-          String(interval),
-          String(windowMs),
-          data,
-        ],
-        { env: { FLEET_PAIRED: "1" } },
-      );
+      const flags = mode === "ours" ? START_FLAGS : [];
+      const child = spawnRaised(await childCommand(mode, n, broker.port, interval, windowMs, flags, data), {
+        env: { FLEET_PAIRED: "1" },
+      });
       children.push(child);
       outputs.push("");
       child.stdout!.on("data", (d) => (outputs[i] += d));
